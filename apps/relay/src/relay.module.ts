@@ -1,0 +1,31 @@
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { RelayConfig } from '@app/config';
+import { createJsonBodyMiddleware, PlatformModule } from '@app/platform';
+import { WorkerModule } from '../../worker/src/worker.module';
+import { RootController } from './root/root.controller';
+
+export const WEBHOOK_BODY_LIMIT = '1mb';
+export const DEFAULT_BODY_LIMIT = '256kb';
+
+const WebhookBody = createJsonBodyMiddleware(WEBHOOK_BODY_LIMIT);
+const DefaultBody = createJsonBodyMiddleware(DEFAULT_BODY_LIMIT);
+
+/** The relay deployable: HTTP ingress for Kakao, the agent's stream and replies, admin; optionally the worker. */
+@Module({})
+export class RelayModule implements NestModule {
+  static forRoot(config: RelayConfig): DynamicModule {
+    return {
+      module: RelayModule,
+      imports: [PlatformModule.forRoot(config), ...(config.workerInProcess ? [WorkerModule] : [])],
+      controllers: [RootController],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(WebhookBody).forRoutes({ path: 'kakao/webhook', method: RequestMethod.POST });
+    consumer
+      .apply(DefaultBody)
+      .exclude({ path: 'kakao/webhook', method: RequestMethod.POST })
+      .forRoutes({ path: '*path', method: RequestMethod.ALL });
+  }
+}

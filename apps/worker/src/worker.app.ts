@@ -1,0 +1,23 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { RelayConfig } from '@app/config';
+import { configureHttpApp, PlatformModule } from '@app/platform';
+import { WorkerModule } from './worker.module';
+
+@Module({})
+class WorkerAppModule {
+  static forRoot(config: RelayConfig): DynamicModule {
+    return { module: WorkerAppModule, imports: [PlatformModule.forRoot(config), WorkerModule] };
+  }
+}
+
+/** The standalone worker: processors and scheduled jobs, plus /health and /health/ready on WORKER_PORT. */
+export async function createWorkerApp(config: RelayConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(WorkerAppModule.forRoot(config), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  configureHttpApp(app, config);
+  return app;
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+
+/**
+ * The worker role: BullMQ processors and scheduled jobs. Runs as its own deployable (apps/worker) or inside
+ * the relay process for a single-machine install (`WORKER_IN_PROCESS=true`, the default of `npm start`).
+ */
+@Module({
+  imports: [ScheduleModule.forRoot()],
+})
+export class WorkerModule {}

@@ -1,0 +1,90 @@
+import { ConfigValidationError, parseConfig } from './relay-config';
+
+describe('parseConfig', () => {
+  it('applies the contract defaults to an empty environment', () => {
+    const config = parseConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.databaseUrl).toBe('postgres://postgres:postgres@127.0.0.1:5432/kakao_relay');
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.callbackTtlSeconds).toBe(55);
+    expect(config.queueTtlSeconds).toBe(900);
+    expect(config.sessionTtlSeconds).toBe(300);
+    expect(config.messageRetentionDays).toBe(7);
+    expect(config.sseHeartbeatSeconds).toBe(30);
+    expect(config.inlineReplyTimeoutMs).toBe(4000);
+    expect(config.replyCoalesceMs).toBe(1200);
+    expect(config.rateLimitRepliesPerMinute).toBe(120);
+    expect(config.kakaoCallbackAllowedHosts).toEqual([
+      '*.kakao.com',
+      '*.kakaocdn.net',
+      '*.kakaoenterprise.com',
+    ]);
+    expect(config.kakaoCallbackAllowHttp).toBe(false);
+    expect(config.trustProxy).toBe(false);
+    expect(config.adminToken).toBeUndefined();
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('reads every variable', () => {
+    const config = parseConfig({
+      PORT: '9000',
+      DATABASE_URL: 'postgresql://u:p@db:5432/x',
+      REDIS_URL: 'redis://cache:6380/2',
+      LOG_LEVEL: 'DEBUG',
+      ADMIN_TOKEN: 'a'.repeat(32),
+      KAKAO_SKILL_SECRET: 'skill-secret',
+      KAKAO_SIGNATURE_SECRET: 'signature-secret',
+      CALLBACK_TTL_SECONDS: '50',
+      KAKAO_CALLBACK_ALLOWED_HOSTS: ' 127.0.0.1, LocalHost ',
+      KAKAO_CALLBACK_ALLOW_HTTP: 'true',
+      TRUST_PROXY: '1',
+      REPLY_COALESCE_MS: '0',
+    });
+    expect(config.port).toBe(9000);
+    expect(config.logLevel).toBe('debug');
+    expect(config.kakaoCallbackAllowedHosts).toEqual(['127.0.0.1', 'localhost']);
+    expect(config.kakaoCallbackAllowHttp).toBe(true);
+    expect(config.trustProxy).toBe(true);
+    expect(config.replyCoalesceMs).toBe(0);
+    expect(config.callbackTtlSeconds).toBe(50);
+  });
+
+  it('lists every bad variable in one error', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        PORT: 'abc',
+        DATABASE_URL: 'not a url',
+        REDIS_URL: 'http://x',
+        LOG_LEVEL: 'loud',
+        TRUST_PROXY: 'maybe',
+        SSE_HEARTBEAT_SECONDS: '0',
+        KAKAO_CALLBACK_ALLOWED_HOSTS: 'good.example,bad host',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const problems = (error as ConfigValidationError).problems.join('\n');
+    for (const name of [
+      'PORT',
+      'DATABASE_URL',
+      'REDIS_URL',
+      'LOG_LEVEL',
+      'TRUST_PROXY',
+      'SSE_HEARTBEAT_SECONDS',
+      'KAKAO_CALLBACK_ALLOWED_HOSTS',
+    ]) {
+      expect(problems).toContain(name);
+    }
+    expect((error as ConfigValidationError).problems).toHaveLength(7);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(parseConfig({ PORT: '', ADMIN_TOKEN: '  ' }).adminToken).toBeUndefined();
+  });
+
+  it('refuses an admin token that is too short to be a secret', () => {
+    expect(() => parseConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN/);
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * The relay's configuration: every environment variable of the relay contract (§6) plus the few
+ * deployment knobs of our own, parsed once at start into one typed, frozen object.
+ */
+export interface RelayConfig {
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  logLevel: LogLevel;
+  adminToken: string | undefined;
+  kakaoSkillSecret: string | undefined;
+  kakaoSignatureSecret: string | undefined;
+  callbackTtlSeconds: number;
+  queueTtlSeconds: number;
+  sessionTtlSeconds: number;
+  messageRetentionDays: number;
+  sseHeartbeatSeconds: number;
+  inlineReplyTimeoutMs: number;
+  replyCoalesceMs: number;
+  rateLimitRepliesPerMinute: number;
+  kakaoCallbackAllowedHosts: string[];
+  kakaoCallbackAllowHttp: boolean;
+  trustProxy: boolean;
+  /** Run the BullMQ processors and scheduled jobs inside the relay process (single-machine install). */
+  workerInProcess: boolean;
+  /** HTTP port of the standalone worker (health endpoints only). */
+  workerPort: number;
+  /** Maximum PostgreSQL connections per process. */
+  databasePoolSize: number;
+  /** Prefix for every Redis key and channel the relay owns (queues, pub/sub, locks). */
+  redisPrefix: string;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/kakao_relay';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_ALLOWED_HOSTS = '*.kakao.com,*.kakaocdn.net,*.kakaoenterprise.com';
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name];
+    if (value === undefined) return undefined;
+    const trimmed = value.trim();
+    return trimmed === '' ? undefined : trimmed;
+  }
+
+  string(name: string, fallback?: string): string | undefined {
+    return this.raw(name) ?? fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!/^-?\d+$/.test(value)) {
+      this.problems.push(`${name} must be an integer, got "${value}"`);
+      return fallback;
+    }
+    const n = Number(value);
+    if (n < min || n > max) {
+      this.problems.push(`${name} must be between ${min} and ${max}, got ${n}`);
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const lower = value.toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+    if (['false', '0', 'no', 'off'].includes(lower)) return false;
+    this.problems.push(`${name} must be true or false, got "${value}"`);
+    return fallback;
+  }
+
+  url(name: string, fallback: string, protocols: string[]): string {
+    const value = this.raw(name) ?? fallback;
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      this.problems.push(`${name} is not a valid URL`);
+      return fallback;
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      this.problems.push(`${name} must use ${protocols.map((p) => p.replace(':', '://')).join(' or ')}`);
+      return fallback;
+    }
+    if (!parsed.hostname) this.problems.push(`${name} must name a host`);
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const lower = value.toLowerCase() as T;
+    if (!allowed.includes(lower)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+      return fallback;
+    }
+    return lower;
+  }
+
+  secret(name: string, minLength: number): string | undefined {
+    const value = this.raw(name);
+    if (value !== undefined && value.length < minLength) {
+      this.problems.push(`${name} must be at least ${minLength} characters long`);
+    }
+    return value;
+  }
+}
+
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+function parseHostList(reader: EnvReader, name: string, fallback: string): string[] {
+  const value = reader.string(name, fallback) ?? fallback;
+  const hosts = value
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h.length > 0);
+  const bad = hosts.filter((h) => !HOST_PATTERN.test(h) && !/^\[?[0-9a-f:.]+\]?$/.test(h));
+  if (bad.length > 0) reader.problems.push(`${name} has invalid host entries: ${bad.join(', ')}`);
+  if (hosts.length === 0) reader.problems.push(`${name} must list at least one host`);
+  return hosts;
+}
+
+/** Parses the environment into a RelayConfig, or throws one ConfigValidationError listing every problem. */
+export function parseConfig(env: Env = process.env): RelayConfig {
+  const r = new EnvReader(env);
+  const config: RelayConfig = {
+    port: r.int('PORT', 8080, 0, 65535),
+    databaseUrl: r.url('DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
+    redisUrl: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    adminToken: r.secret('ADMIN_TOKEN', 16),
+    kakaoSkillSecret: r.secret('KAKAO_SKILL_SECRET', 8),
+    kakaoSignatureSecret: r.secret('KAKAO_SIGNATURE_SECRET', 8),
+    callbackTtlSeconds: r.int('CALLBACK_TTL_SECONDS', 55, 1, 3600),
+    queueTtlSeconds: r.int('QUEUE_TTL_SECONDS', 900, 1, 7 * 86400),
+    sessionTtlSeconds: r.int('SESSION_TTL_SECONDS', 300, 1, 86400),
+    messageRetentionDays: r.int('MESSAGE_RETENTION_DAYS', 7, 1, 3650),
+    sseHeartbeatSeconds: r.int('SSE_HEARTBEAT_SECONDS', 30, 1, 3600),
+    inlineReplyTimeoutMs: r.int('INLINE_REPLY_TIMEOUT_MS', 4000, 0, 4900),
+    replyCoalesceMs: r.int('REPLY_COALESCE_MS', 1200, 0, 30000),
+    rateLimitRepliesPerMinute: r.int('RATE_LIMIT_REPLIES_PER_MINUTE', 120, 1, 100000),
+    kakaoCallbackAllowedHosts: parseHostList(r, 'KAKAO_CALLBACK_ALLOWED_HOSTS', DEFAULT_ALLOWED_HOSTS),
+    kakaoCallbackAllowHttp: r.bool('KAKAO_CALLBACK_ALLOW_HTTP', false),
+    trustProxy: r.bool('TRUST_PROXY', false),
+    workerInProcess: r.bool('WORKER_IN_PROCESS', true),
+    workerPort: r.int('WORKER_PORT', 8081, 0, 65535),
+    databasePoolSize: r.int('DATABASE_POOL_SIZE', 20, 1, 500),
+    redisPrefix: r.string('REDIS_PREFIX', 'kakao-relay') ?? 'kakao-relay',
+  };
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
+    r.problems.push('REDIS_PREFIX may only contain letters, digits, "_", "-" and "." (at most 64)');
+  }
+  if (r.problems.length > 0) throw new ConfigValidationError(r.problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './tokens';
+export * from './pairing-code';
+export * from './kakao';

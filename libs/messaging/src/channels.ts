@@ -1,0 +1,32 @@
+/**
+ * What travels over Redis Pub/Sub between replicas. Each agent stream subscribes to its account's channel
+ * and, for a session token, to its session's channel.
+ */
+export type StreamEventName = 'connected' | 'message' | 'pairing_complete' | 'pairing_expired' | 'error';
+
+export interface MessageEventData {
+  id: string;
+  conversationKey: string;
+  kakaoPayload: unknown;
+  normalized: { userId: string; text: string; channelId: string };
+  createdAt: string;
+}
+
+export type ChannelEnvelope =
+  | { kind: 'message'; seq: number; data: MessageEventData }
+  | { kind: 'pairing_complete'; data: PairingCompleteData }
+  | { kind: 'pairing_expired'; data: { reason: 'expired' | 'unpaired' | 'disconnected' } }
+  | { kind: 'error'; data: { code: string; message: string; messageId?: string } };
+
+export interface PairingCompleteData {
+  kakaoUserId: string;
+  pairedAt: string;
+  accountId: string;
+  conversationKey: string;
+}
+
+export const channelNames = {
+  account: (accountId: string) => ['acct', accountId],
+  session: (sessionId: string) => ['sess', sessionId],
+  inlineReply: (messageId: string) => ['inline', messageId],
+};

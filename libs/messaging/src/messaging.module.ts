@@ -1,0 +1,23 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Global, Module } from '@nestjs/common';
+import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import { PubSubService } from './pubsub.service';
+import { redisOptionsFromUrl, retryStrategy } from './redis-options';
+import { RedisService } from './redis.service';
+
+/** Redis connections, Pub/Sub fan-out and the BullMQ root connection. */
+@Global()
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [RELAY_CONFIG],
+      useFactory: (config: RelayConfig) => ({
+        prefix: config.redisPrefix,
+        connection: { ...redisOptionsFromUrl(config.redisUrl), maxRetriesPerRequest: null, retryStrategy },
+      }),
+    }),
+  ],
+  providers: [RedisService, PubSubService],
+  exports: [RedisService, PubSubService, BullModule],
+})
+export class MessagingModule {}

@@ -1,0 +1,112 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { RedisService } from './redis.service';
+
+export type ChannelHandler = (message: string) => void;
+
+interface ChannelEntry {
+  handlers: Set<ChannelHandler>;
+  /** Resolves once Redis confirmed the SUBSCRIBE for this channel. */
+  ready: Promise<void>;
+}
+
+/**
+ * Pub/Sub fan-out across replicas over the process's single subscriber connection. Local subscriptions are
+ * reference-counted: the first handler of a channel subscribes it in Redis, the last one to leave
+ * unsubscribes it, and one `message` listener dispatches to every local handler.
+ */
+@Injectable()
+export class PubSubService implements OnModuleInit {
+  private readonly logger = new Logger(PubSubService.name);
+  private readonly channels = new Map<string, ChannelEntry>();
+  private readonly reconnectListeners = new Set<() => void>();
+  private wasDown = false;
+
+  constructor(private readonly redis: RedisService) {}
+
+  onModuleInit(): void {
+    this.redis.subscriber.on('message', (channel: string, message: string) =>
+      this.dispatch(channel, message),
+    );
+    this.redis.subscriber.on('close', () => {
+      this.wasDown = true;
+    });
+    this.redis.subscriber.on('ready', () => {
+      if (!this.wasDown) return;
+      this.wasDown = false;
+      // ioredis resubscribes by itself; whatever was published meanwhile is caught up from PostgreSQL.
+      for (const listener of this.reconnectListeners) {
+        try {
+          listener();
+        } catch (e) {
+          this.logger.error(`reconnect listener failed: ${(e as Error).message}`);
+        }
+      }
+    });
+  }
+
+  channel(...parts: string[]): string {
+    return this.redis.key(...parts);
+  }
+
+  /**
+   * Adds a handler; resolves when the channel is subscribed in Redis (so nothing published afterwards is
+   * missed). Returns the function that removes the handler again.
+   */
+  async subscribe(channel: string, handler: ChannelHandler): Promise<() => void> {
+    let entry = this.channels.get(channel);
+    if (!entry) {
+      const ready = this.redis.subscriber.subscribe(channel).then(
+        () => undefined,
+        (e: Error) => {
+          this.logger.warn(`subscribe ${channel} failed: ${e.message}`);
+        },
+      );
+      entry = { handlers: new Set(), ready };
+      this.channels.set(channel, entry);
+    }
+    entry.handlers.add(handler);
+    const current = entry;
+    let removed = false;
+    const unsubscribe = () => {
+      if (removed) return;
+      removed = true;
+      current.handlers.delete(handler);
+      if (current.handlers.size === 0 && this.channels.get(channel) === current) {
+        this.channels.delete(channel);
+        this.redis.subscriber.unsubscribe(channel).catch((e: Error) => {
+          this.logger.debug(`unsubscribe ${channel} failed: ${e.message}`);
+        });
+      }
+    };
+    await current.ready;
+    return unsubscribe;
+  }
+
+  /** Publishes on the shared command connection; rejects at once while Redis is unreachable. */
+  async publish(channel: string, message: string): Promise<number> {
+    return this.redis.command.publish(channel, message);
+  }
+
+  /** Called after the subscriber connection came back from an outage. */
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
+  }
+
+  /** Number of channels this process is subscribed to (for tests and metrics). */
+  get subscribedChannelCount(): number {
+    return this.channels.size;
+  }
+
+  private dispatch(channel: string, message: string): void {
+    const entry = this.channels.get(channel);
+    if (!entry) return;
+    for (const handler of entry.handlers) {
+      try {
+        handler(message);
+      } catch (e) {
+        this.logger.error(`handler for ${channel} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+}

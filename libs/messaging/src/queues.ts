@@ -1,0 +1,15 @@
+/** BullMQ queue names. One class per queue producer and per processor lives with its feature module. */
+export const QUEUES = {
+  /** Carries each stored inbound message to the agent streams (Redis Pub/Sub), retried if a publish fails. */
+  inboundDelivery: 'inbound-delivery',
+  /** Sends the coalesced reply of one message to Kakao's callback URL. */
+  callbackSend: 'callback-send',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export interface InboundDeliveryJob {
+  accountId: string;
+  messageId: string;
+  seq: number;
+}

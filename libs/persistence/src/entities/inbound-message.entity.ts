@@ -1,0 +1,60 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { KakaoSkillPayload } from '@app/core';
+
+export type InboundStatus = 'queued' | 'delivered' | 'replied' | 'expired' | 'failed';
+export const INBOUND_STATUSES: readonly InboundStatus[] = [
+  'queued',
+  'delivered',
+  'replied',
+  'expired',
+  'failed',
+];
+
+export interface NormalizedMessage {
+  userId: string;
+  text: string;
+  channelId: string;
+}
+
+/** A Kakao user's message to a paired agent, kept with the full original payload. */
+@Entity('inbound_messages')
+export class InboundMessageEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'account_id', type: 'uuid' })
+  accountId: string;
+
+  /** Per-account, strictly increasing, gap-free among committed rows; the SSE `id:` of its message event. */
+  @Column({ type: 'bigint' })
+  seq: string;
+
+  @Column({ name: 'conversation_key', type: 'text' })
+  conversationKey: string;
+
+  @Column({ name: 'kakao_payload', type: 'jsonb' })
+  kakaoPayload: KakaoSkillPayload;
+
+  @Column({ type: 'jsonb' })
+  normalized: NormalizedMessage;
+
+  /** Null in inline mode (the block has no callback permission). */
+  @Column({ name: 'callback_url', type: 'text', nullable: true })
+  callbackUrl: string | null;
+
+  /** After this instant a reply gets 409 CALLBACK_EXPIRED. */
+  @Column({ name: 'reply_deadline', type: 'timestamptz' })
+  replyDeadline: Date;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: InboundStatus;
+
+  @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true })
+  deliveredAt: Date | null;
+
+  @Column({ name: 'replied_at', type: 'timestamptz', nullable: true })
+  repliedAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

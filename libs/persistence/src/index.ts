@@ -1,0 +1,5 @@
+export * from './entities';
+export * from './repositories';
+export * from './database';
+export * from './persistence.module';
+export { MIGRATIONS } from './migrations';

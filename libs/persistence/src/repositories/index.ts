@@ -1,0 +1,5 @@
+export * from './accounts.repository';
+export * from './sessions.repository';
+export * from './conversations.repository';
+export * from './inbound-messages.repository';
+export * from './outbound-messages.repository';

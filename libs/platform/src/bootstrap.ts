@@ -1,0 +1,45 @@
+import { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { ConfigValidationError, parseConfig, RelayConfig } from '@app/config';
+import { ErrorBodyFilter } from './http/error-body.filter';
+import { createValidationPipe } from './http/validation';
+
+/** Parses the environment, or prints every problem in one message and exits non-zero. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  try {
+    return parseConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigValidationError) {
+      console.error(`kakao-relay: ${e.message}`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+/** Cross-cutting HTTP setup shared by the relay and the worker's health server. */
+export function configureHttpApp(app: INestApplication, config: RelayConfig): void {
+  const express = app as NestExpressApplication;
+  express.useLogger(app.get(Logger));
+  express.disable('x-powered-by');
+  express.set('trust proxy', config.trustProxy);
+  express.set('etag', false);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          // Swagger UI and the dashboard are served from this origin only.
+          'script-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'upgrade-insecure-requests': null,
+        },
+      },
+    }),
+  );
+  app.useGlobalFilters(new ErrorBodyFilter());
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+}

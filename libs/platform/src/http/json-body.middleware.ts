@@ -1,0 +1,58 @@
+import { Injectable, NestMiddleware } from '@nestjs/common';
+import { json } from 'body-parser';
+import type { NextFunction, Request, Response } from 'express';
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '@app/core';
+
+export interface RawBodyRequest extends Request {
+  rawBody?: Buffer;
+}
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+}
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * Builds a JSON body parser for a group of routes: keeps the raw bytes (for HMAC), enforces the size limit
+ * with 413, refuses non-JSON content types with 415 and malformed JSON with 400 — all as the uniform error
+ * body, since a Nest middleware's errors go through the exception filter.
+ */
+export function createJsonBodyMiddleware(limit: string) {
+  const parser = json({
+    limit,
+    strict: false,
+    type: () => true,
+    verify: (req, _res, buf) => {
+      (req as RawBodyRequest).rawBody = buf;
+    },
+  });
+
+  @Injectable()
+  class JsonBodyMiddleware implements NestMiddleware {
+    use(req: Request, res: Response, next: NextFunction): void {
+      const length = req.headers['content-length'];
+      const hasBody =
+        (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+      if (!hasBody) {
+        req.body = undefined;
+        return next();
+      }
+      const type = req.headers['content-type'];
+      if (type !== undefined && !JSON_TYPES.some((t) => req.is(t))) {
+        return next(new UnsupportedMediaTypeError());
+      }
+      parser(req, res, (err?: BodyParserError) => {
+        if (!err) return next();
+        if (err.type === 'entity.too.large') return next(new PayloadTooLargeError(limit));
+        if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
+          return next(new UnsupportedMediaTypeError());
+        }
+        if (err.type === 'request.aborted') return next(new ValidationError('The request was aborted.'));
+        return next(new ValidationError('The request body is not valid JSON.'));
+      });
+    }
+  }
+  return JsonBodyMiddleware;
+}

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Params } from 'nestjs-pino';
+import type { RelayConfig } from '@app/config';
+
+const TOKEN_QUERY = /([?&](?:token|access_token)=)[^&#]*/gi;
+const STATUS_PATH_TOKEN = /(\/v1\/sessions\/)[^/?#]+/gi;
+
+/** Removes tokens from a URL: the `token` query parameter and the token segment of the status URL. */
+export function redactUrl(url: string | undefined): string | undefined {
+  if (!url) return url;
+  return url
+    .replace(TOKEN_QUERY, '$1[REDACTED]')
+    .replace(STATUS_PATH_TOKEN, (m, prefix: string) => (m.endsWith('/create') ? m : `${prefix}[REDACTED]`));
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** Structured JSON request logs: one line per request with its id, never a token or secret. */
+export function loggerOptions(config: RelayConfig): Params {
+  return {
+    pinoHttp: {
+      level: config.logLevel,
+      genReqId: (req: IncomingMessage, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'req.headers["x-relay-skill-secret"]',
+          'req.headers["x-kakao-signature"]',
+          'res.headers["set-cookie"]',
+        ],
+        censor: '[REDACTED]',
+      },
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactUrl(req.url),
+          headers: {
+            'user-agent': req.headers['user-agent'],
+            'content-length': req.headers['content-length'],
+            authorization: req.headers.authorization,
+            'x-relay-skill-secret': req.headers['x-relay-skill-secret'],
+            'x-kakao-signature': req.headers['x-kakao-signature'],
+          },
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (_req, res, err) => {
+        if (err || res.statusCode >= 500) return 'error';
+        if (res.statusCode >= 400) return 'warn';
+        return 'info';
+      },
+      autoLogging: {
+        ignore: (req) => req.url === '/health' || req.url === '/metrics',
+      },
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { RelayConfig, RelayConfigModule } from '@app/config';
+import { MessagingModule } from '@app/messaging';
+import { PersistenceModule } from '@app/persistence';
+import { HealthModule } from './health/health.module';
+import { loggerOptions } from './logging/logger.options';
+
+/** What every deployable stands on: config, logs, PostgreSQL, Redis/BullMQ and the health endpoints. */
+@Module({})
+export class PlatformModule {
+  static forRoot(config: RelayConfig): DynamicModule {
+    return {
+      module: PlatformModule,
+      imports: [
+        RelayConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerOptions(config)),
+        PersistenceModule,
+        MessagingModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,28 @@
+import { parseConfig, RelayConfig } from '../../config/src/relay-config';
+
+export const TEST_DATABASE_URL =
+  process.env.TEST_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/kakao_relay_test';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
+export const TEST_REDIS_PREFIX = process.env.TEST_REDIS_PREFIX ?? 'kakao-relay-test';
+
+/** Refuses to let a test suite touch a database whose name does not say it is for tests. */
+export function assertTestDatabase(url: string): void {
+  const name = new URL(url).pathname.replace(/^\//, '');
+  if (!name.includes('test')) {
+    throw new Error(`refusing to run tests against database "${name}": its name must contain "test"`);
+  }
+}
+
+/** Test configuration: the test database and Redis index, quiet logs, any port; env-style overrides. */
+export function testConfig(overrides: Record<string, string> = {}): RelayConfig {
+  assertTestDatabase(overrides.DATABASE_URL ?? TEST_DATABASE_URL);
+  return parseConfig({
+    PORT: '0',
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: TEST_REDIS_PREFIX,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATABASE_POOL_SIZE: '10',
+    ...overrides,
+  });
+}

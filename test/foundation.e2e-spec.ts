@@ -1,0 +1,117 @@
+import { Client } from 'pg';
+import { TEST_DATABASE_URL, TEST_REDIS_PREFIX } from '@app/testing';
+import { freePort, spawnTs, startRedisServer, waitForStatus } from './support/processes';
+
+const RELAY_MAIN = 'apps/relay/src/main.ts';
+
+function databaseUrl(name: string): string {
+  const u = new URL(TEST_DATABASE_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  const client = new Client({ connectionString: databaseUrl('postgres') });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('foundation (separate processes)', () => {
+  jest.setTimeout(60000);
+
+  it('refuses to start with PORT=abc and a malformed DATABASE_URL, naming both variables', async () => {
+    const child = spawnTs(RELAY_MAIN, { PORT: 'abc', DATABASE_URL: 'postgres//nope', LOG_LEVEL: 'silent' });
+    const code = await child.exited;
+    expect(code).not.toBe(0);
+    expect(child.output()).toContain('PORT');
+    expect(child.output()).toContain('DATABASE_URL');
+  });
+
+  it('two relays started together against an empty database both come up (no migration race)', async () => {
+    const dbName = `kakao_relay_test_race_${process.pid}`;
+    await dropDatabase(dbName);
+    const ports = [await freePort(), await freePort()];
+    const children = ports.map((port) =>
+      spawnTs(RELAY_MAIN, {
+        PORT: String(port),
+        DATABASE_URL: databaseUrl(dbName),
+        REDIS_URL: 'redis://127.0.0.1:6379/14',
+        REDIS_PREFIX: `${TEST_REDIS_PREFIX}-race`,
+        LOG_LEVEL: 'warn',
+      }),
+    );
+    try {
+      await Promise.all(
+        ports.map((port) => waitForStatus(`http://127.0.0.1:${port}/health/ready`, 200, 45000)),
+      );
+      const client = new Client({ connectionString: databaseUrl(dbName) });
+      await client.connect();
+      const migrations = await client.query('SELECT name FROM migrations');
+      await client.end();
+      expect(migrations.rows.map((r: { name: string }) => r.name)).toEqual(['InitialSchema1795000000000']);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${children.map((c) => c.output()).join('\n---\n')}`);
+    } finally {
+      await Promise.all(children.map((c) => c.kill()));
+      await dropDatabase(dbName);
+    }
+  });
+
+  it('readiness turns 503 when Redis stops while liveness stays 200, and recovers', async () => {
+    const redis = await startRedisServer();
+    const port = await freePort();
+    const child = spawnTs(RELAY_MAIN, {
+      PORT: String(port),
+      DATABASE_URL: TEST_DATABASE_URL,
+      REDIS_URL: `redis://127.0.0.1:${redis.port}/1`,
+      REDIS_PREFIX: `${TEST_REDIS_PREFIX}-ready`,
+      LOG_LEVEL: 'silent',
+    });
+    const base = `http://127.0.0.1:${port}`;
+    let restarted: { stop(): Promise<void> } | undefined;
+    try {
+      await waitForStatus(`${base}/health/ready`, 200, 30000);
+      await redis.stop();
+      await waitForStatus(`${base}/health/ready`, 503, 10000);
+      const ready = await fetch(`${base}/health/ready`);
+      const body = (await ready.json()) as {
+        statusCode: number;
+        code: string;
+        details: Array<{ field: string }>;
+      };
+      expect(body.statusCode).toBe(503);
+      expect(body.code).toBe('NOT_READY');
+      expect(body.details.map((d) => d.field)).toEqual(expect.arrayContaining(['database', 'redis']));
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+      restarted = await startRedisServer(redis.port);
+      await waitForStatus(`${base}/health/ready`, 200, 15000);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${child.output()}`);
+    } finally {
+      await child.kill();
+      await restarted?.stop();
+    }
+  });
+
+  it('exits promptly on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawnTs(RELAY_MAIN, {
+      PORT: String(port),
+      DATABASE_URL: TEST_DATABASE_URL,
+      REDIS_URL: 'redis://127.0.0.1:6379/15',
+      REDIS_PREFIX: `${TEST_REDIS_PREFIX}-term`,
+      LOG_LEVEL: 'silent',
+    });
+    await waitForStatus(`http://127.0.0.1:${port}/health`, 200, 30000);
+    const started = Date.now();
+    const code = await child.kill('SIGTERM');
+    expect(Date.now() - started).toBeLessThan(5000);
+    // Nest closes the app, then re-raises the signal: a clean exit is code 0 or death by that SIGTERM.
+    expect(code === 0 || child.proc.signalCode === 'SIGTERM').toBe(true);
+    expect(child.output()).not.toMatch(/ERROR|unhandled/i);
+  });
+});

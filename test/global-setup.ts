@@ -1,0 +1,19 @@
+import { DataSource } from 'typeorm';
+import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from '../libs/persistence/src/database';
+import { assertTestDatabase, TEST_DATABASE_URL } from '../libs/testing/src/test-config';
+import { flushTestRedis } from '../libs/testing/src/test-state';
+
+/** Creates the test database and schema once per run, and starts from an empty Redis test index. */
+export default async function globalSetup(): Promise<void> {
+  assertTestDatabase(TEST_DATABASE_URL);
+  await ensureDatabase(TEST_DATABASE_URL);
+  const ds = await new DataSource(
+    dataSourceOptions({ databaseUrl: TEST_DATABASE_URL, databasePoolSize: 2 }),
+  ).initialize();
+  try {
+    await runMigrationsLocked(ds);
+  } finally {
+    await ds.destroy();
+  }
+  await flushTestRedis();
+}
