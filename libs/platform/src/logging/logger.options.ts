@@ -58,7 +58,7 @@ export function loggerOptions(config: RelayConfig): Params {
         return 'info';
       },
       autoLogging: {
-        ignore: (req) => req.url === '/health' || req.url === '/metrics',
+        ignore: (req) => req.url === '/health' || req.url === '/health/ready' || req.url === '/metrics',
       },
     },
   };
