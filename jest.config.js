@@ -5,6 +5,7 @@ const moduleNameMapper = {
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] };
 
 module.exports = {
+  testTimeout: 30000,
   projects: [
     {
       displayName: 'unit',
@@ -24,7 +25,6 @@ module.exports = {
       globalSetup: '<rootDir>/test/global-setup.ts',
       moduleNameMapper,
       transform,
-      testTimeout: 30000,
     },
   ],
 };

@@ -115,3 +115,36 @@ describe('foundation (separate processes)', () => {
     expect(child.output()).not.toMatch(/ERROR|unhandled/i);
   });
 });
+
+describe('separate relay and worker roles', () => {
+  jest.setTimeout(60000);
+
+  it('a relay without the worker role delivers through a standalone worker process', async () => {
+    const { startRelay, pairAgent, openStream, sendMessage, userMessage, resetState } =
+      await import('@app/testing');
+    await resetState();
+    const workerPort = await freePort();
+    const worker = spawnTs('apps/worker/src/main.ts', {
+      WORKER_PORT: String(workerPort),
+      DATABASE_URL: TEST_DATABASE_URL,
+      REDIS_URL: 'redis://127.0.0.1:6379/15',
+      REDIS_PREFIX: TEST_REDIS_PREFIX,
+      LOG_LEVEL: 'warn',
+    });
+    const relay = await startRelay({ WORKER_IN_PROCESS: 'false' });
+    try {
+      await waitForStatus(`http://127.0.0.1:${workerPort}/health/ready`, 200, 30000);
+      const agent = await pairAgent(relay.url, 'roles-user');
+      const stream = await openStream(relay.url, agent.token);
+      await sendMessage(relay.url, userMessage('roles-user', 'via the worker'));
+      const event = await stream.waitFor('message', 10000);
+      expect(JSON.parse(event.data).normalized.text).toBe('via the worker');
+      stream.close();
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${worker.output()}`);
+    } finally {
+      await relay.close();
+      await worker.kill();
+    }
+  });
+});

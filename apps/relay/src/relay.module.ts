@@ -2,12 +2,16 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } 
 import { RelayConfig } from '@app/config';
 import { createJsonBodyMiddleware, PlatformModule } from '@app/platform';
 import { WorkerModule } from '../../worker/src/worker.module';
+import { AuthModule } from './auth/auth.module';
+import { EventsModule } from './events/events.module';
+import { PairingModule } from './pairing/pairing.module';
 import { RootController } from './root/root.controller';
+import { WebhookModule } from './webhook/webhook.module';
 
 export const WEBHOOK_BODY_LIMIT = '1mb';
 export const DEFAULT_BODY_LIMIT = '256kb';
 
-const WebhookBody = createJsonBodyMiddleware(WEBHOOK_BODY_LIMIT);
+const WebhookBody = createJsonBodyMiddleware(WEBHOOK_BODY_LIMIT, { deferErrors: true });
 const DefaultBody = createJsonBodyMiddleware(DEFAULT_BODY_LIMIT);
 
 /** The relay deployable: HTTP ingress for Kakao, the agent's stream and replies, admin; optionally the worker. */
@@ -16,7 +20,14 @@ export class RelayModule implements NestModule {
   static forRoot(config: RelayConfig): DynamicModule {
     return {
       module: RelayModule,
-      imports: [PlatformModule.forRoot(config), ...(config.workerInProcess ? [WorkerModule] : [])],
+      imports: [
+        PlatformModule.forRoot(config),
+        AuthModule,
+        PairingModule,
+        WebhookModule,
+        EventsModule,
+        ...(config.workerInProcess ? [WorkerModule] : []),
+      ],
       controllers: [RootController],
     };
   }

@@ -2,6 +2,8 @@ import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { PubSubService } from './pubsub.service';
+import { RateLimiter } from './rate-limiter';
+import { StreamEventPublisher } from './stream-event.publisher';
 import { redisOptionsFromUrl, retryStrategy } from './redis-options';
 import { RedisService } from './redis.service';
 
@@ -17,7 +19,7 @@ import { RedisService } from './redis.service';
       }),
     }),
   ],
-  providers: [RedisService, PubSubService],
-  exports: [RedisService, PubSubService, BullModule],
+  providers: [RedisService, PubSubService, RateLimiter, StreamEventPublisher],
+  exports: [RedisService, PubSubService, RateLimiter, StreamEventPublisher, BullModule],
 })
 export class MessagingModule {}

@@ -3,3 +3,4 @@ export * from './test-state';
 export * from './test-app';
 export * from './sse-client';
 export * from './kakao-fixtures';
+export * from './flows';

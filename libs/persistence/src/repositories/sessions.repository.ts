@@ -57,7 +57,8 @@ export class SessionsRepository {
   }
 
   async markPaired(manager: EntityManager, id: string, update: PairedSessionUpdate): Promise<Date> {
-    const rows: Array<{ paired_at: Date }> = await manager.query(
+    // For UPDATE … RETURNING, TypeORM's postgres driver answers [rows, affectedCount].
+    const [rows]: [Array<{ paired_at: Date }>, number] = await manager.query(
       `UPDATE sessions
           SET status = 'paired', account_id = $2, kakao_user_id = $3, conversation_key = $4,
               paired_at = now(), updated_at = now()
@@ -83,7 +84,7 @@ export class SessionsRepository {
 
   /** Disconnects every paired session of an account; returns the ids that changed. */
   async disconnectPairedForAccount(manager: EntityManager, accountId: string): Promise<string[]> {
-    const rows: Array<{ id: string }> = await manager.query(
+    const [rows]: [Array<{ id: string }>, number] = await manager.query(
       `UPDATE sessions SET status = 'disconnected', ended_at = now(), updated_at = now()
         WHERE account_id = $1 AND status = 'paired'
         RETURNING id`,

@@ -5,6 +5,16 @@ import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from
 
 export interface RawBodyRequest extends Request {
   rawBody?: Buffer;
+  /** With `deferErrors`: why the body could not be parsed, for the handler to raise after authentication. */
+  bodyError?: Error;
+}
+
+export interface JsonBodyOptions {
+  /**
+   * Parse whatever the content type says and keep parse errors on the request instead of failing at once,
+   * so that authentication (which may need the raw bytes) is decided first. Size limits still fail at once.
+   */
+  deferErrors?: boolean;
 }
 
 interface BodyParserError extends Error {
@@ -19,7 +29,7 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
  * with 413, refuses non-JSON content types with 415 and malformed JSON with 400 — all as the uniform error
  * body, since a Nest middleware's errors go through the exception filter.
  */
-export function createJsonBodyMiddleware(limit: string) {
+export function createJsonBodyMiddleware(limit: string, options: JsonBodyOptions = {}) {
   const parser = json({
     limit,
     strict: false,
@@ -40,12 +50,17 @@ export function createJsonBodyMiddleware(limit: string) {
         return next();
       }
       const type = req.headers['content-type'];
-      if (type !== undefined && !JSON_TYPES.some((t) => req.is(t))) {
+      if (!options.deferErrors && type !== undefined && !JSON_TYPES.some((t) => req.is(t))) {
         return next(new UnsupportedMediaTypeError());
       }
       parser(req, res, (err?: BodyParserError) => {
         if (!err) return next();
         if (err.type === 'entity.too.large') return next(new PayloadTooLargeError(limit));
+        if (options.deferErrors) {
+          (req as RawBodyRequest).bodyError = new ValidationError('The request body is not valid JSON.');
+          req.body = undefined;
+          return next();
+        }
         if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
           return next(new UnsupportedMediaTypeError());
         }

@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { hashToken, isWellFormedToken, UnauthorizedError } from '@app/core';
+import { AccountsRepository, SessionsRepository } from '@app/persistence';
+import { PairingService } from '../pairing/pairing.service';
+import { AgentPrincipal } from './agent-principal';
+
+/** Resolves an agent token (session token or account relay token) to a principal, or a 401. */
+@Injectable()
+export class AgentAuthService {
+  constructor(
+    private readonly sessions: SessionsRepository,
+    private readonly accounts: AccountsRepository,
+    private readonly pairing: PairingService,
+  ) {}
+
+  async authenticate(token: string | null): Promise<AgentPrincipal> {
+    if (!token)
+      throw new UnauthorizedError('TOKEN_MISSING', 'Send the token as "Authorization: Bearer <token>".');
+    if (!isWellFormedToken(token)) throw new UnauthorizedError('INVALID_TOKEN', 'The token is not valid.');
+    const hash = hashToken(token);
+    const found = await this.sessions.findByTokenHash(hash);
+    if (found) {
+      const session = await this.pairing.applyExpiry(found);
+      if (session.status === 'expired') {
+        throw new UnauthorizedError('SESSION_EXPIRED', 'The pairing session expired; create a new one.');
+      }
+      if (session.status === 'disconnected') {
+        throw new UnauthorizedError('SESSION_DISCONNECTED', 'The session was disconnected; pair again.');
+      }
+      return {
+        kind: 'session',
+        sessionId: session.id,
+        accountId: session.status === 'paired' ? session.accountId : null,
+        status: session.status,
+        expiresAt: session.status === 'pending_pairing' ? session.expiresAt : null,
+      };
+    }
+    const account = await this.accounts.findByRelayTokenHash(hash);
+    if (account)
+      return { kind: 'account', sessionId: null, accountId: account.id, status: 'paired', expiresAt: null };
+    throw new UnauthorizedError('INVALID_TOKEN', 'The token is not valid.');
+  }
+}

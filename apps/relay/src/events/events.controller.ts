@@ -1,0 +1,59 @@
+import { Controller, Get, Headers, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiQuery,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { Agent, AgentAuthGuard } from '../auth/agent-auth.guard';
+import { AgentPrincipal } from '../auth/agent-principal';
+import { parseLastEventId } from './sse-format';
+import { StreamHub } from './stream-hub.service';
+
+@ApiTags('agent')
+@Controller('v1')
+export class EventsController {
+  constructor(private readonly hub: StreamHub) {}
+
+  @Get('events')
+  @UseGuards(AgentAuthGuard)
+  @ApiBearerAuth('agent')
+  @ApiOperation({
+    summary: 'The agent stream (Server-Sent Events)',
+    description:
+      'Events: connected (first), message (id = per-account sequence), pairing_complete, pairing_expired, error. ' +
+      'Heartbeat comment `: ping` every SSE_HEARTBEAT_SECONDS. Undelivered messages are replayed on connect; ' +
+      'with Last-Event-ID, written-but-unanswered messages after it are sent again.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiQuery({
+    name: 'token',
+    required: false,
+    description: 'Alternative to the Authorization header (SSE only)',
+  })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'Resume after this message sequence number',
+  })
+  @ApiOkResponse({
+    description: 'An event stream',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiUnauthorizedResponse({
+    description: 'TOKEN_MISSING, INVALID_TOKEN, SESSION_EXPIRED or SESSION_DISCONNECTED',
+  })
+  async events(
+    @Agent() agent: AgentPrincipal,
+    @Req() req: Request,
+    @Res() res: Response,
+    @Headers('last-event-id') lastEventId?: string,
+  ): Promise<void> {
+    await this.hub.open(agent, req, res, parseLastEventId(lastEventId));
+  }
+}

@@ -1,0 +1,36 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { InboundDeliveryJob, MessageEventData, QUEUES } from '@app/messaging';
+import { StoredMessage } from '@app/persistence';
+import { messageEventData } from '../events/agent-stream';
+
+export type InboundDeliveryJobData = InboundDeliveryJob & { event: MessageEventData };
+
+/**
+ * Puts a stored message on the delivery queue; the worker publishes it to the account's streams and retries a
+ * publish that fails. Fails fast while Redis is away: the message is already in PostgreSQL and streams catch up.
+ */
+@Injectable()
+export class InboundQueueProducer {
+  constructor(@InjectQueue(QUEUES.inboundDelivery) private readonly queue: Queue<InboundDeliveryJobData>) {}
+
+  async enqueue(message: StoredMessage): Promise<void> {
+    await this.queue.add(
+      'deliver',
+      {
+        accountId: message.accountId,
+        messageId: message.id,
+        seq: message.seq,
+        event: messageEventData(message),
+      },
+      {
+        jobId: message.id,
+        attempts: 12,
+        backoff: { type: 'exponential', delay: 200 },
+        removeOnComplete: true,
+        removeOnFail: { age: 24 * 3600 },
+      },
+    );
+  }
+}

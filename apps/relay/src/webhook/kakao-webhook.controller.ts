@@ -1,0 +1,65 @@
+import { Body, Controller, HttpCode, Post, Req, UseGuards, ValidationPipe } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiBadRequestResponse,
+} from '@nestjs/swagger';
+import { KakaoSkillPayload, SkillResponse, ValidationError } from '@app/core';
+import { RawBodyRequest, validationExceptionFactory } from '@app/platform';
+import { SkillPayloadDto, SkillResponseDto } from './dto/skill-payload.dto';
+import { SkillAuthGuard } from './skill-auth.guard';
+import { WebhookService } from './webhook.service';
+
+/** Validates a copy against the DTO and hands the original payload on untouched (it is stored as received). */
+const payloadPipe = new ValidationPipe({
+  expectedType: SkillPayloadDto,
+  transform: false,
+  whitelist: false,
+  forbidNonWhitelisted: false,
+  forbidUnknownValues: false,
+  exceptionFactory: validationExceptionFactory,
+});
+
+@ApiTags('kakao')
+@Controller('kakao')
+export class KakaoWebhookController {
+  constructor(private readonly webhook: WebhookService) {}
+
+  @Post('webhook')
+  @HttpCode(200)
+  @UseGuards(SkillAuthGuard)
+  @ApiOperation({
+    summary: 'Kakao i OpenBuilder skill endpoint',
+    description:
+      'Always 200 with a SkillResponse v2.0 once authenticated and parseable: relay commands are answered in ' +
+      'Korean, paired users’ messages are stored and handed to the agent (useCallback, or inline within ' +
+      'INLINE_REPLY_TIMEOUT_MS when the request has no callbackUrl).',
+  })
+  @ApiHeader({
+    name: 'X-Relay-Skill-Secret',
+    required: false,
+    description: 'Required when KAKAO_SKILL_SECRET is set',
+  })
+  @ApiHeader({
+    name: 'X-Kakao-Signature',
+    required: false,
+    description: 'Required when KAKAO_SIGNATURE_SECRET is set',
+  })
+  @ApiBody({ type: SkillPayloadDto })
+  @ApiOkResponse({ type: SkillResponseDto })
+  @ApiBadRequestResponse({ description: 'VALIDATION_ERROR: not JSON, or no userRequest.user.id / utterance' })
+  @ApiUnauthorizedResponse({ description: 'INVALID_SKILL_SECRET or INVALID_SIGNATURE' })
+  @ApiPayloadTooLargeResponse({ description: 'PAYLOAD_TOO_LARGE: body over 1 MiB' })
+  async receive(@Req() req: RawBodyRequest, @Body(payloadPipe) body: unknown): Promise<SkillResponse> {
+    if (req.bodyError) throw req.bodyError;
+    if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new ValidationError('The body must be a Kakao SkillPayload object.');
+    }
+    return this.webhook.handle(body as KakaoSkillPayload);
+  }
+}

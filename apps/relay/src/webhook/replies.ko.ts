@@ -1,0 +1,23 @@
+/** What the relay itself says to Kakao users (Korean). */
+export const KO = {
+  help: [
+    '사용할 수 있는 명령어',
+    '/pair 코드 — 에이전트와 연결 (예: /pair ABCD-2345)',
+    '/unpair — 연결 해제',
+    '/status — 연결 상태 확인',
+    '/help — 도움말',
+  ].join('\n'),
+  pairUsage: '페어링 코드를 함께 보내 주세요. 예: /pair ABCD-2345',
+  pairSuccess: '에이전트와 연결되었습니다. 이제 보내시는 메시지가 에이전트에게 전달됩니다.',
+  pairInvalid: '유효하지 않거나 만료된 코드입니다. 에이전트에서 새 코드를 받아 다시 시도해 주세요.',
+  pairTooMany: '연결 시도가 너무 많습니다. 10분 후에 다시 시도해 주세요.',
+  unpairDone: '에이전트와의 연결을 해제했습니다.',
+  unpairNone: '연결된 에이전트가 없습니다.',
+  statusPaired: (since: string) => `에이전트와 연결되어 있습니다. (연결 시각: ${since})`,
+  statusUnpaired: '연결된 에이전트가 없습니다. 에이전트에서 받은 코드로 "/pair 코드"를 보내 연결해 주세요.',
+  notPaired:
+    '아직 에이전트와 연결되지 않았습니다. 에이전트에서 받은 페어링 코드를 "/pair 코드" 형식으로 보내 주세요. 예: /pair ABCD-2345',
+  notReady: '답변을 준비하고 있어요. 잠시 후에 다시 말씀해 주세요.',
+  unavailable: '일시적으로 서비스를 이용할 수 없습니다. 잠시 후 다시 시도해 주세요.',
+  slowDown: '메시지를 너무 빠르게 보내고 있어요. 잠시 후 다시 보내 주세요.',
+};

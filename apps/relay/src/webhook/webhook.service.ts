@@ -1,0 +1,148 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import {
+  ConversationIdentity,
+  conversationIdentity,
+  KakaoSkillPayload,
+  simpleText,
+  SkillResponse,
+  useCallbackResponse,
+} from '@app/core';
+import { RateLimiter } from '@app/messaging';
+import { ConversationsRepository, InboundMessagesRepository, StoredMessage } from '@app/persistence';
+import { PairingService } from '../pairing/pairing.service';
+import { parseCommand, RelayCommand } from './commands';
+import { InboundQueueProducer } from './inbound-queue.producer';
+import { InlineReplyWaiter, InlineWait } from './inline-reply.waiter';
+import { KO } from './replies.ko';
+
+/** `/pair` attempts allowed per conversation per window (brute force through Kakao must not be possible). */
+export const PAIR_ATTEMPT_LIMIT = 5;
+export const PAIR_ATTEMPT_WINDOW_MS = 10 * 60 * 1000;
+
+function formatKst(date: Date): string {
+  return new Intl.DateTimeFormat('ko-KR', {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone: 'Asia/Seoul',
+  }).format(date);
+}
+
+/**
+ * Where a Kakao request becomes a relay command answer, a pairing hint, or a stored message handed to the
+ * agent. Always produces a SkillResponse: Kakao shows its own error to the user on anything else.
+ */
+@Injectable()
+export class WebhookService {
+  private readonly logger = new Logger('KakaoWebhook');
+
+  constructor(
+    @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
+    private readonly conversations: ConversationsRepository,
+    private readonly messages: InboundMessagesRepository,
+    private readonly pairing: PairingService,
+    private readonly producer: InboundQueueProducer,
+    private readonly inline: InlineReplyWaiter,
+    private readonly limiter: RateLimiter,
+  ) {}
+
+  async handle(payload: KakaoSkillPayload): Promise<SkillResponse> {
+    const identity = conversationIdentity(payload);
+    try {
+      const command = parseCommand(payload.userRequest.utterance);
+      if (command) return await this.runCommand(command, identity);
+      return await this.forward(payload, identity);
+    } catch (e) {
+      // PostgreSQL away or similar: still answer Kakao in time, in words the user understands.
+      this.logger.error(`webhook failed: ${(e as Error).message}`);
+      return simpleText(KO.unavailable);
+    }
+  }
+
+  private async runCommand(command: RelayCommand, identity: ConversationIdentity): Promise<SkillResponse> {
+    switch (command.name) {
+      case 'help':
+        return simpleText(KO.help);
+      case 'status': {
+        const conversation = await this.conversations.findByKey(identity.conversationKey);
+        if (conversation?.state === 'paired' && conversation.pairedAt) {
+          return simpleText(KO.statusPaired(formatKst(conversation.pairedAt)));
+        }
+        return simpleText(KO.statusUnpaired);
+      }
+      case 'unpair': {
+        const outcome = await this.pairing.unpair(identity);
+        return simpleText(outcome.ok ? KO.unpairDone : KO.unpairNone);
+      }
+      case 'pair': {
+        if (!command.raw) return simpleText(KO.pairUsage);
+        if (!(await this.pairAttemptAllowed(identity))) return simpleText(KO.pairTooMany);
+        if (!command.code) return simpleText(KO.pairInvalid);
+        const outcome = await this.pairing.pair(command.code, identity);
+        return simpleText(outcome.ok ? KO.pairSuccess : KO.pairInvalid);
+      }
+    }
+  }
+
+  private async pairAttemptAllowed(identity: ConversationIdentity): Promise<boolean> {
+    try {
+      const result = await this.limiter.hit(
+        'pair',
+        identity.conversationKey,
+        PAIR_ATTEMPT_LIMIT,
+        PAIR_ATTEMPT_WINDOW_MS,
+      );
+      return result.allowed;
+    } catch (e) {
+      // Redis away: an 8-character code (2^40) is not brute-forced in an outage; let the user pair.
+      this.logger.warn(`pair attempt limit unavailable: ${(e as Error).message}`);
+      return true;
+    }
+  }
+
+  private async forward(payload: KakaoSkillPayload, identity: ConversationIdentity): Promise<SkillResponse> {
+    const conversation = await this.conversations.findByKey(identity.conversationKey);
+    if (!conversation || conversation.state !== 'paired' || !conversation.accountId) {
+      return simpleText(KO.notPaired);
+    }
+    const callbackUrl = payload.userRequest.callbackUrl ?? null;
+    const windowMs = callbackUrl ? this.config.callbackTtlSeconds * 1000 : this.config.inlineReplyTimeoutMs;
+    const outcome = await this.messages.insertQueued({
+      accountId: conversation.accountId,
+      conversationKey: identity.conversationKey,
+      kakaoPayload: payload,
+      normalized: {
+        userId: identity.userId,
+        text: payload.userRequest.utterance,
+        channelId: identity.channelId,
+      },
+      callbackUrl,
+      replyDeadline: new Date(Date.now() + windowMs),
+    });
+    if (!outcome.created) return useCallbackResponse(); // the same Kakao request again: stored and delivered once
+    if (callbackUrl) {
+      await this.handOff(outcome.message);
+      return useCallbackResponse();
+    }
+    let wait: InlineWait | null = null;
+    try {
+      wait = await this.inline.begin(outcome.message.id, this.config.inlineReplyTimeoutMs);
+    } catch (e) {
+      this.logger.warn(`inline wait unavailable: ${(e as Error).message}`);
+    }
+    await this.handOff(outcome.message);
+    const reply = wait ? await wait.result : null;
+    return reply ?? simpleText(KO.notReady);
+  }
+
+  /** Stored already; a failed enqueue is logged and healed by the streams' catch-up from PostgreSQL. */
+  private async handOff(message: StoredMessage): Promise<void> {
+    try {
+      await this.producer.enqueue(message);
+    } catch (e) {
+      this.logger.warn(
+        `message ${message.id} stored but not queued (streams will catch up): ${(e as Error).message}`,
+      );
+    }
+  }
+}

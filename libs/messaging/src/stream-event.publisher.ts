@@ -1,0 +1,40 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ChannelEnvelope, channelNames } from './channels';
+import { PubSubService } from './pubsub.service';
+
+/** Publishes agent-stream events to whichever replicas hold the streams of an account or a session. */
+@Injectable()
+export class StreamEventPublisher {
+  private readonly logger = new Logger(StreamEventPublisher.name);
+
+  constructor(private readonly pubsub: PubSubService) {}
+
+  /** Rejects when Redis is unreachable (callers that must not lose the event retry through a queue). */
+  toAccount(accountId: string, envelope: ChannelEnvelope): Promise<number> {
+    return this.pubsub.publish(
+      this.pubsub.channel(...channelNames.account(accountId)),
+      JSON.stringify(envelope),
+    );
+  }
+
+  toSession(sessionId: string, envelope: ChannelEnvelope): Promise<number> {
+    return this.pubsub.publish(
+      this.pubsub.channel(...channelNames.session(sessionId)),
+      JSON.stringify(envelope),
+    );
+  }
+
+  /**
+   * Best effort for lifecycle events (pairing complete/expired): the state is already committed in
+   * PostgreSQL, and streams re-check it, so a lost publish only delays what the agent learns.
+   */
+  async toSessionsBestEffort(sessionIds: string[], envelope: ChannelEnvelope): Promise<void> {
+    await Promise.all(
+      sessionIds.map((id) =>
+        this.toSession(id, envelope).catch((e: Error) =>
+          this.logger.warn(`could not publish ${envelope.kind} to session ${id}: ${e.message}`),
+        ),
+      ),
+    );
+  }
+}

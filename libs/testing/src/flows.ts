@@ -1,0 +1,78 @@
+import request from 'supertest';
+import type { KakaoSkillPayload, SkillResponse } from '@app/core';
+import { kakaoPayload, uniqueCallbackUrl } from './kakao-fixtures';
+import { SseClient } from './sse-client';
+
+export interface CreatedSession {
+  sessionToken: string;
+  pairingCode: string;
+  expiresIn: number;
+  status: string;
+}
+
+export async function createSession(baseUrl: string): Promise<CreatedSession> {
+  const res = await request(baseUrl).post('/v1/sessions/create').send({}).expect(200);
+  return res.body as CreatedSession;
+}
+
+export async function postWebhook(
+  baseUrl: string,
+  payload: unknown,
+  headers: Record<string, string> = {},
+): Promise<request.Response> {
+  const req = request(baseUrl).post('/kakao/webhook').set('Content-Type', 'application/json');
+  for (const [k, v] of Object.entries(headers)) req.set(k, v);
+  return req.send(typeof payload === 'string' ? payload : JSON.stringify(payload));
+}
+
+/** The text of a simpleText SkillResponse. */
+export function textOf(response: SkillResponse): string {
+  const output = response.template?.outputs?.[0] as { simpleText?: { text?: string } } | undefined;
+  return output?.simpleText?.text ?? '';
+}
+
+export async function sendPair(baseUrl: string, code: string, userKey: string): Promise<string> {
+  const res = await postWebhook(
+    baseUrl,
+    kakaoPayload({ utterance: `/pair ${code}`, userKey, callbackUrl: null }),
+  );
+  if (res.status !== 200) throw new Error(`/pair answered ${res.status}: ${res.text}`);
+  return textOf(res.body as SkillResponse);
+}
+
+export interface PairedAgent {
+  token: string;
+  accountId: string;
+  userKey: string;
+}
+
+/** Pairs a Kakao user with a fresh session as the plugin and a user would; returns the agent credential. */
+export async function pairAgent(baseUrl: string, userKey: string): Promise<PairedAgent> {
+  const session = await createSession(baseUrl);
+  await sendPair(baseUrl, session.pairingCode, userKey);
+  const status = await request(baseUrl).get(`/v1/sessions/${session.sessionToken}/status`).expect(200);
+  if (status.body.status !== 'paired') throw new Error(`pairing failed: ${JSON.stringify(status.body)}`);
+  return { token: session.sessionToken, accountId: status.body.accountId as string, userKey };
+}
+
+/** A message from a paired user, with a unique callbackUrl unless told otherwise. */
+export function userMessage(userKey: string, text: string, callbackUrl: string | null = uniqueCallbackUrl()) {
+  return kakaoPayload({ utterance: text, userKey, callbackUrl });
+}
+
+export async function sendMessage(baseUrl: string, payload: KakaoSkillPayload): Promise<SkillResponse> {
+  const res = await postWebhook(baseUrl, payload);
+  if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${res.text}`);
+  return res.body as SkillResponse;
+}
+
+export async function openStream(
+  baseUrl: string,
+  token: string,
+  lastEventId?: number | string,
+): Promise<SseClient> {
+  const client = await SseClient.connect(baseUrl, { token, lastEventId });
+  if (client.status !== 200) throw new Error(`stream answered ${client.status}: ${client.body}`);
+  await client.waitFor('connected');
+  return client;
+}

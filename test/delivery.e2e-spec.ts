@@ -1,0 +1,238 @@
+import Redis from 'ioredis';
+import {
+  openStream,
+  pairAgent,
+  resetState,
+  RunningRelay,
+  sendMessage,
+  SseClient,
+  sql,
+  startRelay,
+  TEST_REDIS_PREFIX,
+  TEST_REDIS_URL,
+  userMessage,
+} from '@app/testing';
+import { PubSubService, redisOptionsFromUrl } from '@app/messaging';
+
+interface MessageData {
+  id: string;
+  normalized: { text: string; userId: string };
+}
+
+function texts(stream: SseClient): string[] {
+  return stream.dataOf<MessageData>('message').map((m) => m.normalized.text);
+}
+
+function ids(stream: SseClient): number[] {
+  return stream.events.filter((e) => e.event === 'message').map((e) => Number(e.id));
+}
+
+function expectStrictlyIncreasing(values: number[]): void {
+  for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThan(values[i - 1]);
+}
+
+describe('delivery to agent streams (e2e)', () => {
+  let a: RunningRelay;
+  let b: RunningRelay;
+
+  beforeAll(async () => {
+    await resetState();
+    [a, b] = await Promise.all([startRelay(), startRelay()]);
+  });
+  afterAll(async () => {
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('delivers once across two relay instances: webhook into A, stream on B', async () => {
+    const agent = await pairAgent(a.url, 'two-instance-user');
+    const stream = await openStream(b.url, agent.token);
+    await sendMessage(a.url, userMessage('two-instance-user', 'first'));
+    await sendMessage(b.url, userMessage('two-instance-user', 'second'));
+    await sendMessage(a.url, userMessage('two-instance-user', 'third'));
+    await stream.waitForCount('message', 3);
+    expect(texts(stream)).toEqual(['first', 'second', 'third']);
+    expect(ids(stream)).toEqual([1, 2, 3]);
+    const rows = await sql<{ status: string }>('SELECT status FROM inbound_messages WHERE account_id = $1', [
+      agent.accountId,
+    ]);
+    expect(rows.map((r) => r.status)).toEqual(['delivered', 'delivered', 'delivered']);
+    stream.close();
+  });
+
+  it('50 concurrent webhooks for one user: each stored and delivered exactly once, in sequence order', async () => {
+    const agent = await pairAgent(a.url, 'burst-user');
+    const stream = await openStream(b.url, agent.token);
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        sendMessage(i % 2 ? a.url : b.url, userMessage('burst-user', `burst ${i}`)),
+      ),
+    );
+    expect(answers.every((x) => x.useCallback === true)).toBe(true);
+    await stream.waitForCount('message', 50);
+    await sendMessage(a.url, userMessage('burst-user', 'sentinel'));
+    await stream.waitForCount('message', 51);
+    const got = texts(stream);
+    expect(got).toHaveLength(51);
+    expect(new Set(got).size).toBe(51);
+    expect(ids(stream)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+    const rows = await sql<{ n: number }>(
+      'SELECT count(*)::int AS n FROM inbound_messages WHERE account_id = $1',
+      [agent.accountId],
+    );
+    expect(rows[0].n).toBe(51);
+    stream.close();
+  });
+
+  it('200 concurrent webhooks for 200 users: each stored and delivered exactly once', async () => {
+    const agents = await Promise.all(Array.from({ length: 200 }, (_, i) => pairAgent(a.url, `crowd-${i}`)));
+    const streams = await Promise.all(
+      agents.map((agent, i) => openStream(i % 2 ? a.url : b.url, agent.token)),
+    );
+    const answers = await Promise.all(
+      agents.map((agent, i) =>
+        sendMessage(i % 2 ? b.url : a.url, userMessage(agent.userKey, `hello from ${i}`)),
+      ),
+    );
+    expect(answers.every((x) => x.useCallback === true)).toBe(true);
+    await Promise.all(streams.map((s) => s.waitForCount('message', 1)));
+    // Second round as a sentinel: nothing of the first round may come twice.
+    await Promise.all(agents.map((agent, i) => sendMessage(a.url, userMessage(agent.userKey, `again ${i}`))));
+    await Promise.all(streams.map((s) => s.waitForCount('message', 2)));
+    streams.forEach((s, i) => expect(texts(s)).toEqual([`hello from ${i}`, `again ${i}`]));
+    const rows = await sql<{ n: number }>(
+      "SELECT count(*)::int AS n FROM inbound_messages WHERE conversation_key LIKE '%:crowd-%'",
+    );
+    expect(rows[0].n).toBe(400);
+    streams.forEach((s) => s.close());
+  });
+
+  it('several streams of one account each receive every event', async () => {
+    const agent = await pairAgent(a.url, 'multi-stream-user');
+    const s1 = await openStream(a.url, agent.token);
+    const s2 = await openStream(b.url, agent.token);
+    await sendMessage(a.url, userMessage('multi-stream-user', 'to both'));
+    await Promise.all([s1.waitFor('message'), s2.waitFor('message')]);
+    expect(texts(s1)).toEqual(['to both']);
+    expect(texts(s2)).toEqual(['to both']);
+    s1.close();
+    s2.close();
+  });
+
+  it('reconnect: missing messages come once; with Last-Event-ID the written-but-unanswered ones come again', async () => {
+    const agent = await pairAgent(a.url, 'flaky-agent');
+    const first = await openStream(b.url, agent.token);
+    await sendMessage(a.url, userMessage('flaky-agent', 'm1'));
+    await sendMessage(a.url, userMessage('flaky-agent', 'm2'));
+    await first.waitForCount('message', 2);
+    first.close();
+    // Wait until both are marked delivered (the stream marks in batches).
+    await waitUntil(async () => {
+      const rows = await sql<{ n: number }>(
+        "SELECT count(*)::int AS n FROM inbound_messages WHERE account_id = $1 AND status = 'delivered'",
+        [agent.accountId],
+      );
+      return rows[0].n === 2;
+    });
+    await sendMessage(a.url, userMessage('flaky-agent', 'm3'));
+    await sendMessage(b.url, userMessage('flaky-agent', 'm4'));
+
+    const plain = await openStream(a.url, agent.token);
+    await plain.waitForCount('message', 2);
+    expect(texts(plain)).toEqual(['m3', 'm4']);
+    expect(ids(plain)).toEqual([3, 4]);
+    await sendMessage(a.url, userMessage('flaky-agent', 'm5'));
+    await plain.waitForCount('message', 3);
+    expect(texts(plain)).toEqual(['m3', 'm4', 'm5']);
+    plain.close();
+
+    const resumed = await openStream(b.url, agent.token, 1);
+    await resumed.waitForCount('message', 4);
+    expect(texts(resumed)).toEqual(['m2', 'm3', 'm4', 'm5']);
+    expectStrictlyIncreasing(resumed.events.map((e) => Number(e.id)));
+    expect(Number(resumed.events[0].id)).toBe(1);
+    resumed.close();
+  });
+
+  it('1,000 streams opened and closed leave no Redis connection, subscription or listener behind', async () => {
+    const agent = await pairAgent(a.url, 'many-streams');
+    const pubsub = a.app.get(PubSubService);
+    const admin = new Redis({ ...redisOptionsFromUrl(TEST_REDIS_URL), maxRetriesPerRequest: 1 });
+    const clientCount = async () =>
+      String(await admin.client('LIST'))
+        .split('\n')
+        .filter(Boolean).length;
+    const channelCount = async () => (await admin.pubsub('CHANNELS', `${TEST_REDIS_PREFIX}:*`)).length;
+    const baseline = {
+      clients: await clientCount(),
+      channels: await channelCount(),
+      local: pubsub.subscribedChannelCount,
+      processListeners: process.listenerCount('SIGTERM') + process.listenerCount('exit'),
+    };
+    for (let round = 0; round < 10; round++) {
+      const batch = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          i % 2
+            ? openStream(a.url, agent.token)
+            : SseClient.connect(a.url, { token: agent.token, tokenInQuery: true }),
+        ),
+      );
+      await Promise.all(batch.map((s) => s.waitFor('connected')));
+      batch.forEach((s) => s.close());
+    }
+    await waitUntil(async () => pubsub.subscribedChannelCount === baseline.local);
+    await waitUntil(async () => (await channelCount()) === baseline.channels);
+    expect(await clientCount()).toBe(baseline.clients);
+    expect(process.listenerCount('SIGTERM') + process.listenerCount('exit')).toBe(baseline.processListeners);
+    // The relay still delivers afterwards.
+    const stream = await openStream(a.url, agent.token);
+    await sendMessage(b.url, userMessage('many-streams', 'still here'));
+    await stream.waitFor('message');
+    stream.close();
+    admin.disconnect();
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('agent stream details (e2e)', () => {
+  let relay: RunningRelay;
+
+  beforeAll(async () => {
+    relay = await startRelay({ SSE_HEARTBEAT_SECONDS: '1' });
+  });
+  afterAll(() => relay.close());
+
+  it('sends ": ping" heartbeat comments and keeps the stream open', async () => {
+    const agent = await pairAgent(relay.url, 'heartbeat-user');
+    const stream = await openStream(relay.url, agent.token);
+    await waitUntil(async () => stream.comments.length >= 2, 5000);
+    expect(stream.comments[0]).toBe(': ping');
+    expect(stream.body).toContain('\n\n: ping\n\n');
+    expect(stream.ended).toBe(false);
+    await sendMessage(relay.url, userMessage('heartbeat-user', 'after pings'));
+    await stream.waitFor('message');
+    stream.close();
+  });
+
+  it('accepts an account relay token: connected with sessionId null, then messages', async () => {
+    const agent = await pairAgent(relay.url, 'account-token-user');
+    const { generateToken, hashToken } = await import('@app/core');
+    const token = generateToken();
+    await sql('UPDATE accounts SET relay_token_hash = $2 WHERE id = $1', [agent.accountId, hashToken(token)]);
+    const stream = await openStream(relay.url, token);
+    expect(JSON.parse(stream.events[0].data)).toEqual({
+      accountId: agent.accountId,
+      sessionId: null,
+      status: 'paired',
+    });
+    await sendMessage(relay.url, userMessage('account-token-user', 'for the account token'));
+    expect(JSON.parse((await stream.waitFor('message')).data).normalized.text).toBe('for the account token');
+    stream.close();
+  });
+});
