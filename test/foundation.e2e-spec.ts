@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { MIGRATIONS } from '@app/persistence';
 import { TEST_DATABASE_URL, TEST_REDIS_PREFIX } from '@app/testing';
 import { freePort, spawnTs, startRedisServer, waitForStatus } from './support/processes';
 
@@ -52,7 +53,7 @@ describe('foundation (separate processes)', () => {
       await client.connect();
       const migrations = await client.query('SELECT name FROM migrations');
       await client.end();
-      expect(migrations.rows.map((r: { name: string }) => r.name)).toEqual(['InitialSchema1795000000000']);
+      expect(migrations.rows.map((r: { name: string }) => r.name)).toEqual(MIGRATIONS.map((m) => m.name));
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${children.map((c) => c.output()).join('\n---\n')}`);
     } finally {

@@ -3,6 +3,7 @@ import { RelayConfig } from '@app/config';
 import { createJsonBodyMiddleware, PlatformModule } from '@app/platform';
 import { WorkerModule } from '../../worker/src/worker.module';
 import { AuthModule } from './auth/auth.module';
+import { CallbackProxyModule } from './callback-proxy/callback-proxy.module';
 import { EventsModule } from './events/events.module';
 import { PairingModule } from './pairing/pairing.module';
 import { RootController } from './root/root.controller';
@@ -26,6 +27,7 @@ export class RelayModule implements NestModule {
         PairingModule,
         WebhookModule,
         EventsModule,
+        CallbackProxyModule,
         ...(config.workerInProcess ? [WorkerModule] : []),
       ],
       controllers: [RootController],

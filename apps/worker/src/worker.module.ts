@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { CallbackModule } from './callback/callback.module';
 import { DeliveryModule } from './delivery/delivery.module';
 
 /**
@@ -7,6 +8,6 @@ import { DeliveryModule } from './delivery/delivery.module';
  * the relay process for a single-machine install (`WORKER_IN_PROCESS=true`, the default of `npm start`).
  */
 @Module({
-  imports: [ScheduleModule.forRoot(), DeliveryModule],
+  imports: [ScheduleModule.forRoot(), DeliveryModule, CallbackModule],
 })
 export class WorkerModule {}

@@ -2,3 +2,4 @@ export * from './errors';
 export * from './tokens';
 export * from './pairing-code';
 export * from './kakao';
+export * from './skill-merge';

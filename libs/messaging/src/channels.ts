@@ -25,8 +25,14 @@ export interface PairingCompleteData {
   conversationKey: string;
 }
 
+/** Published once a message's coalesced reply was sent (or failed), for replies waiting synchronously. */
+export type SendOutcome = { status: 'sent'; deliveredAt: number } | { status: 'failed'; error: string };
+
 export const channelNames = {
   account: (accountId: string) => ['acct', accountId],
   session: (sessionId: string) => ['sess', sessionId],
+  /** The merged SkillResponse for a webhook that waits in inline mode. */
   inlineReply: (messageId: string) => ['inline', messageId],
+  /** The SendOutcome of a message's reply. */
+  sendOutcome: (messageId: string) => ['outcome', messageId],
 };

@@ -3,6 +3,11 @@ import { RedisService } from './redis.service';
 
 export type ChannelHandler = (message: string) => void;
 
+export interface ChannelWait {
+  result: Promise<string | null>;
+  cancel(): void;
+}
+
 interface ChannelEntry {
   handlers: Set<ChannelHandler>;
   /** Resolves once Redis confirmed the SUBSCRIBE for this channel. */
@@ -85,6 +90,29 @@ export class PubSubService implements OnModuleInit {
   /** Publishes on the shared command connection; rejects at once while Redis is unreachable. */
   async publish(channel: string, message: string): Promise<number> {
     return this.redis.command.publish(channel, message);
+  }
+
+  /**
+   * Subscribes to a channel for its next message. Resolves once subscribed (so nothing published afterwards is
+   * missed); `result` gives the message, or null after the timeout or on cancel.
+   */
+  async waitForOne(channel: string, timeoutMs: number): Promise<ChannelWait> {
+    let settle: (value: string | null) => void = () => undefined;
+    const result = new Promise<string | null>((resolve) => (settle = resolve));
+    let done = false;
+    let unsubscribe: (() => void) | null = null;
+    const finish = (value: string | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      unsubscribe?.();
+      settle(value);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    const remove = await this.subscribe(channel, (message) => finish(message));
+    if (done) remove();
+    else unsubscribe = remove;
+    return { result, cancel: () => finish(null) };
   }
 
   /** Called after the subscriber connection came back from an outage. */

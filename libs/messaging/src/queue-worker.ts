@@ -16,10 +16,10 @@ export abstract class QueueWorker<T = unknown, R = unknown> implements OnModuleI
 
   constructor(@Inject(RELAY_CONFIG) protected readonly config: RelayConfig) {}
 
-  abstract process(job: Job<T, R>): Promise<R>;
+  abstract process(job: Job<T, R>, token?: string): Promise<R>;
 
   onModuleInit(): void {
-    this.worker = new Worker<T, R>(this.queueName, (job) => this.process(job), {
+    this.worker = new Worker<T, R>(this.queueName, (job, token) => this.process(job, token), {
       connection: { ...redisOptionsFromUrl(this.config.redisUrl), maxRetriesPerRequest: null, retryStrategy },
       prefix: this.config.redisPrefix,
       concurrency: this.concurrency,

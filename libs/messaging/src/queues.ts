@@ -13,3 +13,12 @@ export interface InboundDeliveryJob {
   messageId: string;
   seq: number;
 }
+
+export interface CallbackSendJob {
+  messageId: string;
+}
+
+/** Deterministic: one send job per message, whatever the number of replies (BullMQ ids may not contain ':'). */
+export function callbackSendJobId(messageId: string): string {
+  return `send-${messageId}`;
+}

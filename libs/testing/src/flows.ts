@@ -76,3 +76,15 @@ export async function openStream(
   await client.waitFor('connected');
   return client;
 }
+
+export function postReply(baseUrl: string, token: string, body: unknown): request.Test {
+  return request(baseUrl)
+    .post('/openclaw/reply')
+    .set('Authorization', `Bearer ${token}`)
+    .set('Content-Type', 'application/json')
+    .send(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+export function textReply(text: string): SkillResponse {
+  return { version: '2.0', template: { outputs: [{ simpleText: { text } }] } };
+}

@@ -4,3 +4,4 @@ export * from './test-app';
 export * from './sse-client';
 export * from './kakao-fixtures';
 export * from './flows';
+export * from './fake-kakao';

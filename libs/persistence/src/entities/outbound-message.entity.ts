@@ -52,6 +52,10 @@ export class OutboundMessageEntity {
   @Column({ name: 'send_after', type: 'timestamptz', nullable: true })
   sendAfter: Date | null;
 
+  /** Set by the send job when it takes the replies; no reply is accepted after that. */
+  @Column({ name: 'claimed_at', type: 'timestamptz', nullable: true })
+  claimedAt: Date | null;
+
   @Column({ name: 'sent_at', type: 'timestamptz', nullable: true })
   sentAt: Date | null;
 

@@ -1,4 +1,5 @@
 import { InitialSchema1795000000000 } from './1795000000000-InitialSchema';
+import { OutboundClaim1795000000001 } from './1795000000001-OutboundClaim';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
-export const MIGRATIONS = [InitialSchema1795000000000];
+export const MIGRATIONS = [InitialSchema1795000000000, OutboundClaim1795000000001];

@@ -16,6 +16,16 @@ export function redactUrl(url: string | undefined): string | undefined {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
+/** Request headers worth a log line; the secret ones among them are redacted below. */
+const LOGGED_HEADERS = [
+  'user-agent',
+  'content-length',
+  'content-type',
+  'authorization',
+  'x-relay-skill-secret',
+  'x-kakao-signature',
+];
+
 /** Structured JSON request logs: one line per request with its id, never a token or secret. */
 export function loggerOptions(config: RelayConfig): Params {
   return {
@@ -38,18 +48,11 @@ export function loggerOptions(config: RelayConfig): Params {
         censor: '[REDACTED]',
       },
       serializers: {
-        req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => ({
-          id: req.id,
-          method: req.method,
-          url: redactUrl(req.url),
-          headers: {
-            'user-agent': req.headers['user-agent'],
-            'content-length': req.headers['content-length'],
-            authorization: req.headers.authorization,
-            'x-relay-skill-secret': req.headers['x-relay-skill-secret'],
-            'x-kakao-signature': req.headers['x-kakao-signature'],
-          },
-        }),
+        req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => {
+          const headers: Record<string, unknown> = {};
+          for (const name of LOGGED_HEADERS) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
+          return { id: req.id, method: req.method, url: redactUrl(req.url), headers };
+        },
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       customLogLevel: (_req, res, err) => {

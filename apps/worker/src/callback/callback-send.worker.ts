@@ -1,0 +1,138 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DelayedError, Job } from 'bullmq';
+import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import { mergeSkillResponses, SkillResponse } from '@app/core';
+import {
+  CallbackSendJob,
+  channelNames,
+  PubSubService,
+  QueueWorker,
+  QUEUES,
+  SendOutcome,
+  StreamEventPublisher,
+} from '@app/messaging';
+import { ClaimedSend, OutboundMessagesRepository } from '@app/persistence';
+import { CallbackSender, DeliveryResult } from './callback-sender';
+
+/** Kakao keeps a callback URL for 1 minute; sends never go on past this much after the request. */
+const KAKAO_CALLBACK_LIFETIME_MS = 59_000;
+/** Sends may continue a little past the reply deadline (retries of a send that started in time). */
+const SEND_GRACE_MS = 4000;
+
+type Outcome = 'sent' | 'failed' | 'skipped';
+
+/**
+ * The one send job of a message: waits out the coalescing quiet time (re-delaying itself if later replies
+ * extended it), claims the accepted replies, merges them, and hands them to Kakao — the callback URL, or in
+ * inline mode the webhook waiting on some replica. Records the outcome, tells a synchronous reply, and reports
+ * failures on the account's streams as `error` events naming the message.
+ */
+@Injectable()
+export class CallbackSendWorker extends QueueWorker<CallbackSendJob, Outcome> {
+  protected readonly queueName = QUEUES.callbackSend;
+  protected override readonly concurrency = 64;
+
+  constructor(
+    @Inject(RELAY_CONFIG) config: RelayConfig,
+    private readonly outbound: OutboundMessagesRepository,
+    private readonly sender: CallbackSender,
+    private readonly pubsub: PubSubService,
+    private readonly events: StreamEventPublisher,
+  ) {
+    super(config);
+  }
+
+  async process(job: Job<CallbackSendJob, Outcome>, token?: string): Promise<Outcome> {
+    const { messageId } = job.data;
+    const claimed = await this.outbound.claimDue(messageId);
+    if (!claimed) {
+      const state = await this.outbound.sendState(messageId);
+      if (state?.status === 'pending' && state.sendAfter && state.sendAfter.getTime() > Date.now() + 5) {
+        await job.moveToDelayed(state.sendAfter.getTime(), token);
+        throw new DelayedError();
+      }
+      return 'skipped';
+    }
+    const { response, droppedOutputs } = mergeSkillResponses(claimed.replies.map((r) => r.response));
+    if (droppedOutputs > 0) {
+      this.logger.warn(`message ${messageId}: ${droppedOutputs} outputs beyond Kakao's 3 were dropped`);
+    }
+    const result =
+      claimed.mode === 'inline'
+        ? await this.answerInline(messageId, response)
+        : await this.callback(claimed, response);
+    const finishedAt = await this.outbound.finish(claimed.id, { ...result, response });
+    await this.announce(messageId, claimed.accountId, result, finishedAt);
+    return result.ok ? 'sent' : 'failed';
+  }
+
+  private async callback(claimed: ClaimedSend, response: SkillResponse): Promise<DeliveryResult> {
+    if (!claimed.callbackUrl) return { ok: false, attempts: 0, httpStatus: null, error: 'no callback URL' };
+    const deadline = Math.min(
+      claimed.createdAt.getTime() + KAKAO_CALLBACK_LIFETIME_MS,
+      claimed.replyDeadline.getTime() + SEND_GRACE_MS,
+    );
+    return this.sender.deliver(claimed.callbackUrl, response, deadline, (attempt, r) =>
+      this.outbound.recordAttempt(claimed.id, claimed.attempts + attempt, r.httpStatus, r.error),
+    );
+  }
+
+  /** Inline mode: the webhook that holds Kakao's request listens on the message's channel, on any replica. */
+  private async answerInline(messageId: string, response: SkillResponse): Promise<DeliveryResult> {
+    try {
+      const receivers = await this.pubsub.publish(
+        this.pubsub.channel(...channelNames.inlineReply(messageId)),
+        JSON.stringify(response),
+      );
+      if (receivers > 0) return { ok: true, attempts: 1, httpStatus: null, error: null };
+      return {
+        ok: false,
+        attempts: 1,
+        httpStatus: null,
+        error: 'the Kakao request was no longer waiting for the reply',
+      };
+    } catch (e) {
+      return {
+        ok: false,
+        attempts: 1,
+        httpStatus: null,
+        error: `could not hand the reply over: ${(e as Error).message}`,
+      };
+    }
+  }
+
+  private async announce(
+    messageId: string,
+    accountId: string,
+    result: DeliveryResult,
+    at: Date,
+  ): Promise<void> {
+    const outcome: SendOutcome = result.ok
+      ? { status: 'sent', deliveredAt: at.getTime() }
+      : { status: 'failed', error: result.error ?? 'unknown error' };
+    const tasks: Promise<unknown>[] = [
+      this.pubsub.publish(
+        this.pubsub.channel(...channelNames.sendOutcome(messageId)),
+        JSON.stringify(outcome),
+      ),
+    ];
+    if (!result.ok) {
+      this.logger.warn(`reply to message ${messageId} failed: ${result.error}`);
+      tasks.push(
+        this.events.toAccount(accountId, {
+          kind: 'error',
+          data: {
+            code: 'CALLBACK_FAILED',
+            message: `The reply to message ${messageId} did not reach Kakao: ${result.error}`,
+            messageId,
+          },
+        }),
+      );
+    }
+    const settled = await Promise.allSettled(tasks);
+    for (const s of settled) {
+      if (s.status === 'rejected')
+        this.logger.warn(`could not announce outcome of ${messageId}: ${String(s.reason)}`);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { Queue } from 'bullmq';
+import { CallbackSendJob, callbackSendJobId, QUEUES } from '@app/messaging';
+import { OutboundMessagesRepository } from '@app/persistence';
+
+const SWEEP_EVERY_MS = 2000;
+const OVERDUE_AFTER_MS = 2000;
+
+/**
+ * Nothing accepted is lost: a reply whose send job could not be queued (Redis away at that moment) stays
+ * `pending` in PostgreSQL; this sweep queues overdue pending sends again. Idempotent (deterministic job id), so
+ * every worker replica may run it.
+ */
+@Injectable()
+export class SendSweeper {
+  private readonly logger = new Logger(SendSweeper.name);
+  private running = false;
+
+  constructor(
+    private readonly outbound: OutboundMessagesRepository,
+    @InjectQueue(QUEUES.callbackSend) private readonly queue: Queue<CallbackSendJob>,
+  ) {}
+
+  @Interval(SWEEP_EVERY_MS)
+  async sweep(): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    try {
+      const ids = await this.outbound.findOverdueMessageIds(OVERDUE_AFTER_MS, 200);
+      for (const messageId of ids) {
+        await this.queue.add(
+          'send',
+          { messageId },
+          { jobId: callbackSendJobId(messageId), attempts: 3, removeOnComplete: true, removeOnFail: true },
+        );
+      }
+      if (ids.length > 0) this.logger.log(`re-queued ${ids.length} overdue reply sends`);
+      return ids.length;
+    } catch (e) {
+      this.logger.debug(`send sweep skipped: ${(e as Error).message}`);
+      return 0;
+    } finally {
+      this.running = false;
+    }
+  }
+}

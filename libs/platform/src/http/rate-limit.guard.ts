@@ -1,0 +1,89 @@
+import { CanActivate, ExecutionContext, Inject, Injectable, Logger, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { createHash } from 'node:crypto';
+import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import { RateLimitedError } from '@app/core';
+import { RateLimiter } from '@app/messaging';
+
+export type RateLimitKey = 'ip' | 'account' | 'token';
+
+export interface RateLimitRule {
+  /** Names the counter (several routes may share one). */
+  bucket: string;
+  limit: number | ((config: RelayConfig) => number);
+  windowMs: number;
+  key: RateLimitKey;
+}
+
+const RATE_LIMIT_RULE = 'kakao-relay:rate-limit';
+
+/**
+ * Redis-backed fixed-window limit, so it holds across replicas. Sets `X-RateLimit-Limit/Remaining/Reset` on every
+ * answer and `Retry-After` on 429. The route lists `RateLimitGuard` in its `@UseGuards`, after the auth guard
+ * when the key is the account.
+ */
+export const RateLimit = (rule: RateLimitRule) => SetMetadata(RATE_LIMIT_RULE, rule);
+
+function bearerOrQueryToken(req: Request): string | null {
+  const header = req.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)/i.exec(header) : null;
+  if (match) return match[1];
+  return typeof req.query?.token === 'string' ? req.query.token : null;
+}
+
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  private readonly logger = new Logger('RateLimit');
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly limiter: RateLimiter,
+    @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const rule = this.reflector.get<RateLimitRule | undefined>(RATE_LIMIT_RULE, context.getHandler());
+    if (!rule) return true;
+    const req = context.switchToHttp().getRequest<Request & { user?: { accountId?: string | null } }>();
+    const res = context.switchToHttp().getResponse<Response>();
+    const key = this.keyOf(rule.key, req);
+    if (key === null) return true;
+    const limit = typeof rule.limit === 'function' ? rule.limit(this.config) : rule.limit;
+    let result;
+    try {
+      result = await this.limiter.hit(rule.bucket, key, limit, rule.windowMs);
+    } catch (e) {
+      // Redis away: serve rather than refuse (logged); the limits are abuse guards, not correctness.
+      this.logger.warn(`rate limit ${rule.bucket} unavailable: ${(e as Error).message}`);
+      return true;
+    }
+    const resetSeconds = Math.ceil(result.resetMs / 1000);
+    const headers: Record<string, string> = {
+      'X-RateLimit-Limit': String(result.limit),
+      'X-RateLimit-Remaining': String(result.remaining),
+      'X-RateLimit-Reset': String(resetSeconds),
+    };
+    if (!result.allowed) {
+      throw new RateLimitedError(`Too many requests; try again in ${resetSeconds} s.`, {
+        ...headers,
+        'Retry-After': String(Math.max(1, resetSeconds)),
+      });
+    }
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    return true;
+  }
+
+  private keyOf(kind: RateLimitKey, req: Request & { user?: { accountId?: string | null } }): string | null {
+    switch (kind) {
+      case 'ip':
+        return (this.config.trustProxy ? req.ip : req.socket.remoteAddress) ?? 'unknown';
+      case 'account':
+        return req.user?.accountId ?? null;
+      case 'token': {
+        const token = bearerOrQueryToken(req);
+        return token ? createHash('sha256').update(token).digest('hex').slice(0, 32) : null;
+      }
+    }
+  }
+}
