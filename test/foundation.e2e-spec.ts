@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { MIGRATIONS } from '@app/persistence';
-import { TEST_DATABASE_URL, TEST_REDIS_PREFIX } from '@app/testing';
+import { TEST_DATABASE_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL } from '@app/testing';
 import { freePort, spawnTs, startRedisServer, waitForStatus } from './support/processes';
 
 const RELAY_MAIN = 'apps/relay/src/main.ts';
@@ -40,7 +40,7 @@ describe('foundation (separate processes)', () => {
       spawnTs(RELAY_MAIN, {
         PORT: String(port),
         DATABASE_URL: databaseUrl(dbName),
-        REDIS_URL: 'redis://127.0.0.1:6379/14',
+        REDIS_URL: TEST_REDIS_URL,
         REDIS_PREFIX: `${TEST_REDIS_PREFIX}-race`,
         LOG_LEVEL: 'warn',
       }),
@@ -103,7 +103,7 @@ describe('foundation (separate processes)', () => {
     const child = spawnTs(RELAY_MAIN, {
       PORT: String(port),
       DATABASE_URL: TEST_DATABASE_URL,
-      REDIS_URL: 'redis://127.0.0.1:6379/15',
+      REDIS_URL: TEST_REDIS_URL,
       REDIS_PREFIX: `${TEST_REDIS_PREFIX}-term`,
       LOG_LEVEL: 'silent',
     });
@@ -128,7 +128,7 @@ describe('separate relay and worker roles', () => {
     const worker = spawnTs('apps/worker/src/main.ts', {
       WORKER_PORT: String(workerPort),
       DATABASE_URL: TEST_DATABASE_URL,
-      REDIS_URL: 'redis://127.0.0.1:6379/15',
+      REDIS_URL: TEST_REDIS_URL,
       REDIS_PREFIX: TEST_REDIS_PREFIX,
       LOG_LEVEL: 'warn',
     });
