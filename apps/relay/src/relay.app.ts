@@ -2,14 +2,28 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { RelayConfig } from '@app/config';
 import { configureHttpApp } from '@app/platform';
+import { join } from 'node:path';
+import { setupOpenApi } from './openapi';
 import { RelayModule } from './relay.module';
+
+/** The dashboard's static files (copied next to the compiled code by the build). */
+export const DASHBOARD_DIR = join(__dirname, 'dashboard', 'static');
 
 /** Builds the relay application (not yet listening); used by main.ts and by the e2e tests. */
 export async function createRelayApp(config: RelayConfig): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(RelayModule.forRoot(config), {
     bodyParser: false,
     bufferLogs: true,
+    // Start-up errors are thrown to the caller (main.ts exits non-zero), never a hidden process.exit.
+    abortOnError: false,
   });
   configureHttpApp(app, config);
+  app.useStaticAssets(DASHBOARD_DIR, {
+    prefix: '/dashboard/',
+    index: 'index.html',
+    fallthrough: true,
+    maxAge: 0,
+  });
+  setupOpenApi(app);
   return app;
 }

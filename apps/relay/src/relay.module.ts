@@ -2,6 +2,7 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } 
 import { RelayConfig } from '@app/config';
 import { createJsonBodyMiddleware, PlatformModule } from '@app/platform';
 import { WorkerModule } from '../../worker/src/worker.module';
+import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { CallbackProxyModule } from './callback-proxy/callback-proxy.module';
 import { EventsModule } from './events/events.module';
@@ -28,6 +29,7 @@ export class RelayModule implements NestModule {
         WebhookModule,
         EventsModule,
         CallbackProxyModule,
+        AdminModule,
         ...(config.workerInProcess ? [WorkerModule] : []),
       ],
       controllers: [RootController],

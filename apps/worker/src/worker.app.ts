@@ -17,6 +17,8 @@ export async function createWorkerApp(config: RelayConfig): Promise<NestExpressA
   const app = await NestFactory.create<NestExpressApplication>(WorkerAppModule.forRoot(config), {
     bodyParser: false,
     bufferLogs: true,
+    // Start-up errors are thrown to the caller (main.ts exits non-zero), never a hidden process.exit.
+    abortOnError: false,
   });
   configureHttpApp(app, config);
   return app;

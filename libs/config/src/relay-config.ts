@@ -29,6 +29,12 @@ export interface RelayConfig {
   databasePoolSize: number;
   /** Prefix for every Redis key and channel the relay owns (queues, pub/sub, locks). */
   redisPrefix: string;
+  /** Serve /metrics without the admin token. */
+  metricsPublic: boolean;
+  /** How often the cleanup jobs run. */
+  cleanupIntervalSeconds: number;
+  /** Kakao users' messages allowed per conversation per minute before the relay asks them to slow down. */
+  webhookUserMessagesPerMinute: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -164,6 +170,9 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     workerPort: r.int('WORKER_PORT', 8081, 0, 65535),
     databasePoolSize: r.int('DATABASE_POOL_SIZE', 20, 1, 500),
     redisPrefix: r.string('REDIS_PREFIX', 'kakao-relay') ?? 'kakao-relay',
+    metricsPublic: r.bool('METRICS_PUBLIC', false),
+    cleanupIntervalSeconds: r.int('CLEANUP_INTERVAL_SECONDS', 300, 1, 86400),
+    webhookUserMessagesPerMinute: r.int('WEBHOOK_USER_MESSAGES_PER_MINUTE', 20, 1, 100000),
   };
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
     r.problems.push('REDIS_PREFIX may only contain letters, digits, "_", "-" and "." (at most 64)');

@@ -15,7 +15,12 @@ export interface MessageEventData {
 export type ChannelEnvelope =
   | { kind: 'message'; seq: number; data: MessageEventData }
   | { kind: 'pairing_complete'; data: PairingCompleteData }
-  | { kind: 'pairing_expired'; data: { reason: 'expired' | 'unpaired' | 'disconnected' } }
+  | {
+      kind: 'pairing_expired';
+      data: { reason: 'expired' | 'unpaired' | 'disconnected' };
+      /** On an account channel: only streams authenticated with the account relay token (token rotated). */
+      scope?: 'account_token';
+    }
   | { kind: 'error'; data: { code: string; message: string; messageId?: string } };
 
 export interface PairingCompleteData {

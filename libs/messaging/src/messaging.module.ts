@@ -4,6 +4,7 @@ import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { PubSubService } from './pubsub.service';
 import { RateLimiter } from './rate-limiter';
 import { StreamEventPublisher } from './stream-event.publisher';
+import { StreamPresence } from './stream-presence';
 import { redisOptionsFromUrl, retryStrategy } from './redis-options';
 import { RedisService } from './redis.service';
 
@@ -19,7 +20,7 @@ import { RedisService } from './redis.service';
       }),
     }),
   ],
-  providers: [RedisService, PubSubService, RateLimiter, StreamEventPublisher],
-  exports: [RedisService, PubSubService, RateLimiter, StreamEventPublisher, BullModule],
+  providers: [RedisService, PubSubService, RateLimiter, StreamEventPublisher, StreamPresence],
+  exports: [RedisService, PubSubService, RateLimiter, StreamEventPublisher, StreamPresence, BullModule],
 })
 export class MessagingModule {}

@@ -25,6 +25,12 @@ return {n, ttl}`;
 export class RateLimiter {
   constructor(private readonly redis: RedisService) {}
 
+  /** The current count of a window without adding to it. */
+  async count(bucket: string, key: string): Promise<number> {
+    const value = await this.redis.command.get(this.redis.key('rl', bucket, key));
+    return value ? Number(value) : 0;
+  }
+
   async hit(bucket: string, key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
     const redisKey = this.redis.key('rl', bucket, key);
     const [count, ttl] = (await this.redis.command.eval(FIXED_WINDOW, 1, redisKey, String(windowMs))) as [

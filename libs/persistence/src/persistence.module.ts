@@ -6,6 +6,8 @@ import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './databa
 import { ENTITIES } from './entities';
 import {
   AccountsRepository,
+  AdminReadRepository,
+  CleanupRepository,
   ConversationsRepository,
   InboundMessagesRepository,
   OutboundMessagesRepository,
@@ -14,6 +16,8 @@ import {
 
 const REPOSITORIES = [
   AccountsRepository,
+  AdminReadRepository,
+  CleanupRepository,
   SessionsRepository,
   ConversationsRepository,
   InboundMessagesRepository,

@@ -6,3 +6,8 @@ export * from './http/validation';
 export * from './health/health.module';
 export * from './logging/logger.options';
 export * from './http/rate-limit.guard';
+export * from './admin-auth/admin-auth.guard';
+export * from './admin-auth/admin-token.service';
+export * from './admin-auth/admin-auth.module';
+export * from './metrics/relay-metrics';
+export * from './http/error-body.dto';

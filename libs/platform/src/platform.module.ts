@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { RelayConfig, RelayConfigModule } from '@app/config';
-import { MessagingModule } from '@app/messaging';
+import { MessagingModule, ProducerQueuesModule } from '@app/messaging';
 import { PersistenceModule } from '@app/persistence';
+import { AdminAuthModule } from './admin-auth/admin-auth.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { loggerOptions } from './logging/logger.options';
 
 /** What every deployable stands on: config, logs, PostgreSQL, Redis/BullMQ and the health endpoints. */
@@ -17,7 +19,10 @@ export class PlatformModule {
         LoggerModule.forRoot(loggerOptions(config)),
         PersistenceModule,
         MessagingModule,
+        ProducerQueuesModule,
         HealthModule,
+        AdminAuthModule,
+        MetricsModule,
       ],
     };
   }

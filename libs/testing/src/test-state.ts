@@ -3,7 +3,14 @@ import { Client } from 'pg';
 import { redisOptionsFromUrl } from '../../messaging/src/redis-options';
 import { assertTestDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from './test-config';
 
-const TABLES = ['outbound_messages', 'inbound_messages', 'conversations', 'sessions', 'accounts'];
+const TABLES = [
+  'outbound_messages',
+  'inbound_messages',
+  'conversations',
+  'sessions',
+  'accounts',
+  'cleanup_runs',
+];
 
 /** Empties every table of the test database (schema and migrations stay). */
 export async function truncateTables(url = TEST_DATABASE_URL): Promise<void> {

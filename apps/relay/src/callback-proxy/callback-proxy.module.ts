@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { QUEUES, registerProducerQueue } from '@app/messaging';
 import { RateLimitGuard } from '@app/platform';
 import { AuthModule } from '../auth/auth.module';
 import { CallbackSendProducer } from './callback-send.producer';
@@ -8,7 +7,7 @@ import { ReplyService } from './reply.service';
 
 /** `POST /openclaw/reply`: validation, auth, tenant isolation, coalescing and the send job per message. */
 @Module({
-  imports: [AuthModule, registerProducerQueue(QUEUES.callbackSend)],
+  imports: [AuthModule],
   controllers: [ReplyController],
   providers: [ReplyService, CallbackSendProducer, RateLimitGuard],
 })

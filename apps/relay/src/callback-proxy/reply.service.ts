@@ -4,6 +4,7 @@ import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { ConflictError, NotFoundError, RelayError, UnauthorizedError } from '@app/core';
 import { ChannelWait, channelNames, PubSubService, SendOutcome } from '@app/messaging';
 import { OutboundMessagesRepository } from '@app/persistence';
+import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '../auth/agent-principal';
 import { CallbackSendProducer } from './callback-send.producer';
 import { ReplyAcceptedDto, ReplyDeliveredDto, ReplyDto } from './dto/reply.dto';
@@ -32,6 +33,7 @@ export class ReplyService {
     private readonly outbound: OutboundMessagesRepository,
     private readonly producer: CallbackSendProducer,
     private readonly pubsub: PubSubService,
+    private readonly metrics: RelayMetrics,
   ) {}
 
   async reply(agent: AgentPrincipal, dto: ReplyDto): Promise<ReplyAcceptedDto | ReplyDeliveredDto> {
@@ -66,6 +68,7 @@ export class ReplyService {
         case 'expired':
           throw new ConflictError('CALLBACK_EXPIRED', 'The deadline to answer this message has passed.');
       }
+      this.metrics.repliesAccepted.inc();
       try {
         await this.producer.schedule(dto.messageId, outcome.sendAfter);
       } catch (e) {

@@ -166,6 +166,7 @@ export class AgentStream {
         });
         break;
       case 'pairing_expired':
+        if (envelope.scope === 'account_token' && this.sessionId) break;
         this.write(this.lastId, 'pairing_expired', envelope.data);
         this.close();
         break;

@@ -8,12 +8,16 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { channelNames, PubSubService } from '@app/messaging';
+import { channelNames, PubSubService, StreamPresence } from '@app/messaging';
 import { InboundMessagesRepository, SessionsRepository } from '@app/persistence';
+import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '../auth/agent-principal';
 import { PairingService } from '../pairing/pairing.service';
 import { AgentStream, StreamContext } from './agent-stream';
 import { DeliveryMarker } from './delivery-marker';
+
+const PRESENCE_EVERY_MS = 5000;
+const PRESENCE_DEBOUNCE_MS = 50;
 
 /**
  * The SSE broker of this replica: holds its agent streams, wires them to Redis Pub/Sub (through the process's
@@ -25,6 +29,8 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
   private readonly logger = new Logger('AgentStreams');
   private readonly streams = new Set<AgentStream>();
   private heartbeat: NodeJS.Timeout | null = null;
+  private presenceTimer: NodeJS.Timeout | null = null;
+  private presenceSoon: NodeJS.Timeout | null = null;
   private removeReconnectListener: (() => void) | null = null;
   private readonly ctx: StreamContext;
 
@@ -35,6 +41,8 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     private readonly sessions: SessionsRepository,
     private readonly pairing: PairingService,
     private readonly marker: DeliveryMarker,
+    private readonly metrics: RelayMetrics,
+    private readonly presence: StreamPresence,
   ) {
     const ttl = config.queueTtlSeconds;
     this.ctx = {
@@ -45,23 +53,35 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
       snapshot: (accountId, afterSeq) => this.messages.replaySnapshot(accountId, afterSeq, ttl),
       seqRange: (accountId, from, to) => this.messages.findSeqRange(accountId, from, to),
       after: (accountId, afterSeq) => this.messages.findAfterSeq(accountId, afterSeq, ttl),
-      markDelivered: (id) => this.marker.mark(id),
+      markDelivered: (id) => {
+        this.marker.mark(id);
+        this.metrics.messagesDelivered.inc();
+      },
       sessionExpired: async (sessionId) => {
         const session = await this.sessions.findById(sessionId);
         if (!session) return true;
         const current = await this.pairing.applyExpiry(session);
         return current.status === 'expired' || current.status === 'disconnected';
       },
-      onClosed: (stream) => this.streams.delete(stream),
+      onClosed: (stream) => {
+        this.streams.delete(stream);
+        this.presenceChanged();
+      },
       warn: (message) => this.logger.warn(message),
     };
   }
 
   onModuleInit(): void {
+    this.metrics.gauge('relay_open_streams', 'Agent streams open on this process', [], (gauge) => {
+      gauge.set(this.streams.size);
+    });
     this.heartbeat = setInterval(() => {
       for (const stream of this.streams) stream.ping();
     }, this.config.sseHeartbeatSeconds * 1000);
     this.heartbeat.unref();
+    this.presenceTimer = setInterval(() => void this.reportPresence(), PRESENCE_EVERY_MS);
+    this.presenceTimer.unref();
+    void this.reportPresence();
     this.removeReconnectListener = this.pubsub.onReconnect(() => {
       for (const stream of this.streams) {
         stream.catchUp().catch((e: Error) => this.logger.warn(`catch-up failed: ${e.message}`));
@@ -91,6 +111,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     res.flushHeaders();
     const stream = new AgentStream(this.ctx, res, principal, lastEventId);
     this.streams.add(stream);
+    this.presenceChanged();
     res.on('close', () => stream.close());
     try {
       await stream.start();
@@ -100,14 +121,34 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     }
   }
 
+  /** Reports the new stream count soon (debounced), so the overview is current without a write per change. */
+  private presenceChanged(): void {
+    if (this.presenceSoon) return;
+    this.presenceSoon = setTimeout(() => {
+      this.presenceSoon = null;
+      void this.reportPresence();
+    }, PRESENCE_DEBOUNCE_MS);
+    this.presenceSoon.unref();
+  }
+
+  private async reportPresence(): Promise<void> {
+    try {
+      await this.presence.report(this.streams.size);
+    } catch {
+      // Redis away: the key expires and the overview counts this replica again once it is back.
+    }
+  }
+
   onModuleDestroy(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.presenceTimer) clearInterval(this.presenceTimer);
+    if (this.presenceSoon) clearTimeout(this.presenceSoon);
     this.removeReconnectListener?.();
   }
 
   /** Ends every open stream so that the HTTP server can close; agents reconnect to another replica. */
   async beforeApplicationShutdown(): Promise<void> {
     for (const stream of [...this.streams]) stream.close();
-    await this.marker.flush();
+    await Promise.all([this.marker.flush(), this.presence.withdraw().catch(() => undefined)]);
   }
 }

@@ -48,24 +48,34 @@ export class PairingService {
     private readonly events: StreamEventPublisher,
   ) {}
 
-  /** A new pending session with a fresh code, optionally bound to an existing account (admin). */
-  async createSession(accountId: string | null = null): Promise<CreateSessionResponseDto> {
+  /** A new pending session with a fresh code. */
+  async createSession(): Promise<CreateSessionResponseDto> {
+    return (await this.openSession(null)).body;
+  }
+
+  /** A new pending session, optionally bound to an existing account (admin: a second user for one agent). */
+  async openSession(
+    accountId: string | null,
+  ): Promise<{ sessionId: string; body: CreateSessionResponseDto }> {
     const token = generateToken();
     const ttl = this.config.sessionTtlSeconds;
     for (let attempt = 0; ; attempt++) {
       const code = generatePairingCode();
       try {
-        await this.sessions.createPending({
+        const session = await this.sessions.createPending({
           tokenHash: hashToken(token),
           pairingCode: code,
           expiresAt: new Date(Date.now() + ttl * 1000),
           accountId,
         });
         return {
-          sessionToken: token,
-          pairingCode: formatPairingCode(code),
-          expiresIn: ttl,
-          status: 'pending_pairing',
+          sessionId: session.id,
+          body: {
+            sessionToken: token,
+            pairingCode: formatPairingCode(code),
+            expiresIn: ttl,
+            status: 'pending_pairing',
+          },
         };
       } catch (e) {
         // A live session already holds this code (1 in 2^40 per live code): draw another.
@@ -144,6 +154,46 @@ export class PairingService {
       this.logger.log(`conversation paired to account ${outcome.accountId}`);
     }
     return outcome;
+  }
+
+  /** The operator ends a session: its streams get `pairing_expired {"reason":"disconnected"}` and its token 401. */
+  async disconnectSession(sessionId: string, remove: boolean): Promise<boolean> {
+    const live = await this.sessions.disconnect(sessionId);
+    const existed = remove
+      ? await this.sessions.deleteById(sessionId)
+      : live || !!(await this.sessions.findById(sessionId));
+    if (live || (remove && existed)) {
+      await this.events.toSessionsBestEffort([sessionId], {
+        kind: 'pairing_expired',
+        data: { reason: 'disconnected' },
+      });
+    }
+    return existed;
+  }
+
+  /**
+   * The operator deletes a conversation: like `/unpair`, an account left without a paired conversation has its
+   * sessions disconnected.
+   */
+  async deleteConversation(conversationId: string): Promise<boolean> {
+    const outcome = await this.dataSource.transaction(async (manager) => {
+      const conversation = await this.conversations.findById(conversationId);
+      if (!conversation) return null;
+      await this.conversations.deleteById(manager, conversationId);
+      let disconnected: string[] = [];
+      if (conversation.state === 'paired' && conversation.accountId) {
+        if ((await this.conversations.countPairedForAccount(manager, conversation.accountId)) === 0) {
+          disconnected = await this.sessions.disconnectPairedForAccount(manager, conversation.accountId);
+        }
+      }
+      return disconnected;
+    });
+    if (outcome === null) return false;
+    await this.events.toSessionsBestEffort(outcome, {
+      kind: 'pairing_expired',
+      data: { reason: 'unpaired' },
+    });
+    return true;
   }
 
   /**

@@ -9,12 +9,15 @@ import {
   useCallbackResponse,
 } from '@app/core';
 import { RateLimiter } from '@app/messaging';
+import { RelayMetrics } from '@app/platform';
 import { ConversationsRepository, InboundMessagesRepository, StoredMessage } from '@app/persistence';
 import { PairingService } from '../pairing/pairing.service';
 import { parseCommand, RelayCommand } from './commands';
 import { InboundQueueProducer } from './inbound-queue.producer';
 import { InlineReplyWaiter, InlineWait } from './inline-reply.waiter';
 import { KO } from './replies.ko';
+
+type WebhookResult = 'command' | 'unpaired' | 'stored' | 'duplicate' | 'inline_timeout' | 'unavailable';
 
 /** `/pair` attempts allowed per conversation per window (brute force through Kakao must not be possible). */
 export const PAIR_ATTEMPT_LIMIT = 5;
@@ -44,18 +47,31 @@ export class WebhookService {
     private readonly producer: InboundQueueProducer,
     private readonly inline: InlineReplyWaiter,
     private readonly limiter: RateLimiter,
+    private readonly metrics: RelayMetrics,
   ) {}
 
   async handle(payload: KakaoSkillPayload): Promise<SkillResponse> {
     const identity = conversationIdentity(payload);
+    const mode = payload.userRequest.callbackUrl ? 'callback' : 'inline';
+    const stopTimer = this.metrics.webhookDuration.startTimer({ mode });
+    let result: WebhookResult = 'unavailable';
     try {
       const command = parseCommand(payload.userRequest.utterance);
-      if (command) return await this.runCommand(command, identity);
-      return await this.forward(payload, identity);
+      if (command) {
+        result = 'command';
+        return await this.runCommand(command, identity);
+      }
+      const forwarded = await this.forward(payload, identity);
+      result = forwarded.result;
+      return forwarded.response;
     } catch (e) {
       // PostgreSQL away or similar: still answer Kakao in time, in words the user understands.
+      result = 'unavailable';
       this.logger.error(`webhook failed: ${(e as Error).message}`);
       return simpleText(KO.unavailable);
+    } finally {
+      stopTimer();
+      this.metrics.webhookRequests.inc({ result });
     }
   }
 
@@ -100,10 +116,13 @@ export class WebhookService {
     }
   }
 
-  private async forward(payload: KakaoSkillPayload, identity: ConversationIdentity): Promise<SkillResponse> {
+  private async forward(
+    payload: KakaoSkillPayload,
+    identity: ConversationIdentity,
+  ): Promise<{ result: WebhookResult; response: SkillResponse }> {
     const conversation = await this.conversations.findByKey(identity.conversationKey);
     if (!conversation || conversation.state !== 'paired' || !conversation.accountId) {
-      return simpleText(KO.notPaired);
+      return { result: 'unpaired', response: simpleText(KO.notPaired) };
     }
     const callbackUrl = payload.userRequest.callbackUrl ?? null;
     const windowMs = callbackUrl ? this.config.callbackTtlSeconds * 1000 : this.config.inlineReplyTimeoutMs;
@@ -119,10 +138,14 @@ export class WebhookService {
       callbackUrl,
       replyDeadline: new Date(Date.now() + windowMs),
     });
-    if (!outcome.created) return useCallbackResponse(); // the same Kakao request again: stored and delivered once
+    if (!outcome.created) {
+      // The same Kakao request again: stored and delivered once.
+      return { result: 'duplicate', response: useCallbackResponse() };
+    }
+    this.metrics.messagesStored.inc();
     if (callbackUrl) {
       await this.handOff(outcome.message);
-      return useCallbackResponse();
+      return { result: 'stored', response: useCallbackResponse() };
     }
     let wait: InlineWait | null = null;
     try {
@@ -132,7 +155,9 @@ export class WebhookService {
     }
     await this.handOff(outcome.message);
     const reply = wait ? await wait.result : null;
-    return reply ?? simpleText(KO.notReady);
+    return reply
+      ? { result: 'stored', response: reply }
+      : { result: 'inline_timeout', response: simpleText(KO.notReady) };
   }
 
   /** Stored already; a failed enqueue is logged and healed by the streams' catch-up from PostgreSQL. */

@@ -12,6 +12,7 @@ import {
   StreamEventPublisher,
 } from '@app/messaging';
 import { ClaimedSend, OutboundMessagesRepository } from '@app/persistence';
+import { RelayMetrics } from '@app/platform';
 import { CallbackSender, DeliveryResult } from './callback-sender';
 
 /** Kakao keeps a callback URL for 1 minute; sends never go on past this much after the request. */
@@ -38,6 +39,7 @@ export class CallbackSendWorker extends QueueWorker<CallbackSendJob, Outcome> {
     private readonly sender: CallbackSender,
     private readonly pubsub: PubSubService,
     private readonly events: StreamEventPublisher,
+    private readonly metrics: RelayMetrics,
   ) {
     super(config);
   }
@@ -57,10 +59,15 @@ export class CallbackSendWorker extends QueueWorker<CallbackSendJob, Outcome> {
     if (droppedOutputs > 0) {
       this.logger.warn(`message ${messageId}: ${droppedOutputs} outputs beyond Kakao's 3 were dropped`);
     }
+    const stopTimer = this.metrics.callbackDuration.startTimer();
     const result =
       claimed.mode === 'inline'
         ? await this.answerInline(messageId, response)
         : await this.callback(claimed, response);
+    stopTimer();
+    const outcome = result.ok ? 'sent' : result.error?.startsWith('refused:') ? 'refused' : 'failed';
+    this.metrics.callbackSends.inc({ outcome, mode: claimed.mode });
+    if (result.ok) this.metrics.messagesReplied.inc();
     const finishedAt = await this.outbound.finish(claimed.id, { ...result, response });
     await this.announce(messageId, claimed.accountId, result, finishedAt);
     return result.ok ? 'sent' : 'failed';

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { QUEUES, registerProducerQueue } from '@app/messaging';
 import { CallbackHttpClient } from './callback-http.client';
 import { CallbackSendWorker } from './callback-send.worker';
 import { CallbackDns, CallbackSender } from './callback-sender';
@@ -7,7 +6,6 @@ import { SendSweeper } from './send-sweeper';
 
 /** The worker side of the callback proxy: the send job, the URL policy and HTTP client, the overdue sweep. */
 @Module({
-  imports: [registerProducerQueue(QUEUES.callbackSend)],
   providers: [CallbackSendWorker, CallbackSender, CallbackHttpClient, CallbackDns, SendSweeper],
 })
 export class CallbackModule {}

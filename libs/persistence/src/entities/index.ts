@@ -1,10 +1,12 @@
 import { AccountEntity } from './account.entity';
+import { CleanupRunEntity } from './cleanup-run.entity';
 import { ConversationEntity } from './conversation.entity';
 import { InboundMessageEntity } from './inbound-message.entity';
 import { OutboundMessageEntity } from './outbound-message.entity';
 import { SessionEntity } from './session.entity';
 
 export * from './account.entity';
+export * from './cleanup-run.entity';
 export * from './conversation.entity';
 export * from './inbound-message.entity';
 export * from './outbound-message.entity';
@@ -16,4 +18,5 @@ export const ENTITIES = [
   ConversationEntity,
   InboundMessageEntity,
   OutboundMessageEntity,
+  CleanupRunEntity,
 ];

@@ -1,5 +1,6 @@
 import { InitialSchema1795000000000 } from './1795000000000-InitialSchema';
 import { OutboundClaim1795000000001 } from './1795000000001-OutboundClaim';
+import { CleanupRuns1795000000002 } from './1795000000002-CleanupRuns';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
-export const MIGRATIONS = [InitialSchema1795000000000, OutboundClaim1795000000001];
+export const MIGRATIONS = [InitialSchema1795000000000, OutboundClaim1795000000001, CleanupRuns1795000000002];

@@ -19,6 +19,28 @@ export class AccountsRepository {
     return this.repo.findOne({ where: { relayTokenHash } });
   }
 
+  /**
+   * Deletes an account with everything it owns (sessions, messages, replies cascade); its conversations are
+   * unpaired first so the Kakao users get the pairing hint again. Returns the ids of the sessions it had.
+   */
+  async deleteWithSessions(id: string): Promise<{ deleted: boolean; sessionIds: string[] }> {
+    return this.repo.manager.transaction(async (manager) => {
+      const sessions = (await manager.query(`SELECT id FROM sessions WHERE account_id = $1`, [id])) as Array<{
+        id: string;
+      }>;
+      await manager.query(
+        `UPDATE conversations SET state = 'unpaired', unpaired_at = now(), account_id = NULL, updated_at = now()
+          WHERE account_id = $1`,
+        [id],
+      );
+      const [, affected] = (await manager.query(`DELETE FROM accounts WHERE id = $1`, [id])) as [
+        unknown,
+        number,
+      ];
+      return { deleted: affected > 0, sessionIds: sessions.map((s) => s.id) };
+    });
+  }
+
   async setRelayTokenHash(id: string, relayTokenHash: string): Promise<boolean> {
     const result = await this.repo.update({ id }, { relayTokenHash });
     return (result.affected ?? 0) > 0;

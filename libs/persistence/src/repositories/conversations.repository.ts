@@ -8,6 +8,10 @@ import { ConversationEntity } from '../entities';
 export class ConversationsRepository {
   constructor(@InjectRepository(ConversationEntity) private readonly repo: Repository<ConversationEntity>) {}
 
+  findById(id: string): Promise<ConversationEntity | null> {
+    return this.repo.findOne({ where: { id } });
+  }
+
   findByKey(conversationKey: string): Promise<ConversationEntity | null> {
     return this.repo.findOne({ where: { conversationKey } });
   }
@@ -35,6 +39,14 @@ export class ConversationsRepository {
              updated_at = now()`,
       [identity.conversationKey, identity.channelId, identity.userId, accountId],
     );
+  }
+
+  async deleteById(manager: EntityManager, id: string): Promise<boolean> {
+    const [, affected] = (await manager.query(`DELETE FROM conversations WHERE id = $1`, [id])) as [
+      unknown,
+      number,
+    ];
+    return affected > 0;
   }
 
   async markUnpaired(manager: EntityManager, conversationKey: string): Promise<void> {

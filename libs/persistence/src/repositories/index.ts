@@ -3,3 +3,5 @@ export * from './sessions.repository';
 export * from './conversations.repository';
 export * from './inbound-messages.repository';
 export * from './outbound-messages.repository';
+export * from './admin-read.repository';
+export * from './cleanup.repository';

@@ -82,6 +82,23 @@ export class SessionsRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /** Ends a live (pending or paired) session by the operator's hand; true if it was live. */
+  async disconnect(id: string): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .update(SessionEntity)
+      .set({ status: 'disconnected', endedAt: () => 'now()' })
+      .where('id = :id', { id })
+      .andWhere("status IN ('pending_pairing', 'paired')")
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  async deleteById(id: string): Promise<boolean> {
+    const result = await this.repo.delete({ id });
+    return (result.affected ?? 0) > 0;
+  }
+
   /** Disconnects every paired session of an account; returns the ids that changed. */
   async disconnectPairedForAccount(manager: EntityManager, accountId: string): Promise<string[]> {
     const [rows]: [Array<{ id: string }>, number] = await manager.query(

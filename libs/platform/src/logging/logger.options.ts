@@ -50,7 +50,8 @@ export function loggerOptions(config: RelayConfig): Params {
       serializers: {
         req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => {
           const headers: Record<string, unknown> = {};
-          for (const name of LOGGED_HEADERS) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
+          for (const name of LOGGED_HEADERS)
+            if (req.headers[name] !== undefined) headers[name] = req.headers[name];
           return { id: req.id, method: req.method, url: redactUrl(req.url), headers };
         },
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -1,0 +1,46 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { ErrorBodyDto } from '@app/platform';
+
+/**
+ * The OpenAPI document is generated from the controllers' and DTOs' decorators, so it cannot drift from the
+ * code. Every non-2xx response of every operation refers to the uniform error body.
+ */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('kakao-relay')
+    .setDescription(
+      'Relay between Kakao i OpenBuilder skills and OpenClaw agents behind NAT. Public: the Kakao webhook and ' +
+        'pairing sessions. Agent: the event stream and replies (session token or account relay token). Admin: ' +
+        '/admin/api and /metrics (ADMIN_TOKEN).',
+    )
+    .setVersion('1.0')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'Session token or account relay token' },
+      'agent',
+    )
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' }, 'admin')
+    .build();
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
+  const errorRef = { $ref: '#/components/schemas/ErrorBodyDto' };
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item)) {
+      if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        if (Number(status) < 400 || !response || typeof response !== 'object' || '$ref' in response) continue;
+        const r = response as { content?: Record<string, unknown> };
+        r.content ??= { 'application/json': { schema: errorRef } };
+      }
+    }
+  }
+  return document;
+}
+
+export function setupOpenApi(app: INestApplication): void {
+  const document = buildOpenApiDocument(app);
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    customSiteTitle: 'kakao-relay API',
+    swaggerOptions: { persistAuthorization: false },
+  });
+}

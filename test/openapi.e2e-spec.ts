@@ -1,0 +1,83 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import request from 'supertest';
+import type { Application } from 'express';
+import { RunningRelay, startRelay } from '@app/testing';
+
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+}
+
+/** Every route the Express app serves, as "METHOD /openapi/{path}". */
+function servedRoutes(relay: RunningRelay): string[] {
+  const app = relay.app.getHttpAdapter().getInstance() as Application & { router: { stack: Layer[] } };
+  const routes: string[] = [];
+  for (const layer of app.router.stack) {
+    if (!layer.route) continue;
+    const path = layer.route.path.replace(/:([A-Za-z]+)/g, '{$1}');
+    for (const method of Object.keys(layer.route.methods)) routes.push(`${method.toUpperCase()} ${path}`);
+  }
+  return routes;
+}
+
+describe('OpenAPI document (e2e)', () => {
+  let relay: RunningRelay;
+
+  beforeAll(async () => {
+    relay = await startRelay();
+  });
+  afterAll(() => relay.close());
+
+  it('is served at /docs-json, validates, and lists every route the app serves', async () => {
+    const res = await request(relay.url).get('/docs-json').expect(200);
+    const document = res.body;
+    await SwaggerParser.validate(JSON.parse(JSON.stringify(document)));
+    const documented = new Set<string>();
+    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, unknown>>)) {
+      for (const method of Object.keys(item)) documented.add(`${method.toUpperCase()} ${path}`);
+    }
+    // The documentation routes themselves and the dashboard redirect are not API operations.
+    // Middleware mounted on every path shows up as '/*path' layers; they are not routes.
+    const served = servedRoutes(relay).filter(
+      (r) => !/^GET \/(docs.*)?$/.test(r) && !r.startsWith('HEAD ') && !r.includes('*path'),
+    );
+    expect(served.length).toBeGreaterThan(20);
+    const missing = served.filter((r) => !documented.has(r));
+    expect(missing).toEqual([]);
+    for (const route of [
+      'POST /kakao/webhook',
+      'POST /v1/sessions/create',
+      'GET /v1/sessions/{sessionToken}/status',
+      'GET /v1/events',
+      'POST /openclaw/reply',
+      'GET /health',
+      'GET /health/ready',
+      'GET /metrics',
+      'GET /admin/api/overview',
+    ]) {
+      expect(documented).toContain(route);
+    }
+  });
+
+  it('describes both auth schemes and the uniform error body on error responses', async () => {
+    const document = (await request(relay.url).get('/docs-json').expect(200)).body;
+    expect(Object.keys(document.components.securitySchemes)).toEqual(
+      expect.arrayContaining(['agent', 'admin']),
+    );
+    expect(document.components.schemas.ErrorBodyDto.required).toEqual(
+      expect.arrayContaining(['statusCode', 'code', 'message']),
+    );
+    const reply = document.paths['/openclaw/reply'].post;
+    expect(reply.security).toEqual([{ agent: [] }]);
+    expect(reply.responses['404'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/ErrorBodyDto',
+    );
+    expect(reply.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/ReplyDto');
+    expect(document.paths['/admin/api/overview'].get.security).toEqual([{ admin: [] }]);
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const res = await request(relay.url).get('/docs').redirects(1);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('swagger-ui');
+  });
+});
