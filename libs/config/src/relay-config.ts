@@ -35,6 +35,12 @@ export interface RelayConfig {
   cleanupIntervalSeconds: number;
   /** Kakao users' messages allowed per conversation per minute before the relay asks them to slow down. */
   webhookUserMessagesPerMinute: number;
+  /** POST /v1/sessions/create per IP per 5 minutes. */
+  rateLimitSessionCreatesPer5Min: number;
+  /** GET /v1/sessions/{token}/status per IP per minute. */
+  rateLimitSessionStatusPerMinute: number;
+  /** GET /v1/events connects per token per minute. */
+  rateLimitStreamConnectsPerMinute: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -162,7 +168,7 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     sseHeartbeatSeconds: r.int('SSE_HEARTBEAT_SECONDS', 30, 1, 3600),
     inlineReplyTimeoutMs: r.int('INLINE_REPLY_TIMEOUT_MS', 4000, 0, 4900),
     replyCoalesceMs: r.int('REPLY_COALESCE_MS', 1200, 0, 30000),
-    rateLimitRepliesPerMinute: r.int('RATE_LIMIT_REPLIES_PER_MINUTE', 120, 1, 100000),
+    rateLimitRepliesPerMinute: r.int('RATE_LIMIT_REPLIES_PER_MINUTE', 120, 1, 1_000_000),
     kakaoCallbackAllowedHosts: parseHostList(r, 'KAKAO_CALLBACK_ALLOWED_HOSTS', DEFAULT_ALLOWED_HOSTS),
     kakaoCallbackAllowHttp: r.bool('KAKAO_CALLBACK_ALLOW_HTTP', false),
     trustProxy: r.bool('TRUST_PROXY', false),
@@ -172,7 +178,10 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     redisPrefix: r.string('REDIS_PREFIX', 'kakao-relay') ?? 'kakao-relay',
     metricsPublic: r.bool('METRICS_PUBLIC', false),
     cleanupIntervalSeconds: r.int('CLEANUP_INTERVAL_SECONDS', 300, 1, 86400),
-    webhookUserMessagesPerMinute: r.int('WEBHOOK_USER_MESSAGES_PER_MINUTE', 20, 1, 100000),
+    webhookUserMessagesPerMinute: r.int('WEBHOOK_USER_MESSAGES_PER_MINUTE', 20, 1, 1_000_000),
+    rateLimitSessionCreatesPer5Min: r.int('RATE_LIMIT_SESSION_CREATES_PER_5_MIN', 10, 1, 1_000_000),
+    rateLimitSessionStatusPerMinute: r.int('RATE_LIMIT_SESSION_STATUS_PER_MINUTE', 30, 1, 1_000_000),
+    rateLimitStreamConnectsPerMinute: r.int('RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE', 30, 1, 1_000_000),
   };
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
     r.problems.push('REDIS_PREFIX may only contain letters, digits, "_", "-" and "." (at most 64)');

@@ -3,6 +3,7 @@ import { parseConfig, RelayConfig } from '../../config/src/relay-config';
 export const TEST_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/kakao_relay_test';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 export const TEST_REDIS_PREFIX = process.env.TEST_REDIS_PREFIX ?? 'kakao-relay-test';
 
 /** Refuses to let a test suite touch a database whose name does not say it is for tests. */
@@ -23,6 +24,12 @@ export function testConfig(overrides: Record<string, string> = {}): RelayConfig 
     REDIS_PREFIX: TEST_REDIS_PREFIX,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATABASE_POOL_SIZE: '10',
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    // Suites that are not about limits drive hundreds of requests from one address; the limit tests set these.
+    WEBHOOK_USER_MESSAGES_PER_MINUTE: '100000',
+    RATE_LIMIT_SESSION_CREATES_PER_5_MIN: '100000',
+    RATE_LIMIT_SESSION_STATUS_PER_MINUTE: '100000',
+    RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE: '100000',
     ...overrides,
   });
 }

@@ -2,10 +2,20 @@ import { createParamDecorator, ExecutionContext, Injectable } from '@nestjs/comm
 import { AuthGuard } from '@nestjs/passport';
 import { UnauthorizedError } from '@app/core';
 import { AgentPrincipal } from './agent-principal';
-import { AGENT_STRATEGY } from './agent-token.strategy';
+import { AgentAuthService } from './agent-auth.service';
+import { AGENT_STRATEGY, AgentAuthRequest, REQUEST_AGENT_AUTH } from './agent-token.strategy';
 
 @Injectable()
 export class AgentAuthGuard extends AuthGuard(AGENT_STRATEGY) {
+  constructor(private readonly auth: AgentAuthService) {
+    super();
+  }
+
+  override canActivate(context: ExecutionContext) {
+    context.switchToHttp().getRequest<AgentAuthRequest>()[REQUEST_AGENT_AUTH] = this.auth;
+    return super.canActivate(context);
+  }
+
   override handleRequest<T = AgentPrincipal>(err: unknown, user: T | false): T {
     if (err) throw err;
     if (!user) throw new UnauthorizedError('INVALID_TOKEN', 'The token is not valid.');

@@ -1,7 +1,11 @@
 import type { Request } from 'express';
 import { Strategy } from 'passport-strategy';
 
-export type VerifyCallback = (token: string | null, done: (err: unknown, user?: unknown) => void) => void;
+export type VerifyCallback = (
+  token: string | null,
+  req: Request,
+  done: (err: unknown, user?: unknown) => void,
+) => void;
 
 /**
  * A passport strategy reading `Authorization: Bearer <token>` and, where allowed, the `?token=` query parameter
@@ -19,7 +23,7 @@ export class BearerTokenStrategy extends Strategy {
 
   override authenticate(req: Request): void {
     const token = this.extract(req);
-    this.verify(token, (err, user) => {
+    this.verify(token, req, (err, user) => {
       if (err) return this.error(err as Error);
       if (!user) return this.fail(401);
       return this.success(user);

@@ -7,8 +7,10 @@ import {
   ApiProduces,
   ApiQuery,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { RateLimit, RateLimitGuard } from '@app/platform';
 import type { Request, Response } from 'express';
 import { Agent, AgentAuthGuard } from '../auth/agent-auth.guard';
 import { AgentPrincipal } from '../auth/agent-principal';
@@ -21,7 +23,15 @@ export class EventsController {
   constructor(private readonly hub: StreamHub) {}
 
   @Get('events')
-  @UseGuards(AgentAuthGuard)
+  // Counted per presented token before it is checked, so guessing tokens is throttled too.
+  @UseGuards(RateLimitGuard, AgentAuthGuard)
+  @RateLimit({
+    bucket: 'stream-connect',
+    key: 'token',
+    limit: (c) => c.rateLimitStreamConnectsPerMinute,
+    windowMs: 60_000,
+  })
+  @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED: 30 connects per minute per token' })
   @ApiBearerAuth('agent')
   @ApiOperation({
     summary: 'The agent stream (Server-Sent Events)',

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RateLimitGuard } from '@app/platform';
 import { AuthModule } from '../auth/auth.module';
 import { PairingModule } from '../pairing/pairing.module';
 import { DeliveryMarker } from './delivery-marker';
@@ -9,7 +10,7 @@ import { StreamHub } from './stream-hub.service';
 @Module({
   imports: [AuthModule, PairingModule],
   controllers: [EventsController],
-  providers: [StreamHub, DeliveryMarker],
+  providers: [StreamHub, DeliveryMarker, RateLimitGuard],
   exports: [StreamHub],
 })
 export class EventsModule {}

@@ -1,5 +1,13 @@
-import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import { RateLimit, RateLimitGuard } from '@app/platform';
 import { CreateSessionResponseDto, SessionStatusResponseDto } from './dto/pairing.dto';
 import { PairingService } from './pairing.service';
 
@@ -10,6 +18,14 @@ export class PairingController {
 
   @Post('create')
   @HttpCode(200)
+  @UseGuards(RateLimitGuard)
+  @RateLimit({
+    bucket: 'session-create',
+    key: 'ip',
+    limit: (c) => c.rateLimitSessionCreatesPer5Min,
+    windowMs: 5 * 60_000,
+  })
+  @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED: 10 per 5 minutes per IP' })
   @ApiOperation({
     summary: 'Open a pairing session: a session token (the agent credential) and a pairing code.',
   })
@@ -19,6 +35,14 @@ export class PairingController {
   }
 
   @Get(':sessionToken/status')
+  @UseGuards(RateLimitGuard)
+  @RateLimit({
+    bucket: 'session-status',
+    key: 'ip',
+    limit: (c) => c.rateLimitSessionStatusPerMinute,
+    windowMs: 60_000,
+  })
+  @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED: 30 per minute per IP' })
   @ApiOperation({ summary: 'Where a pairing session stands. No auth: the token in the path is the secret.' })
   @ApiParam({ name: 'sessionToken', description: '64 lowercase hex characters' })
   @ApiOkResponse({ type: SessionStatusResponseDto })

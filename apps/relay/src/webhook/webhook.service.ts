@@ -17,7 +17,8 @@ import { InboundQueueProducer } from './inbound-queue.producer';
 import { InlineReplyWaiter, InlineWait } from './inline-reply.waiter';
 import { KO } from './replies.ko';
 
-type WebhookResult = 'command' | 'unpaired' | 'stored' | 'duplicate' | 'inline_timeout' | 'unavailable';
+type WebhookResult =
+  'command' | 'unpaired' | 'flood' | 'stored' | 'duplicate' | 'inline_timeout' | 'unavailable';
 
 /** `/pair` attempts allowed per conversation per window (brute force through Kakao must not be possible). */
 export const PAIR_ATTEMPT_LIMIT = 5;
@@ -100,6 +101,23 @@ export class WebhookService {
     }
   }
 
+  /** Per-conversation flood guard: past the limit the user is asked to slow down and nothing is stored. */
+  private async withinFloodLimit(identity: ConversationIdentity): Promise<boolean> {
+    try {
+      const result = await this.limiter.hit(
+        'user-messages',
+        identity.conversationKey,
+        this.config.webhookUserMessagesPerMinute,
+        60_000,
+      );
+      return result.allowed;
+    } catch (e) {
+      // Redis away: store the message (PostgreSQL is the source of truth), do not drop it.
+      this.logger.warn(`flood guard unavailable: ${(e as Error).message}`);
+      return true;
+    }
+  }
+
   private async pairAttemptAllowed(identity: ConversationIdentity): Promise<boolean> {
     try {
       const result = await this.limiter.hit(
@@ -123,6 +141,9 @@ export class WebhookService {
     const conversation = await this.conversations.findByKey(identity.conversationKey);
     if (!conversation || conversation.state !== 'paired' || !conversation.accountId) {
       return { result: 'unpaired', response: simpleText(KO.notPaired) };
+    }
+    if (!(await this.withinFloodLimit(identity))) {
+      return { result: 'flood', response: simpleText(KO.slowDown) };
     }
     const callbackUrl = payload.userRequest.callbackUrl ?? null;
     const windowMs = callbackUrl ? this.config.callbackTtlSeconds * 1000 : this.config.inlineReplyTimeoutMs;

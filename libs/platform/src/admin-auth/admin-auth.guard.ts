@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import { ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { Strategy } from 'passport-strategy';
@@ -16,44 +16,26 @@ export interface AdminPrincipal {
   admin: true;
 }
 
-class AdminBearerStrategy extends Strategy {
-  name = ADMIN_STRATEGY;
-
-  constructor(private readonly verify: (req: Request, done: (err: unknown, user?: unknown) => void) => void) {
-    super();
-  }
-
-  override authenticate(req: Request): void {
-    this.verify(req, (err, user) => {
-      if (err) return this.error(err as Error);
-      if (!user) return this.fail(401);
-      return this.success(user);
-    });
-  }
-}
-
-function clientIp(req: Request, trustProxy: boolean): string {
-  return (trustProxy ? req.ip : req.socket.remoteAddress) ?? 'unknown';
-}
+/** See AgentAuthGuard: the guard hands its own application's service to the process-wide strategy. */
+const REQUEST_ADMIN_AUTH = Symbol('admin-auth');
+type AdminAuthRequest = Request & { [REQUEST_ADMIN_AUTH]?: AdminAuthService };
 
 /**
  * `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. Failed attempts are counted per IP in Redis
  * (so across replicas); past the limit every attempt from that IP is 429 until the window ends.
  */
 @Injectable()
-export class AdminTokenStrategy extends PassportStrategy(AdminBearerStrategy, ADMIN_STRATEGY) {
+export class AdminAuthService {
   private readonly logger = new Logger('AdminAuth');
 
   constructor(
     private readonly tokens: AdminTokenService,
     private readonly limiter: RateLimiter,
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
-  ) {
-    super();
-  }
+  ) {}
 
-  async validate(req: Request): Promise<AdminPrincipal> {
-    const ip = clientIp(req, this.config.trustProxy);
+  async authenticate(req: Request): Promise<AdminPrincipal> {
+    const ip = (this.config.trustProxy ? req.ip : req.socket.remoteAddress) ?? 'unknown';
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     const token = match ? match[1] : null;
@@ -92,8 +74,39 @@ export class AdminTokenStrategy extends PassportStrategy(AdminBearerStrategy, AD
   }
 }
 
+class AdminBearerStrategy extends Strategy {
+  name = ADMIN_STRATEGY;
+
+  constructor(private readonly verify: (req: Request, done: (err: unknown, user?: unknown) => void) => void) {
+    super();
+  }
+
+  override authenticate(req: Request): void {
+    this.verify(req, (err, user) => {
+      if (err) return this.error(err as Error);
+      if (!user) return this.fail(401);
+      return this.success(user);
+    });
+  }
+}
+
 @Injectable()
-export class AdminAuthGuard extends AuthGuard(ADMIN_STRATEGY) implements CanActivate {
+export class AdminTokenStrategy extends PassportStrategy(AdminBearerStrategy, ADMIN_STRATEGY) {
+  constructor(private readonly service: AdminAuthService) {
+    super();
+  }
+
+  validate(req: AdminAuthRequest): Promise<AdminPrincipal> {
+    return (req[REQUEST_ADMIN_AUTH] ?? this.service).authenticate(req);
+  }
+}
+
+@Injectable()
+export class AdminAuthGuard extends AuthGuard(ADMIN_STRATEGY) {
+  constructor(private readonly service: AdminAuthService) {
+    super();
+  }
+
   override handleRequest<T = AdminPrincipal>(err: unknown, user: T | false): T {
     if (err) throw err;
     if (!user) throw new UnauthorizedError('INVALID_ADMIN_TOKEN', 'The admin token is not valid.');
@@ -101,6 +114,7 @@ export class AdminAuthGuard extends AuthGuard(ADMIN_STRATEGY) implements CanActi
   }
 
   override canActivate(context: ExecutionContext) {
+    context.switchToHttp().getRequest<AdminAuthRequest>()[REQUEST_ADMIN_AUTH] = this.service;
     return super.canActivate(context);
   }
 }

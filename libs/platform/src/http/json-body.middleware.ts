@@ -49,15 +49,15 @@ export function createJsonBodyMiddleware(limit: string, options: JsonBodyOptions
         req.body = undefined;
         return next();
       }
-      const type = req.headers['content-type'];
-      if (!options.deferErrors && type !== undefined && !JSON_TYPES.some((t) => req.is(t))) {
-        return next(new UnsupportedMediaTypeError());
+      if (!JSON_TYPES.some((t) => req.is(t))) {
+        if (!options.deferErrors) return next(new UnsupportedMediaTypeError());
+        (req as RawBodyRequest).bodyError = new UnsupportedMediaTypeError();
       }
       parser(req, res, (err?: BodyParserError) => {
         if (!err) return next();
         if (err.type === 'entity.too.large') return next(new PayloadTooLargeError(limit));
         if (options.deferErrors) {
-          (req as RawBodyRequest).bodyError = new ValidationError('The request body is not valid JSON.');
+          (req as RawBodyRequest).bodyError ??= new ValidationError('The request body is not valid JSON.');
           req.body = undefined;
           return next();
         }

@@ -1,0 +1,116 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import { RedisService, StreamPresence } from '@app/messaging';
+import { CleanupRepository } from '@app/persistence';
+import { RelayMetrics } from '@app/platform';
+
+export interface CleanupResults {
+  expiredQueued: number;
+  expiredUnanswered: number;
+  failedStaleSends: number;
+  deletedMessages: number;
+  expiredSessions: number;
+  deletedSessions: number;
+}
+
+const DELETE_BATCH = 1000;
+/** A run stops deleting after this long and leaves the rest to the next tick (bounded work per tick). */
+const DELETE_BUDGET_MS = 10_000;
+const KEEP_RUNS = 100;
+/** Sends still pending this long after their deadline are given up (the send job itself stops at +4 s). */
+const STALE_SEND_GRACE_SECONDS = 30;
+
+/**
+ * Housekeeping, every CLEANUP_INTERVAL_SECONDS, once per cluster per tick: the replica that takes the tick's
+ * Redis key (SET NX, keyed by the tick number) runs it, the others skip. Expiry of sessions already takes effect
+ * on every use; here it is the safety net that keeps the tables small and the counters honest.
+ */
+@Injectable()
+export class CleanupService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Cleanup');
+  private running = false;
+
+  constructor(
+    @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
+    private readonly repo: CleanupRepository,
+    private readonly redis: RedisService,
+    private readonly presence: StreamPresence,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly metrics: RelayMetrics,
+  ) {}
+
+  private get intervalMs(): number {
+    return this.config.cleanupIntervalSeconds * 1000;
+  }
+
+  onModuleInit(): void {
+    const timer = setInterval(() => void this.tick(), this.intervalMs);
+    timer.unref();
+    this.scheduler.addInterval('cleanup', timer);
+  }
+
+  onModuleDestroy(): void {
+    if (this.scheduler.doesExist('interval', 'cleanup')) this.scheduler.deleteInterval('cleanup');
+  }
+
+  /** Runs this tick's cleanup if no other replica took it; returns the results, or null when skipped. */
+  async tick(): Promise<CleanupResults | null> {
+    if (this.running) return null;
+    const tickNumber = Math.floor(Date.now() / this.intervalMs);
+    let won: string | null;
+    try {
+      won = await this.redis.command.set(
+        this.redis.key('lock', 'cleanup', String(tickNumber)),
+        this.presence.instanceId,
+        'PX',
+        this.intervalMs * 2,
+        'NX',
+      );
+    } catch (e) {
+      this.logger.warn(`cleanup skipped, Redis unavailable: ${(e as Error).message}`);
+      return null;
+    }
+    if (won !== 'OK') return null;
+    return this.runOnce();
+  }
+
+  /** One full run (no lock): what the tick does once it owns the tick. */
+  async runOnce(): Promise<CleanupResults | null> {
+    if (this.running) return null;
+    this.running = true;
+    const startedAt = new Date();
+    try {
+      const results: CleanupResults = {
+        expiredQueued: await this.repo.expireQueued(this.config.queueTtlSeconds),
+        expiredUnanswered: await this.repo.expireUnanswered(),
+        failedStaleSends: await this.repo.failStaleSends(STALE_SEND_GRACE_SECONDS),
+        deletedMessages: await this.inBatches(() =>
+          this.repo.deleteOldMessages(this.config.messageRetentionDays, DELETE_BATCH),
+        ),
+        expiredSessions: await this.repo.expireSessions(),
+        deletedSessions: await this.inBatches(() => this.repo.deleteEndedSessions(DELETE_BATCH)),
+      };
+      this.metrics.messagesExpired.inc(results.expiredQueued + results.expiredUnanswered);
+      await this.repo.recordRun(this.presence.instanceId, startedAt, { ...results });
+      await this.repo.deleteOldRuns(KEEP_RUNS);
+      this.logger.log({ cleanup: results, ms: Date.now() - startedAt.getTime() }, 'cleanup run finished');
+      return results;
+    } catch (e) {
+      this.logger.error(`cleanup run failed: ${(e as Error).message}`);
+      return null;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async inBatches(deleteBatch: () => Promise<number>): Promise<number> {
+    const started = Date.now();
+    let total = 0;
+    for (;;) {
+      const n = await deleteBatch();
+      total += n;
+      if (n < DELETE_BATCH || Date.now() - started > DELETE_BUDGET_MS) return total;
+    }
+  }
+}
