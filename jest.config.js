@@ -26,5 +26,15 @@ module.exports = {
       moduleNameMapper,
       transform,
     },
+    {
+      displayName: 'resilience',
+      testEnvironment: 'node',
+      rootDir: __dirname,
+      roots: ['<rootDir>/test/resilience'],
+      testMatch: ['**/*.resilience-spec.ts'],
+      globalSetup: '<rootDir>/test/global-setup.ts',
+      moduleNameMapper,
+      transform,
+    },
   ],
 };

@@ -3,3 +3,4 @@ export * from './repositories';
 export * from './database';
 export * from './persistence.module';
 export { MIGRATIONS } from './migrations';
+export * from './availability';

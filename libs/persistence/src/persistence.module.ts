@@ -1,7 +1,8 @@
-import { Global, Logger, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { Global, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import { isDatabaseUnavailable } from './availability';
 import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './database';
 import { ENTITIES } from './entities';
 import {
@@ -24,9 +25,68 @@ const REPOSITORIES = [
   OutboundMessagesRepository,
 ];
 
+const logger = new Logger('Database');
+const retries = new WeakMap<DataSource, { stop: boolean }>();
+
+/** Creates the database if missing, connects, migrates under the advisory lock. */
+async function open(dataSource: DataSource, url: string): Promise<void> {
+  if (await ensureDatabase(url)) logger.log('created the database named in DATABASE_URL');
+  await dataSource.initialize();
+  try {
+    const applied = await runMigrationsLocked(dataSource);
+    if (applied.length > 0) logger.log(`applied migrations: ${applied.join(', ')}`);
+  } catch (e) {
+    await dataSource.destroy();
+    throw e;
+  }
+}
+
+/**
+ * Opens the database; when PostgreSQL is unreachable at start the relay still starts (health says 503, the
+ * webhook answers Kakao with "temporarily unavailable") and keeps trying in the background until it is back.
+ */
+async function openOrDefer(dataSource: DataSource, url: string): Promise<DataSource> {
+  try {
+    await open(dataSource, url);
+    return dataSource;
+  } catch (e) {
+    if (!isDatabaseUnavailable(e)) throw e;
+    logger.error(`PostgreSQL is unreachable (${(e as Error).message}); starting degraded, retrying in the background`);
+  }
+  // Entity metadata without a connection, so repositories can be built now and work once connected.
+  await (dataSource as unknown as { buildMetadatas(): Promise<void> }).buildMetadatas();
+  const state = { stop: false };
+  retries.set(dataSource, state);
+  void (async () => {
+    for (let attempt = 1, delay = 1000; !state.stop; attempt++, delay = Math.min(delay * 2, 5000)) {
+      await new Promise((r) => setTimeout(r, delay).unref());
+      if (state.stop) return;
+      try {
+        await open(dataSource, url);
+        logger.log(`PostgreSQL is reachable again (attempt ${attempt}); leaving degraded mode`);
+        return;
+      } catch (e) {
+        logger.warn(`PostgreSQL still unreachable (attempt ${attempt}): ${(e as Error).message}`);
+      }
+    }
+  })();
+  return dataSource;
+}
+
+/** Stops a background reconnect loop at shutdown. */
+@Injectable()
+class DatabaseLifecycle implements OnApplicationShutdown {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  onApplicationShutdown(): void {
+    const state = retries.get(this.dataSource);
+    if (state) state.stop = true;
+  }
+}
+
 /**
  * PostgreSQL through TypeORM. On start: create the database if it is missing, connect, and run the
- * migrations under an advisory lock (never `synchronize`).
+ * migrations under an advisory lock (never `synchronize`); if PostgreSQL is away, start degraded and retry.
  */
 @Global()
 @Module({
@@ -35,28 +95,18 @@ const REPOSITORIES = [
       inject: [RELAY_CONFIG],
       useFactory: (config: RelayConfig) => ({
         ...dataSourceOptions(config),
-        retryAttempts: 15,
-        retryDelay: 2000,
+        retryAttempts: 0,
+        // We connect ourselves (openOrDefer), so that a relay can start while PostgreSQL is away.
+        manualInitialization: true,
       }),
       dataSourceFactory: async (options?: DataSourceOptions) => {
         if (!options) throw new Error('missing data source options');
-        const logger = new Logger('Database');
-        const url = (options as { url?: string }).url as string;
-        if (await ensureDatabase(url)) logger.log('created the database named in DATABASE_URL');
-        const dataSource = await new DataSource(options).initialize();
-        try {
-          const applied = await runMigrationsLocked(dataSource);
-          if (applied.length > 0) logger.log(`applied migrations: ${applied.join(', ')}`);
-        } catch (e) {
-          await dataSource.destroy();
-          throw e;
-        }
-        return dataSource;
+        return openOrDefer(new DataSource(options), (options as { url: string }).url);
       },
     }),
     TypeOrmModule.forFeature(ENTITIES),
   ],
-  providers: REPOSITORIES,
+  providers: [...REPOSITORIES, DatabaseLifecycle],
   exports: [TypeOrmModule, ...REPOSITORIES],
 })
 export class PersistenceModule {}

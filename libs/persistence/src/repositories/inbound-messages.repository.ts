@@ -122,8 +122,9 @@ export class InboundMessagesRepository {
 
   /**
    * What a newly connected stream must send, taken in one consistent snapshot together with the account's
-   * last sequence number: every message never written to a stream (younger than the queue TTL) and, with
-   * Last-Event-ID, the written-but-unanswered ones after it.
+   * last sequence number: every message never written to a stream (younger than the queue TTL); with
+   * Last-Event-ID N, every unanswered message after N instead — the client has seen up to N, so nothing at or
+   * below it is sent again, even one a crashed replica wrote but had not yet marked delivered.
    */
   async replaySnapshot(
     accountId: string,
@@ -136,7 +137,10 @@ export class InboundMessagesRepository {
          LEFT JOIN inbound_messages m
            ON m.account_id = a.id
           AND m.created_at > now() - make_interval(secs => $2)
-          AND (m.status = 'queued' OR (m.status = 'delivered' AND $3::bigint IS NOT NULL AND m.seq > $3::bigint))
+          AND (
+            ($3::bigint IS NULL AND m.status = 'queued')
+            OR ($3::bigint IS NOT NULL AND m.status IN ('queued', 'delivered') AND m.seq > $3::bigint)
+          )
         WHERE a.id = $1
         ORDER BY m.seq ASC`,
       [accountId, ttlSeconds, afterSeq],

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { ErrorBody, ErrorDetail, RelayError } from '@app/core';
+import { isDatabaseUnavailable } from '@app/persistence';
 
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'VALIDATION_ERROR',
@@ -80,6 +81,17 @@ export class ErrorBodyFilter implements ExceptionFilter {
       if (details) body.details = details;
       if (status >= 500) this.logger.error(`${status} ${message}`);
       return { body };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(`database unavailable: ${(exception as Error).message}`);
+      return {
+        body: {
+          statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+          code: 'DATABASE_UNAVAILABLE',
+          message: 'The relay cannot reach its database right now; try again shortly.',
+        },
+        headers: { 'Retry-After': '5' },
+      };
     }
     this.logger.error(
       { err: exception },

@@ -1,0 +1,172 @@
+import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import {
+  pairAgent,
+  PairedAgent,
+  resetState,
+  RunningRelay,
+  sendMessage,
+  startRelay,
+  userMessage,
+} from '@app/testing';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ADMIN_TOKEN = 'dashboard-admin-token-0123456789';
+const TOKEN_KEY = 'kakao-relay.adminToken';
+const MESSAGE = '안녕하세요 대시보드';
+// The README's screenshot is refreshed on request (DASHBOARD_SCREENSHOT=1 npm test), not by every run.
+const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT
+  ? join(__dirname, '..', 'docs', 'dashboard.png')
+  : join(tmpdir(), `kakao-relay-dashboard-${process.pid}.png`);
+const CODE = /^[A-Z0-9]{4}-[A-Z0-9]{4}$/;
+
+/** A headless Chromium (Debian's package, driven by playwright-core) against the dashboard a relay serves. */
+describe('dashboard (browser e2e)', () => {
+  let relay: RunningRelay;
+  let agent: PairedAgent;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const requests: string[] = [];
+  const consoleErrors: string[] = [];
+  const pageErrors: string[] = [];
+
+  const sessionToken = () => page.evaluate(`sessionStorage.getItem(${JSON.stringify(TOKEN_KEY)})`);
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `${CHROMIUM} not found: the dashboard test needs Debian's chromium ` +
+          '(apt-get install -y chromium; .ci/run installs it), or set CHROMIUM_PATH.',
+      );
+    }
+    await resetState();
+    relay = await startRelay({ ADMIN_TOKEN });
+    agent = await pairAgent(relay.url, 'dashboard-user');
+    await sendMessage(relay.url, userMessage('dashboard-user', MESSAGE));
+
+    // launch() starts from a fresh temporary profile; the context is fresh too.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'ko-KR' });
+    page = await context.newPage();
+    page.on('request', (req) => requests.push(req.url()));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await relay?.close();
+  });
+
+  it('asks for the token and refuses a wrong one', async () => {
+    await page.goto(`${relay.url}/dashboard/`);
+    await page.locator('#login').waitFor({ state: 'visible' });
+    expect(await page.locator('#app').isVisible()).toBe(false);
+
+    await page.fill('#token', 'not-the-admin-token-0123456789abc');
+    await page.click('#login-submit');
+    await page.locator('#login-error').waitFor({ state: 'visible' });
+    expect(await page.locator('#login-error').textContent()).toMatch(/not accepted/);
+    expect(await page.locator('#app').isVisible()).toBe(false);
+    expect(await sessionToken()).toBeNull();
+  });
+
+  it('logs in, keeps the token in session storage and shows the paired account and the message', async () => {
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.click('#login-submit');
+    await page.locator('#app').waitFor({ state: 'visible' });
+    expect(await sessionToken()).toBe(ADMIN_TOKEN);
+
+    const accountRow = page.locator(`#accounts-body tr[data-account-id="${agent.accountId}"]`);
+    await accountRow.waitFor({ state: 'visible' });
+    expect(await accountRow.textContent()).toContain(agent.accountId);
+    await page.locator('#messages-body td', { hasText: MESSAGE }).waitFor({ state: 'visible' });
+    await page.locator('#overview-cards .stat', { hasText: 'Accounts' }).waitFor();
+    expect(await page.locator('#updated').textContent()).toMatch(/^Updated at \d\d:\d\d:\d\d/);
+    expect(await page.locator('#sessions-body tr[data-status="paired"]').count()).toBe(1);
+  });
+
+  it('creates a pairing code from the page and lists it with the time left', async () => {
+    await page.click('#new-code');
+    const shown = page.locator('#secret code.code');
+    await shown.waitFor({ state: 'visible' });
+    const code = ((await shown.textContent()) ?? '').trim();
+    expect(code).toMatch(CODE);
+    expect(await page.locator('#secret').textContent()).toContain("agent's credential");
+
+    const pending = await request(relay.url)
+      .get('/admin/api/sessions?status=pending_pairing')
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .expect(200);
+    const session = (pending.body.items as Array<{ id: string; pairingCode: string }>).find(
+      (s) => s.pairingCode === code,
+    );
+    expect(session).toBeDefined();
+
+    const row = page.locator(`#sessions-body tr[data-session-id="${session!.id}"]`);
+    await row.waitFor({ state: 'visible' });
+    expect(await row.locator('code.code').textContent()).toBe(code);
+    expect(await row.textContent()).toMatch(/\d+:\d\d left/);
+
+    // The page refreshes on its own: a session created elsewhere shows up without a reload.
+    const other = await request(relay.url)
+      .post('/admin/api/sessions')
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .send({})
+      .expect(201);
+    await page
+      .locator(`#sessions-body tr[data-session-id="${other.body.sessionId as string}"]`)
+      .waitFor({ state: 'visible', timeout: 12_000 });
+    await page.locator('#sessions-body tr[data-status="pending_pairing"]').nth(1).waitFor();
+
+    mkdirSync(join(__dirname, '..', 'docs'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  }, 30_000);
+
+  it('loaded nothing from elsewhere and logged no errors', () => {
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.filter((url) => !url.startsWith(`${relay.url}/`))).toEqual([]);
+    // The refused login is the only failed request; Chromium logs it as a console error.
+    const unexpected = consoleErrors.filter(
+      (text) => !/Failed to load resource: the server responded with a status of 401/.test(text),
+    );
+    expect(unexpected).toEqual([]);
+    expect(consoleErrors.length).toBeLessThanOrEqual(1);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('pauses and resumes the auto-refresh', async () => {
+    await page.click('#pause');
+    expect(await page.getAttribute('#pause', 'aria-pressed')).toBe('true');
+    expect(await page.locator('#updated').textContent()).toMatch(/\(paused\)$/);
+    await page.click('#pause');
+    expect(await page.getAttribute('#pause', 'aria-pressed')).toBe('false');
+    expect(await page.locator('#updated').textContent()).not.toMatch(/paused/);
+  });
+
+  it('logs out: the token leaves session storage and the login form is back', async () => {
+    await page.click('#logout');
+    await page.locator('#login').waitFor({ state: 'visible' });
+    expect(await sessionToken()).toBeNull();
+    expect(await page.locator('#accounts-body tr').count()).toBe(0);
+  });
+});
