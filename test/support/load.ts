@@ -12,13 +12,22 @@ export interface SentWebhook {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 /** One webhook over keep-alive HTTP, never throwing (a failed request is status 0). */
-export function postWebhookRaw(baseUrl: string, userKey: string, text: string, timeoutMs = 10000): Promise<SentWebhook> {
+export function postWebhookRaw(
+  baseUrl: string,
+  userKey: string,
+  text: string,
+  timeoutMs = 10000,
+): Promise<SentWebhook> {
   const body = JSON.stringify(kakaoPayload({ utterance: text, userKey, callbackUrl: uniqueCallbackUrl() }));
   const started = Date.now();
   return new Promise((resolve) => {
     const req = http.request(
       `${baseUrl}/kakao/webhook`,
-      { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+      {
+        method: 'POST',
+        agent,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      },
       (res) => {
         let data = '';
         res.setEncoding('utf8');

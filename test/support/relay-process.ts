@@ -7,7 +7,10 @@ export interface RelayProcess extends SpawnedProcess {
 }
 
 /** A relay (with its in-process worker) as a separate process, for tests that kill or stop it. */
-export async function spawnRelay(env: Record<string, string>, waitFor: 'ready' | 'live' = 'ready'): Promise<RelayProcess> {
+export async function spawnRelay(
+  env: Record<string, string>,
+  waitFor: 'ready' | 'live' = 'ready',
+): Promise<RelayProcess> {
   const port = await freePort();
   const child = spawnTs('apps/relay/src/main.ts', {
     PORT: String(port),

@@ -51,7 +51,9 @@ async function openOrDefer(dataSource: DataSource, url: string): Promise<DataSou
     return dataSource;
   } catch (e) {
     if (!isDatabaseUnavailable(e)) throw e;
-    logger.error(`PostgreSQL is unreachable (${(e as Error).message}); starting degraded, retrying in the background`);
+    logger.error(
+      `PostgreSQL is unreachable (${(e as Error).message}); starting degraded, retrying in the background`,
+    );
   }
   // Entity metadata without a connection, so repositories can be built now and work once connected.
   await (dataSource as unknown as { buildMetadatas(): Promise<void> }).buildMetadatas();

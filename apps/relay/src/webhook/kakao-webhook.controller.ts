@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Req, UseGuards, ValidationPipe } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, UseGuards, ValidationPipe } from '@nestjs/common';
 import {
   ApiBody,
   ApiHeader,
@@ -10,7 +10,7 @@ import {
   ApiBadRequestResponse,
 } from '@nestjs/swagger';
 import { KakaoSkillPayload, SkillResponse, ValidationError } from '@app/core';
-import { RawBodyRequest, validationExceptionFactory } from '@app/platform';
+import { validationExceptionFactory } from '@app/platform';
 import { SkillPayloadDto, SkillResponseDto } from './dto/skill-payload.dto';
 import { SkillAuthGuard } from './skill-auth.guard';
 import { WebhookService } from './webhook.service';
@@ -55,8 +55,7 @@ export class KakaoWebhookController {
   @ApiBadRequestResponse({ description: 'VALIDATION_ERROR: not JSON, or no userRequest.user.id / utterance' })
   @ApiUnauthorizedResponse({ description: 'INVALID_SKILL_SECRET or INVALID_SIGNATURE' })
   @ApiPayloadTooLargeResponse({ description: 'PAYLOAD_TOO_LARGE: body over 1 MiB' })
-  async receive(@Req() req: RawBodyRequest, @Body(payloadPipe) body: unknown): Promise<SkillResponse> {
-    if (req.bodyError) throw req.bodyError;
+  async receive(@Body(payloadPipe) body: unknown): Promise<SkillResponse> {
     if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new ValidationError('The body must be a Kakao SkillPayload object.');
     }

@@ -43,6 +43,8 @@ export class SkillAuthGuard implements CanActivate, OnModuleInit {
         throw new UnauthorizedError('INVALID_SIGNATURE', 'The X-Kakao-Signature header is missing or wrong.');
       }
     }
+    // Authenticated: now a body problem the parser deferred may be told (before validation runs on nothing).
+    if (req.bodyError) throw req.bodyError;
     return true;
   }
 }

@@ -2,6 +2,7 @@ import { Injectable, NestMiddleware } from '@nestjs/common';
 import { json } from 'body-parser';
 import type { NextFunction, Request, Response } from 'express';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '@app/core';
+import { inspectJson } from './json-inspect';
 
 export interface RawBodyRequest extends Request {
   rawBody?: Buffer;
@@ -42,6 +43,11 @@ export function createJsonBodyMiddleware(limit: string, options: JsonBodyOptions
   @Injectable()
   class JsonBodyMiddleware implements NestMiddleware {
     use(req: Request, res: Response, next: NextFunction): void {
+      // GET, HEAD and DELETE take no body: whatever came is ignored, not parsed.
+      if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE') {
+        req.body = undefined;
+        return next();
+      }
       const length = req.headers['content-length'];
       const hasBody =
         (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
@@ -54,7 +60,18 @@ export function createJsonBodyMiddleware(limit: string, options: JsonBodyOptions
         (req as RawBodyRequest).bodyError = new UnsupportedMediaTypeError();
       }
       parser(req, res, (err?: BodyParserError) => {
-        if (!err) return next();
+        if (!err) {
+          const problem = inspectJson(
+            req.body,
+            options.deferErrors ? { sanitizeText: true } : { forbidPrototypeKeysAtTop: true },
+          );
+          if (!problem) return next();
+          const error = new ValidationError(problem);
+          req.body = undefined;
+          if (!options.deferErrors) return next(error);
+          (req as RawBodyRequest).bodyError ??= error;
+          return next();
+        }
         if (err.type === 'entity.too.large') return next(new PayloadTooLargeError(limit));
         if (options.deferErrors) {
           (req as RawBodyRequest).bodyError ??= new ValidationError('The request body is not valid JSON.');
