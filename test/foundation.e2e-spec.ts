@@ -120,10 +120,15 @@ describe('foundation (separate processes)', () => {
 describe('separate relay and worker roles', () => {
   jest.setTimeout(60000);
 
-  it('a relay without the worker role delivers through a standalone worker process', async () => {
-    const { startRelay, pairAgent, openStream, sendMessage, userMessage, resetState } =
-      await import('@app/testing');
-    await resetState();
+  it('a relay without the worker role relies on a standalone worker for reply sends', async () => {
+    const testing = await import('@app/testing');
+    await testing.resetState();
+    const kakao = await testing.FakeKakao.start();
+    const callbacks = {
+      KAKAO_CALLBACK_ALLOW_HTTP: 'true',
+      KAKAO_CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
+      REPLY_COALESCE_MS: '100',
+    };
     const workerPort = await freePort();
     const worker = spawnTs('apps/worker/src/main.ts', {
       WORKER_PORT: String(workerPort),
@@ -131,21 +136,30 @@ describe('separate relay and worker roles', () => {
       REDIS_URL: TEST_REDIS_URL,
       REDIS_PREFIX: TEST_REDIS_PREFIX,
       LOG_LEVEL: 'warn',
+      ADMIN_TOKEN: testing.TEST_ADMIN_TOKEN,
+      ...callbacks,
     });
-    const relay = await startRelay({ WORKER_IN_PROCESS: 'false' });
+    const relay = await testing.startRelay({ WORKER_IN_PROCESS: 'false', ...callbacks });
     try {
       await waitForStatus(`http://127.0.0.1:${workerPort}/health/ready`, 200, 30000);
-      const agent = await pairAgent(relay.url, 'roles-user');
-      const stream = await openStream(relay.url, agent.token);
-      await sendMessage(relay.url, userMessage('roles-user', 'via the worker'));
+      const agent = await testing.pairAgent(relay.url, 'roles-user');
+      const stream = await testing.openStream(relay.url, agent.token);
+      const callbackUrl = kakao.callbackUrl();
+      await testing.sendMessage(relay.url, testing.userMessage('roles-user', 'via the worker', callbackUrl));
       const event = await stream.waitFor('message', 10000);
-      expect(JSON.parse(event.data).normalized.text).toBe('via the worker');
+      const messageId = JSON.parse(event.data).id as string;
+      await testing
+        .postReply(relay.url, agent.token, { messageId, response: testing.textReply('sent by the worker') })
+        .expect(200);
+      const [received] = await kakao.waitForRequests(callbackUrl, 1, 10000);
+      expect(received.body).toEqual(testing.textReply('sent by the worker'));
       stream.close();
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${worker.output()}`);
     } finally {
       await relay.close();
       await worker.kill();
+      await kakao.close();
     }
   });
 });

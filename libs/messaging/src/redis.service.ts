@@ -3,6 +3,14 @@ import Redis from 'ioredis';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { redisOptionsFromUrl, retryStrategy } from './redis-options';
 
+// INCR the window counter, set its expiry on first use, return count and remaining TTL in one round trip.
+const FIXED_WINDOW = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}`;
+
 /**
  * The process's two Redis connections: one shared command connection (fails fast while Redis is away, so
  * the request path never hangs on it) and one subscriber connection for all Pub/Sub of this process.
@@ -34,6 +42,7 @@ export class RedisService implements OnApplicationShutdown {
       connectTimeout: 2000,
       retryStrategy,
     });
+    this.command.defineCommand('relayFixedWindow', { numberOfKeys: 1, lua: FIXED_WINDOW });
     for (const [name, conn] of [
       ['command', this.command],
       ['subscriber', this.subscriber],
@@ -48,6 +57,13 @@ export class RedisService implements OnApplicationShutdown {
         down = false;
       });
     }
+  }
+
+  /** INCR a fixed-window counter (expiry set on first use); answers [count, remaining ms]. */
+  fixedWindow(key: string, windowMs: number): Promise<[number, number]> {
+    return (
+      this.command as unknown as { relayFixedWindow(k: string, w: string): Promise<[number, number]> }
+    ).relayFixedWindow(key, String(windowMs));
   }
 
   /** A key or channel name in the relay's namespace. */

@@ -8,8 +8,9 @@ import { messageEventData } from '../events/agent-stream';
 export type InboundDeliveryJobData = InboundDeliveryJob & { event: MessageEventData };
 
 /**
- * Puts a stored message on the delivery queue; the worker publishes it to the account's streams and retries a
- * publish that fails. Fails fast while Redis is away: the message is already in PostgreSQL and streams catch up.
+ * Puts a stored message whose direct publish failed on the delivery queue; the worker publishes it to the
+ * account's streams, retrying with backoff. Fails fast while Redis is away: the message is already in
+ * PostgreSQL and the streams catch up from there.
  */
 @Injectable()
 export class InboundQueueProducer {

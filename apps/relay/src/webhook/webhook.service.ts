@@ -8,11 +8,12 @@ import {
   SkillResponse,
   useCallbackResponse,
 } from '@app/core';
-import { RateLimiter } from '@app/messaging';
+import { RateLimiter, StreamEventPublisher } from '@app/messaging';
 import { RelayMetrics } from '@app/platform';
 import { ConversationsRepository, InboundMessagesRepository, StoredMessage } from '@app/persistence';
 import { PairingService } from '../pairing/pairing.service';
 import { parseCommand, RelayCommand } from './commands';
+import { messageEventData } from '../events/agent-stream';
 import { InboundQueueProducer } from './inbound-queue.producer';
 import { InlineReplyWaiter, InlineWait } from './inline-reply.waiter';
 import { KO } from './replies.ko';
@@ -49,6 +50,7 @@ export class WebhookService {
     private readonly inline: InlineReplyWaiter,
     private readonly limiter: RateLimiter,
     private readonly metrics: RelayMetrics,
+    private readonly publisher: StreamEventPublisher,
   ) {}
 
   async handle(payload: KakaoSkillPayload): Promise<SkillResponse> {
@@ -138,17 +140,15 @@ export class WebhookService {
     payload: KakaoSkillPayload,
     identity: ConversationIdentity,
   ): Promise<{ result: WebhookResult; response: SkillResponse }> {
-    const conversation = await this.conversations.findByKey(identity.conversationKey);
-    if (!conversation || conversation.state !== 'paired' || !conversation.accountId) {
-      return { result: 'unpaired', response: simpleText(KO.notPaired) };
-    }
+    const accountId = await this.conversations.findPairedAccountId(identity.conversationKey);
+    if (!accountId) return { result: 'unpaired', response: simpleText(KO.notPaired) };
     if (!(await this.withinFloodLimit(identity))) {
       return { result: 'flood', response: simpleText(KO.slowDown) };
     }
     const callbackUrl = payload.userRequest.callbackUrl ?? null;
     const windowMs = callbackUrl ? this.config.callbackTtlSeconds * 1000 : this.config.inlineReplyTimeoutMs;
     const outcome = await this.messages.insertQueued({
-      accountId: conversation.accountId,
+      accountId,
       conversationKey: identity.conversationKey,
       kakaoPayload: payload,
       normalized: {
@@ -181,13 +181,28 @@ export class WebhookService {
       : { result: 'inline_timeout', response: simpleText(KO.notReady) };
   }
 
-  /** Stored already; a failed enqueue is logged and healed by the streams' catch-up from PostgreSQL. */
+  /**
+   * Stored already. The message goes straight to the account's streams with one PUBLISH; only when that fails
+   * does it go on the BullMQ delivery queue, whose worker retries with backoff. If Redis refuses both, the
+   * streams catch it up from PostgreSQL when Redis is back. (Every message through BullMQ cost a third of the
+   * relay's CPU per message; see docs/architecture.md.)
+   */
   private async handOff(message: StoredMessage): Promise<void> {
+    try {
+      await this.publisher.toAccount(message.accountId, {
+        kind: 'message',
+        seq: message.seq,
+        data: messageEventData(message),
+      });
+      return;
+    } catch (e) {
+      this.logger.warn(`message ${message.id}: publish failed, queueing a retry: ${(e as Error).message}`);
+    }
     try {
       await this.producer.enqueue(message);
     } catch (e) {
       this.logger.warn(
-        `message ${message.id} stored but not queued (streams will catch up): ${(e as Error).message}`,
+        `message ${message.id} stored but neither published nor queued (streams will catch up): ${(e as Error).message}`,
       );
     }
   }
