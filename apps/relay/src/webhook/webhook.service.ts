@@ -140,15 +140,13 @@ export class WebhookService {
     payload: KakaoSkillPayload,
     identity: ConversationIdentity,
   ): Promise<{ result: WebhookResult; response: SkillResponse }> {
-    const accountId = await this.conversations.findPairedAccountId(identity.conversationKey);
-    if (!accountId) return { result: 'unpaired', response: simpleText(KO.notPaired) };
+    // Counted for every Kakao user, paired or not: past the limit nothing is looked up or stored.
     if (!(await this.withinFloodLimit(identity))) {
       return { result: 'flood', response: simpleText(KO.slowDown) };
     }
     const callbackUrl = payload.userRequest.callbackUrl ?? null;
     const windowMs = callbackUrl ? this.config.callbackTtlSeconds * 1000 : this.config.inlineReplyTimeoutMs;
     const outcome = await this.messages.insertQueued({
-      accountId,
       conversationKey: identity.conversationKey,
       kakaoPayload: payload,
       normalized: {
@@ -159,7 +157,8 @@ export class WebhookService {
       callbackUrl,
       replyDeadline: new Date(Date.now() + windowMs),
     });
-    if (!outcome.created) {
+    if (outcome.kind === 'unpaired') return { result: 'unpaired', response: simpleText(KO.notPaired) };
+    if (outcome.kind === 'duplicate') {
       // The same Kakao request again: stored and delivered once.
       return { result: 'duplicate', response: useCallbackResponse() };
     }

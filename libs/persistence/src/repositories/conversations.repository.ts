@@ -12,18 +12,6 @@ export class ConversationsRepository {
     return this.repo.findOne({ where: { id } });
   }
 
-  /**
-   * The account a conversation is paired with, or null (the webhook's hot path: one indexed lookup of two
-   * columns, no entity hydration).
-   */
-  async findPairedAccountId(conversationKey: string): Promise<string | null> {
-    const rows = (await this.repo.manager.query(
-      `SELECT account_id FROM conversations WHERE conversation_key = $1 AND state = 'paired'`,
-      [conversationKey],
-    )) as Array<{ account_id: string | null }>;
-    return rows[0]?.account_id ?? null;
-  }
-
   findByKey(conversationKey: string): Promise<ConversationEntity | null> {
     return this.repo.findOne({ where: { conversationKey } });
   }

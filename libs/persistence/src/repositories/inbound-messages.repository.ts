@@ -5,7 +5,6 @@ import type { KakaoSkillPayload } from '@app/core';
 import { InboundMessageEntity, NormalizedMessage } from '../entities';
 
 export interface NewInboundMessage {
-  accountId: string;
   conversationKey: string;
   kakaoPayload: KakaoSkillPayload;
   normalized: NormalizedMessage;
@@ -26,7 +25,9 @@ export interface StoredMessage {
 }
 
 export type InsertOutcome =
-  { created: true; message: StoredMessage } | { created: false; existingId: string };
+  | { kind: 'created'; message: StoredMessage }
+  | { kind: 'duplicate'; existingId: string }
+  | { kind: 'unpaired' };
 
 interface MessageRow {
   id: string;
@@ -73,26 +74,27 @@ export class InboundMessagesRepository {
   ) {}
 
   /**
-   * Stores a queued message with the account's next sequence number in one statement: the counter bump and
-   * the insert commit or fail together, so committed sequence numbers have no gaps. A second request with
-   * the same callbackUrl is reported as a duplicate instead.
+   * Stores a paired user's message in one statement (one round trip on the busiest path): the conversation's
+   * account is looked up, its sequence counter bumped and the message inserted together, so committed sequence
+   * numbers have no gaps. No row when the conversation is not paired. A second request with the same
+   * callbackUrl hits the unique index (the whole statement, counter bump included, rolls back) and is reported
+   * as a duplicate.
    */
   async insertQueued(input: NewInboundMessage): Promise<InsertOutcome> {
-    if (input.callbackUrl) {
-      const existing = await this.findIdByCallbackUrl(input.callbackUrl);
-      if (existing) return { created: false, existingId: existing };
-    }
     try {
       const rows: MessageRow[] = await this.dataSource.query(
-        `WITH next AS (
-           UPDATE accounts SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq
+        `WITH conv AS (
+           SELECT account_id FROM conversations
+            WHERE conversation_key = $1 AND state = 'paired' AND account_id IS NOT NULL
+         ), next AS (
+           UPDATE accounts a SET last_seq = a.last_seq + 1 FROM conv WHERE a.id = conv.account_id
+           RETURNING a.id, a.last_seq
          )
          INSERT INTO inbound_messages AS m
            (account_id, seq, conversation_key, kakao_payload, normalized, callback_url, reply_deadline, status)
-         SELECT $1, next.last_seq, $2, $3::jsonb, $4::jsonb, $5, $6, 'queued' FROM next
+         SELECT next.id, next.last_seq, $1, $2::jsonb, $3::jsonb, $4, $5, 'queued' FROM next
          RETURNING ${MESSAGE_COLUMNS}`,
         [
-          input.accountId,
           input.conversationKey,
           JSON.stringify(input.kakaoPayload),
           JSON.stringify(input.normalized),
@@ -100,12 +102,12 @@ export class InboundMessagesRepository {
           input.replyDeadline,
         ],
       );
-      if (rows.length === 0) throw new Error(`account ${input.accountId} does not exist`);
-      return { created: true, message: toStored(rows[0]) };
+      if (rows.length === 0) return { kind: 'unpaired' };
+      return { kind: 'created', message: toStored(rows[0]) };
     } catch (e) {
       if (input.callbackUrl && isUniqueViolation(e)) {
         const existing = await this.findIdByCallbackUrl(input.callbackUrl);
-        if (existing) return { created: false, existingId: existing };
+        if (existing) return { kind: 'duplicate', existingId: existing };
       }
       throw e;
     }
