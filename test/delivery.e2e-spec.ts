@@ -11,6 +11,7 @@ import {
   TEST_REDIS_PREFIX,
   TEST_REDIS_URL,
   userMessage,
+  waitUntil,
 } from '@app/testing';
 import { PubSubService, redisOptionsFromUrl } from '@app/messaging';
 
@@ -191,14 +192,6 @@ describe('delivery to agent streams (e2e)', () => {
     admin.disconnect();
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('agent stream details (e2e)', () => {
   let relay: RunningRelay;

@@ -17,6 +17,7 @@ import {
   textOf,
   textReply,
   userMessage,
+  waitUntil,
 } from '@app/testing';
 import { CleanupService } from '../apps/worker/src/cleanup/cleanup.service';
 
@@ -28,14 +29,6 @@ async function endWindows(relay: RunningRelay, bucket: string): Promise<void> {
   const keys = await redis.command.keys(bucket === '*' ? redis.key('rl', '*') : redis.key('rl', bucket, '*'));
   for (const key of keys) await redis.command.pexpire(key, 1);
   await new Promise((r) => setTimeout(r, 5));
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function expectLimitHeaders(res: request.Response, limit: number): void {

@@ -88,3 +88,16 @@ export function postReply(baseUrl: string, token: string, body: unknown): reques
 export function textReply(text: string): SkillResponse {
   return { version: '2.0', template: { outputs: [{ simpleText: { text } }] } };
 }
+
+/** Polls a condition until it holds (for state with no event to await), failing after the timeout. */
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 10000,
+  everyMs = 25,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -117,7 +117,7 @@ export class AdminController {
     await this.admin.requireAccount(accountId);
     return toPage(
       await this.read.sessions(
-        { accountId, status: q.status ?? null },
+        { accountId, state: q.status ?? null },
         q.limit ?? DEFAULT_LIMIT,
         decodeCursor(q.cursor),
       ),
@@ -135,7 +135,7 @@ export class AdminController {
     await this.admin.requireAccount(accountId);
     return toPage(
       await this.read.inbound(
-        { accountId, status: q.status ?? null },
+        { accountId, state: q.status ?? null },
         q.limit ?? DEFAULT_LIMIT,
         decodeCursor(q.cursor),
       ),
@@ -153,7 +153,7 @@ export class AdminController {
     await this.admin.requireAccount(accountId);
     return toPage(
       await this.read.outbound(
-        { accountId, status: q.status ?? null },
+        { accountId, state: q.status ?? null },
         q.limit ?? DEFAULT_LIMIT,
         decodeCursor(q.cursor),
       ),
@@ -186,7 +186,7 @@ export class AdminController {
   async sessions(@Query() q: SessionListQueryDto): Promise<SessionPageDto> {
     return toPage(
       await this.read.sessions(
-        { accountId: q.accountId ?? null, status: q.status ?? null },
+        { accountId: q.accountId ?? null, state: q.status ?? null },
         q.limit ?? DEFAULT_LIMIT,
         decodeCursor(q.cursor),
       ),
@@ -250,7 +250,7 @@ export class AdminController {
   async messages(@Query() q: InboundListQueryDto): Promise<InboundPageDto> {
     return toPage(
       await this.read.inbound(
-        { accountId: q.accountId ?? null, status: q.status ?? null },
+        { accountId: q.accountId ?? null, state: q.status ?? null },
         q.limit ?? DEFAULT_LIMIT,
         decodeCursor(q.cursor),
       ),
@@ -263,7 +263,7 @@ export class AdminController {
   async outbound(@Query() q: OutboundListQueryDto): Promise<OutboundPageDto> {
     return toPage(
       await this.read.outbound(
-        { accountId: q.accountId ?? null, status: q.status ?? null },
+        { accountId: q.accountId ?? null, state: q.status ?? null },
         q.limit ?? DEFAULT_LIMIT,
         decodeCursor(q.cursor),
       ),
@@ -276,7 +276,7 @@ export class AdminController {
   async failures(@Query() q: PageQueryDto): Promise<OutboundPageDto> {
     return toPage(
       await this.read.outbound(
-        { accountId: null, status: 'failed' },
+        { accountId: null, state: 'failed' },
         q.limit ?? DEFAULT_LIMIT,
         decodeCursor(q.cursor),
       ),

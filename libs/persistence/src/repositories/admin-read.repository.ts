@@ -86,6 +86,62 @@ export interface OutboundRow {
   failedAt: Date | null;
 }
 
+export interface ListFilter {
+  accountId: string | null;
+  /** `state` of conversations, `status` of the others. */
+  state: string | null;
+}
+
+interface ListSpec {
+  table: string;
+  stateColumn: 'state' | 'status';
+  columns: string;
+}
+
+const ACCOUNT_SUMMARY = `
+  SELECT a.id, a.created_at AS "createdAt", a.relay_token_hash IS NOT NULL AS "hasRelayToken",
+         a.last_seq::int AS "lastSeq",
+         (SELECT count(*)::int FROM conversations c WHERE c.account_id = a.id AND c.state = 'paired') AS "pairedConversations",
+         (SELECT count(*)::int FROM conversations c WHERE c.account_id = a.id) AS "conversations",
+         (SELECT count(*)::int FROM sessions s
+           WHERE s.account_id = a.id AND s.status IN ('pending_pairing', 'paired')) AS "liveSessions",
+         (SELECT max(m.created_at) FROM inbound_messages m WHERE m.account_id = a.id) AS "lastMessageAt"
+    FROM accounts a`;
+
+const LISTS: Record<'conversations' | 'sessions' | 'inbound' | 'outbound', ListSpec> = {
+  conversations: {
+    table: 'conversations',
+    stateColumn: 'state',
+    columns: `id, conversation_key AS "conversationKey", channel_id AS "channelId", user_id AS "userId",
+              account_id AS "accountId", state, paired_at AS "pairedAt", unpaired_at AS "unpairedAt",
+              created_at AS "createdAt"`,
+  },
+  sessions: {
+    table: 'sessions',
+    stateColumn: 'status',
+    columns: `id, status, account_id AS "accountId",
+              CASE WHEN status = 'pending_pairing' AND expires_at > now()
+                   THEN substr(pairing_code, 1, 4) || '-' || substr(pairing_code, 5) END AS "pairingCode",
+              expires_at AS "expiresAt", paired_at AS "pairedAt", kakao_user_id AS "kakaoUserId",
+              conversation_key AS "conversationKey", created_at AS "createdAt"`,
+  },
+  inbound: {
+    table: 'inbound_messages',
+    stateColumn: 'status',
+    columns: `id, account_id AS "accountId", seq::int AS seq, conversation_key AS "conversationKey",
+              normalized->>'text' AS text, normalized->>'userId' AS "userId", status,
+              callback_url IS NOT NULL AS "hasCallback", created_at AS "createdAt",
+              delivered_at AS "deliveredAt", replied_at AS "repliedAt"`,
+  },
+  outbound: {
+    table: 'outbound_messages',
+    stateColumn: 'status',
+    columns: `id, inbound_message_id AS "messageId", account_id AS "accountId", mode, status,
+              jsonb_array_length(replies) AS replies, attempts, last_http_status AS "lastHttpStatus", error,
+              response, created_at AS "createdAt", sent_at AS "sentAt", failed_at AS "failedAt"`,
+  },
+};
+
 function grouped(rows: Array<{ key: string; n: string }>): Record<string, number> {
   return Object.fromEntries(rows.map((r) => [r.key, Number(r.n)]));
 }
@@ -126,13 +182,7 @@ export class AdminReadRepository {
 
   async accounts(limit: number, cursor: PageCursor | null): Promise<Page<AccountSummaryRow>> {
     const rows = await this.db.query(
-      `SELECT a.id, a.created_at AS "createdAt", a.relay_token_hash IS NOT NULL AS "hasRelayToken",
-              a.last_seq::int AS "lastSeq",
-              (SELECT count(*)::int FROM conversations c WHERE c.account_id = a.id AND c.state = 'paired') AS "pairedConversations",
-              (SELECT count(*)::int FROM conversations c WHERE c.account_id = a.id) AS "conversations",
-              (SELECT count(*)::int FROM sessions s WHERE s.account_id = a.id AND s.status IN ('pending_pairing', 'paired')) AS "liveSessions",
-              (SELECT max(m.created_at) FROM inbound_messages m WHERE m.account_id = a.id) AS "lastMessageAt"
-         FROM accounts a
+      `${ACCOUNT_SUMMARY}
         WHERE ($1::timestamptz IS NULL OR (a.created_at, a.id) < ($1::timestamptz, $2::uuid))
         ORDER BY a.created_at DESC, a.id DESC
         LIMIT $3`,
@@ -142,16 +192,7 @@ export class AdminReadRepository {
   }
 
   async account(id: string): Promise<AccountSummaryRow | null> {
-    const rows = (await this.db.query(
-      `SELECT a.id, a.created_at AS "createdAt", a.relay_token_hash IS NOT NULL AS "hasRelayToken",
-              a.last_seq::int AS "lastSeq",
-              (SELECT count(*)::int FROM conversations c WHERE c.account_id = a.id AND c.state = 'paired') AS "pairedConversations",
-              (SELECT count(*)::int FROM conversations c WHERE c.account_id = a.id) AS "conversations",
-              (SELECT count(*)::int FROM sessions s WHERE s.account_id = a.id AND s.status IN ('pending_pairing', 'paired')) AS "liveSessions",
-              (SELECT max(m.created_at) FROM inbound_messages m WHERE m.account_id = a.id) AS "lastMessageAt"
-         FROM accounts a WHERE a.id = $1`,
-      [id],
-    )) as AccountSummaryRow[];
+    const rows = (await this.db.query(`${ACCOUNT_SUMMARY} WHERE a.id = $1`, [id])) as AccountSummaryRow[];
     return rows[0] ?? null;
   }
 
@@ -171,82 +212,45 @@ export class AdminReadRepository {
     return { inbound: grouped(inbound), outbound: grouped(outbound) };
   }
 
-  async conversations(
-    filter: { accountId: string | null; state: string | null },
+  conversations(
+    filter: ListFilter,
     limit: number,
     cursor: PageCursor | null,
   ): Promise<Page<ConversationRow>> {
+    return this.list<ConversationRow>(LISTS.conversations, filter, limit, cursor);
+  }
+
+  sessions(filter: ListFilter, limit: number, cursor: PageCursor | null): Promise<Page<SessionRow>> {
+    return this.list<SessionRow>(LISTS.sessions, filter, limit, cursor);
+  }
+
+  inbound(filter: ListFilter, limit: number, cursor: PageCursor | null): Promise<Page<InboundRow>> {
+    return this.list<InboundRow>(LISTS.inbound, filter, limit, cursor);
+  }
+
+  outbound(filter: ListFilter, limit: number, cursor: PageCursor | null): Promise<Page<OutboundRow>> {
+    return this.list<OutboundRow>(LISTS.outbound, filter, limit, cursor);
+  }
+
+  /**
+   * One keyset page of a list, newest first, optionally filtered by account and state. The SQL is assembled
+   * from the constant fragments of LISTS only; every value is a bound parameter.
+   */
+  private async list<T extends { createdAt: Date; id: string }>(
+    spec: ListSpec,
+    filter: ListFilter,
+    limit: number,
+    cursor: PageCursor | null,
+  ): Promise<Page<T>> {
     const rows = await this.db.query(
-      `SELECT id, conversation_key AS "conversationKey", channel_id AS "channelId", user_id AS "userId",
-              account_id AS "accountId", state, paired_at AS "pairedAt", unpaired_at AS "unpairedAt",
-              created_at AS "createdAt"
-         FROM conversations
-        WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::text IS NULL OR state = $2)
+      `SELECT ${spec.columns}
+         FROM ${spec.table}
+        WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::text IS NULL OR ${spec.stateColumn} = $2)
           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
         ORDER BY created_at DESC, id DESC
         LIMIT $5`,
       [filter.accountId, filter.state, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
     );
-    return this.page(rows as ConversationRow[], limit);
-  }
-
-  async sessions(
-    filter: { accountId: string | null; status: string | null },
-    limit: number,
-    cursor: PageCursor | null,
-  ): Promise<Page<SessionRow>> {
-    const rows = await this.db.query(
-      `SELECT id, status, account_id AS "accountId",
-              CASE WHEN status = 'pending_pairing' AND expires_at > now()
-                   THEN substr(pairing_code, 1, 4) || '-' || substr(pairing_code, 5) END AS "pairingCode",
-              expires_at AS "expiresAt", paired_at AS "pairedAt", kakao_user_id AS "kakaoUserId",
-              conversation_key AS "conversationKey", created_at AS "createdAt"
-         FROM sessions
-        WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::text IS NULL OR status = $2)
-          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
-        ORDER BY created_at DESC, id DESC
-        LIMIT $5`,
-      [filter.accountId, filter.status, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
-    );
-    return this.page(rows as SessionRow[], limit);
-  }
-
-  async inbound(
-    filter: { accountId: string | null; status: string | null },
-    limit: number,
-    cursor: PageCursor | null,
-  ): Promise<Page<InboundRow>> {
-    const rows = await this.db.query(
-      `SELECT id, account_id AS "accountId", seq::int AS seq, conversation_key AS "conversationKey",
-              normalized->>'text' AS text, normalized->>'userId' AS "userId", status,
-              callback_url IS NOT NULL AS "hasCallback", created_at AS "createdAt",
-              delivered_at AS "deliveredAt", replied_at AS "repliedAt"
-         FROM inbound_messages
-        WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::text IS NULL OR status = $2)
-          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
-        ORDER BY created_at DESC, id DESC
-        LIMIT $5`,
-      [filter.accountId, filter.status, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
-    );
-    return this.page(rows as InboundRow[], limit);
-  }
-
-  async outbound(
-    filter: { accountId: string | null; status: string | null },
-    limit: number,
-    cursor: PageCursor | null,
-  ): Promise<Page<OutboundRow>> {
-    const rows = await this.db.query(
-      `SELECT id, inbound_message_id AS "messageId", account_id AS "accountId", mode, status,
-              jsonb_array_length(replies) AS replies, attempts, last_http_status AS "lastHttpStatus", error,
-              response, created_at AS "createdAt", sent_at AS "sentAt", failed_at AS "failedAt"
-         FROM outbound_messages
-        WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::text IS NULL OR status = $2)
-          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
-        ORDER BY created_at DESC, id DESC
-        LIMIT $5`,
-      [filter.accountId, filter.status, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
-    );
-    return this.page(rows as OutboundRow[], limit);
+    return this.page(rows as T[], limit);
   }
 }
