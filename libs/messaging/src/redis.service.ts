@@ -30,6 +30,8 @@ export class RedisService implements OnApplicationShutdown {
       connectionName: `${config.redisPrefix}:command`,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // Concurrent requests' commands (flood-guard script, PUBLISH) leave in one write per tick.
+      enableAutoPipelining: true,
       connectTimeout: 2000,
       commandTimeout: 2000,
       retryStrategy,

@@ -82,8 +82,9 @@ export class InboundMessagesRepository {
    */
   async insertQueued(input: NewInboundMessage): Promise<InsertOutcome> {
     try {
-      const rows: MessageRow[] = await this.dataSource.query(
-        `WITH conv AS (
+      const rows: Array<Pick<MessageRow, 'id' | 'account_id' | 'seq' | 'created_at'>> =
+        await this.dataSource.query(
+          `WITH conv AS (
            SELECT account_id FROM conversations
             WHERE conversation_key = $1 AND state = 'paired' AND account_id IS NOT NULL
          ), next AS (
@@ -93,17 +94,27 @@ export class InboundMessagesRepository {
          INSERT INTO inbound_messages AS m
            (account_id, seq, conversation_key, kakao_payload, normalized, callback_url, reply_deadline, status)
          SELECT next.id, next.last_seq, $1, $2::jsonb, $3::jsonb, $4, $5, 'queued' FROM next
-         RETURNING ${MESSAGE_COLUMNS}`,
-        [
-          input.conversationKey,
-          JSON.stringify(input.kakaoPayload),
-          JSON.stringify(input.normalized),
-          input.callbackUrl,
-          input.replyDeadline,
-        ],
-      );
+         RETURNING m.id, m.account_id, m.seq, m.created_at`,
+          [
+            input.conversationKey,
+            JSON.stringify(input.kakaoPayload),
+            JSON.stringify(input.normalized),
+            input.callbackUrl,
+            input.replyDeadline,
+          ],
+        );
       if (rows.length === 0) return { kind: 'unpaired' };
-      return { kind: 'created', message: toStored(rows[0]) };
+      // The payload is not sent back by PostgreSQL (rendering and parsing it again cost more than the insert).
+      return {
+        kind: 'created',
+        message: toStored({
+          ...rows[0],
+          conversation_key: input.conversationKey,
+          kakao_payload: input.kakaoPayload,
+          normalized: input.normalized,
+          callback_url: input.callbackUrl,
+        }),
+      };
     } catch (e) {
       if (input.callbackUrl && isUniqueViolation(e)) {
         const existing = await this.findIdByCallbackUrl(input.callbackUrl);
@@ -184,13 +195,11 @@ export class InboundMessagesRepository {
   /** Marks messages written to a live stream as delivered (only those still queued). */
   async markDelivered(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const result = await this.repo
-      .createQueryBuilder()
-      .update(InboundMessageEntity)
-      .set({ status: 'delivered', deliveredAt: () => 'now()' })
-      .where('id IN (:...ids)', { ids })
-      .andWhere("status = 'queued'")
-      .execute();
-    return result.affected ?? 0;
+    const [, affected] = (await this.dataSource.query(
+      `UPDATE inbound_messages SET status = 'delivered', delivered_at = now()
+        WHERE id = ANY($1::uuid[]) AND status = 'queued'`,
+      [ids],
+    )) as [unknown, number];
+    return affected;
   }
 }
