@@ -1,0 +1,1059 @@
+'use strict';
+/*
+ * `npm run bench`: the relay's performance on this machine, compared with a bare Node + PostgreSQL baseline.
+ *
+ *   baseline   bench/baseline-server.js (node:http + JSON.parse + one INSERT): autocannon as in (1), and the
+ *              fixed-rate sender as in (2) (POST → 200 latency)
+ *   relay A    default config (REPLY_COALESCE_MS=1200):
+ *     (1) ingest      paired-user webhooks with unique callbackUrls, one SSE stream attached, autocannon
+ *                     50 connections × 10 s (after a 2 s warm-up); then a separate 5 s run under the CPU profiler
+ *     (2) latency     webhook → `message` event at 200 and 1,000 msg/s for 10 s each, spread round-robin over
+ *                     4 paired users, each with its own stream; lost and duplicated counts
+ *     (3) reply       POST /openclaw/reply → fake Kakao callback POST, coalesced (1200 ms)
+ *   relay B    REPLY_COALESCE_MS=0, fresh process:
+ *     (4) memory      VmRSS idle, with 1,000 and 5,000 idle streams (one paired token), after they closed
+ *     (3) reply       synchronous replies (each call waits for its own send)
+ *
+ * Everything runs on 127.0.0.1 against database kakao_relay_bench (dropped and re-created per run), Redis DB 12
+ * with prefix kakao-relay-bench (its keys deleted per run). Writes bench/results/<name>.json and
+ * <name>-ingest.cpuprofile, relay logs in bench/results/<name>-*.log.
+ *
+ * The relay runs compiled, as `npm start` runs it: the bench first compiles the working tree exactly as
+ * `npm run build` does (tsconfig.build.json, then tsc-alias) but without the type check and into
+ * node_modules/.cache/kakao-relay-bench/dist, so that it never deletes or rewrites the shared dist/ and works while
+ * someone's edit does not type-check yet (~10 s).
+ *
+ * Options: --quick (short phases, for trying the script), --ref=<git ref> (benchmark a commit instead of the
+ * working tree, e.g. to compare before/after a change), --dist[=<dir>] (use a tree built already, e.g. by
+ * `npm run build`), --ts (run apps/relay/src/main.ts through test/support/register-ts.js: no build, but the
+ * TypeScript compiler then lives in the relay process and inflates its memory), --name=<name>, --no-profile.
+ */
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync, spawnSync } = require('node:child_process');
+const { randomBytes } = require('node:crypto');
+const { performance } = require('node:perf_hooks');
+const { setTimeout } = require('node:timers');
+const { Client } = require('pg');
+const Redis = require('ioredis');
+const { startNodeChild, killAllChildren, installExitGuards, ROOT } = require('./lib/procs');
+const { payloadFactory, requestJson, pairUser, SseClient } = require('./lib/relay-client');
+const { closedLoop, fixedRate, timedPost } = require('./lib/load');
+const { startFakeKakao } = require('./lib/fake-kakao');
+const { summarizeProfile, formatSummary } = require('./cpuprofile-summary');
+const {
+  summarize,
+  round,
+  freePort,
+  cpuMeter,
+  rssKiB,
+  mapLimit,
+  waitUntil,
+  sleep,
+  withTimeout,
+  waitForQuiet,
+} = require('./lib/util');
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const distArg = argv.find((a) => a === '--dist' || a.startsWith('--dist='));
+const FROM_SOURCES = argv.includes('--ts');
+const CACHE = path.join(ROOT, 'node_modules', '.cache', 'kakao-relay-bench');
+const PRIVATE_DIST = path.join(CACHE, 'dist');
+const refArg = argv.find((a) => a.startsWith('--ref='));
+const REF = refArg ? refArg.slice('--ref='.length) : null;
+// default: compile privately; --dist[=dir]: a tree built already (npm run build); --ts: the sources via register-ts
+const DIST_DIR = FROM_SOURCES
+  ? null
+  : distArg
+    ? path.resolve(ROOT, distArg.includes('=') ? distArg.slice(7) : 'dist')
+    : PRIVATE_DIST;
+const PROFILE = !argv.includes('--no-profile');
+const nameArg = argv.find((a) => a.startsWith('--name='));
+
+const CONFIG = QUICK
+  ? {
+      ingest: { connections: 50, durationS: 3, warmupS: 1 },
+      profileS: 2,
+      latency: { rates: [200, 1000], durationS: 3, users: 4, lossGraceMs: 5000 },
+      replies: { coalesced: 10, sync: 10, spacingMs: 100 },
+      streams: [200, 500],
+    }
+  : {
+      ingest: { connections: 50, durationS: 10, warmupS: 2 },
+      profileS: 5,
+      latency: { rates: [200, 1000], durationS: 10, users: 4, lossGraceMs: 5000 },
+      replies: { coalesced: 60, sync: 60, spacingMs: 100 },
+      streams: [1000, 5000],
+    };
+
+const TARGETS = {
+  ingestReqPerSec: 2000,
+  ingestP99Ms: 50,
+  eventP99MsAt1000: 20,
+  kibPerIdleStream: 30,
+};
+
+const DB_NAME = 'kakao_relay_bench';
+const DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:5432/${DB_NAME}`;
+const ADMIN_URL = 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = 'redis://127.0.0.1:6379/12';
+const REDIS_PREFIX = 'kakao-relay-bench';
+const RESULTS = path.join(ROOT, 'bench', 'results');
+const OVERALL_LIMIT_MS = 6 * 60 * 1000;
+const RUN_ID = randomBytes(3).toString('hex');
+
+const log = (msg) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+/** Before each measured phase: wait (bounded, 45 s in all) for other work on the machine to stop. */
+const quietChecks = [];
+let quietBudgetMs = 45_000;
+async function quiet(label) {
+  const q = await waitForQuiet(Math.min(20_000, quietBudgetMs));
+  quietBudgetMs = Math.max(0, quietBudgetMs - q.waitedMs);
+  quietChecks.push({ before: label, ...q });
+  log(`  CPU calibration before ${label}: ${q.calibrationMs} ms`);
+  if (!q.quiet) log(`warning: machine still ${q.busyPct}% busy before ${label}; figures may be disturbed`);
+  else if (q.waitedMs > 1500)
+    log(`waited ${Math.round(q.waitedMs / 1000)} s for the machine to be quiet before ${label}`);
+}
+
+/** CPU milliseconds the measured process spent per answered request. */
+const cpuMsPer = (cpu, n) =>
+  cpu && cpu.targetCpuSeconds !== null && n ? round((cpu.targetCpuSeconds * 1000) / n, 3) : null;
+
+// ---------------------------------------------------------------------------------------------- set-up
+
+/** 5,000 streams need ~5,100 descriptors in this process and in the relay child (which inherits the limit). */
+function ensureFileLimit() {
+  const needed = Math.max(...CONFIG.streams) + 2048;
+  const soft = Number(spawnSync('/bin/sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim());
+  if (!Number.isFinite(soft) || soft >= needed || process.env.BENCH_ULIMIT_RAISED) return soft;
+  const hard = spawnSync('/bin/sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
+  const target = hard === 'unlimited' ? needed : Math.min(Number(hard), needed);
+  if (target <= soft) {
+    throw new Error(
+      `ulimit -n is ${soft} (hard ${hard}); ${needed} needed for ${Math.max(...CONFIG.streams)} streams`,
+    );
+  }
+  log(`raising ulimit -n from ${soft} to ${target} and restarting`);
+  const r = spawnSync(
+    '/bin/sh',
+    [
+      '-c',
+      `ulimit -n ${target} && exec "$0" "$@"`,
+      process.execPath,
+      path.join(__dirname, 'run.js'),
+      ...argv,
+    ],
+    { stdio: 'inherit', env: { ...process.env, BENCH_ULIMIT_RAISED: '1' } },
+  );
+  process.exit(r.status ?? 1);
+}
+
+async function machineInfo() {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo);
+  const mhz = /^cpu MHz\s*:\s*(.*)$/m.exec(cpuinfo);
+  const pg = new Client({ connectionString: ADMIN_URL });
+  await pg.connect();
+  const pgVersion = (await pg.query('SHOW server_version')).rows[0].server_version;
+  await pg.end();
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  const info = await redis.info('server');
+  redis.disconnect();
+  let git = null;
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean);
+    git = REF
+      ? {
+          head,
+          benchmarked: `${REF} = ${execFileSync('git', ['rev-parse', '--short', REF], { cwd: ROOT, encoding: 'utf8' }).trim()} (committed tree; working-tree edits not included)`,
+        }
+      : { head, benchmarked: 'working tree', uncommittedInAppsLibs: dirty };
+  } catch {
+    // not a git checkout
+  }
+  return {
+    nproc: os.availableParallelism ? os.availableParallelism() : os.cpus().length,
+    cpuModel: model ? model[1].trim() : os.cpus()[0].model,
+    cpuMHz: mhz ? Number(mhz[1]) : null,
+    ramGiB: round(os.totalmem() / 2 ** 30, 1),
+    kernel: os.release(),
+    node: process.version,
+    postgres: pgVersion,
+    redis: (/redis_version:(\S+)/.exec(info) || [])[1] || null,
+    git,
+    relayFrom: DIST_DIR
+      ? path.relative(ROOT, path.join(DIST_DIR, 'apps/relay/src/main.js'))
+      : 'apps/relay/src/main.ts via test/support/register-ts.js',
+  };
+}
+
+/**
+ * Compiles like `npm run build`, minus the type check, into a private directory: the working tree, or with
+ * --ref=<git ref> that commit's apps/ and libs/ (exported with `git archive`, so the working tree is untouched).
+ */
+function buildPrivateDist() {
+  fs.rmSync(PRIVATE_DIST, { recursive: true, force: true });
+  let project = 'tsconfig.build.json';
+  if (REF) {
+    const src = path.join(CACHE, 'src');
+    fs.rmSync(src, { recursive: true, force: true });
+    fs.mkdirSync(src, { recursive: true });
+    execFileSync(
+      '/bin/sh',
+      [
+        '-c',
+        'git archive --format=tar "$1" apps libs tsconfig.json tsconfig.build.json | tar -x -C "$2"',
+        'sh',
+        REF,
+        src,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 },
+    );
+    project = path.join(src, 'tsconfig.build.json');
+  }
+  const run = (bin, args) => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', ...bin), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    if (r.status !== 0) {
+      throw new Error(
+        `${bin[0]} failed (${r.status ?? r.signal}):\n${(r.stdout + r.stderr).trim().slice(-2000)}`,
+      );
+    }
+  };
+  const t = Date.now();
+  run(['typescript', 'bin', 'tsc'], ['-p', project, '--outDir', PRIVATE_DIST, '--noCheck']);
+  run(['tsc-alias', 'dist', 'bin', 'index.js'], ['-p', project, '--outDir', PRIVATE_DIST]);
+  return Date.now() - t;
+}
+
+/** A clean slate for this run: the bench database dropped (the relay re-creates it), the bench Redis keys gone. */
+async function resetState() {
+  const pg = new Client({ connectionString: ADMIN_URL });
+  await pg.connect();
+  try {
+    await pg.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  } finally {
+    await pg.end();
+  }
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+  return deleted;
+}
+
+function childEnv(extra) {
+  const env = {};
+  for (const k of ['PATH', 'HOME', 'LANG', 'TZ']) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return { ...env, ...extra };
+}
+
+async function startRelay(label, extraEnv = {}) {
+  const port = await freePort();
+  const env = childEnv({
+    PORT: String(port),
+    DATABASE_URL,
+    REDIS_URL,
+    REDIS_PREFIX,
+    LOG_LEVEL: 'warn',
+    KAKAO_CALLBACK_ALLOW_HTTP: 'true',
+    KAKAO_CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
+    ADMIN_TOKEN: 'bench-admin-token-0123456789abcdef',
+    // The abuse limits still run (one Redis script per request) but must not refuse the benchmark's load,
+    // which comes from a handful of users and tokens on purpose.
+    WEBHOOK_USER_MESSAGES_PER_MINUTE: '1000000',
+    RATE_LIMIT_SESSION_CREATES_PER_5_MIN: '1000000',
+    RATE_LIMIT_SESSION_STATUS_PER_MINUTE: '1000000',
+    RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE: '1000000',
+    ...extraEnv,
+  });
+  const entry = DIST_DIR
+    ? [path.join(DIST_DIR, 'apps/relay/src/main.js')]
+    : ['-r', './test/support/register-ts.js', 'apps/relay/src/main.ts'];
+  const relay = await startNodeChild({
+    name: `relay ${label}`,
+    args: ['--expose-gc', '-r', './bench/relay-hook.js', ...entry],
+    env,
+    port,
+    readyPath: '/health/ready',
+    logFile: path.join(RESULTS, `${runName}-relay-${label}.log`),
+  });
+  log(`relay ${label} ready on :${port} (pid ${relay.pid}) after ${relay.startupMs} ms`);
+  return relay;
+}
+
+async function countStored(accountId) {
+  const pg = new Client({ connectionString: DATABASE_URL });
+  await pg.connect();
+  try {
+    const { rows } = await pg.query('SELECT count(*)::int AS n FROM inbound_messages WHERE account_id = $1', [
+      accountId,
+    ]);
+    return rows[0].n;
+  } finally {
+    await pg.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- phases
+
+const makePayload = payloadFactory();
+const ingestBody = (userKey, tag) =>
+  makePayload({
+    userKey,
+    text: `${tag}-[<id>]`,
+    callbackUrl: `https://bot-api.kakao.com/v1/callback/${tag}-[<id>]`,
+  });
+
+/** (5) the baseline server: autocannon as in (1), fixed rates as in (2). */
+async function baselinePhase() {
+  const port = await freePort();
+  const server = await startNodeChild({
+    name: 'baseline',
+    args: ['bench/baseline-server.js'],
+    env: childEnv({ PORT: String(port), DATABASE_URL, DATABASE_POOL_SIZE: '20' }),
+    port,
+    readyPath: '/health/ready',
+    logFile: path.join(RESULTS, `${runName}-baseline.log`),
+  });
+  try {
+    const out = {};
+    const body = ingestBody(`baseline-${RUN_ID}`, `base-${RUN_ID}`);
+    const { connections, durationS, warmupS } = CONFIG.ingest;
+    log(`baseline: warm-up ${warmupS} s`);
+    await closedLoop({ port, path: '/kakao/webhook', body, connections, durationS: warmupS });
+    await quiet('baseline ingest');
+    log(`baseline: autocannon ${connections} connections × ${durationS} s`);
+    const meter = cpuMeter(server.pid);
+    out.ingest = await closedLoop({
+      port,
+      path: '/kakao/webhook',
+      body,
+      connections,
+      durationS,
+      expectBody: '"useCallback":true',
+    });
+    out.ingest.cpu = meter.stop();
+    out.ingest.cpuMsPerRequest = cpuMsPer(out.ingest.cpu, out.ingest.requests);
+    out.fixedRate = {};
+    for (const rate of CONFIG.latency.rates) {
+      await sleep(500);
+      log(`baseline: fixed rate ${rate}/s × ${CONFIG.latency.durationS} s`);
+      const m = cpuMeter(server.pid);
+      const run = await fixedRate({
+        rate,
+        durationS: CONFIG.latency.durationS,
+        send: (i, agent) =>
+          timedPost(
+            port,
+            '/kakao/webhook',
+            makePayload({
+              userKey: `baseline-${RUN_ID}`,
+              text: `base-rate-${rate}-${i}`,
+              callbackUrl: `https://bot-api.kakao.com/v1/callback/base-${RUN_ID}-${rate}-${i}`,
+            }),
+            agent,
+            '"useCallback":true',
+          ),
+      });
+      const ok = run.answers.filter((a) => a.ok);
+      out.fixedRate[rate] = {
+        sent: run.sent,
+        achievedRate: run.achievedRate,
+        failed: run.sent - ok.length,
+        responseMs: summarize(ok.map((a) => a.t1 - a.t0)),
+        schedulingLagMs: run.schedulingLagMs,
+        cpu: m.stop(),
+      };
+      out.fixedRate[rate].cpuMsPerRequest = cpuMsPer(out.fixedRate[rate].cpu, ok.length);
+    }
+    return out;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** (1) paired-user ingest with one stream attached, and the CPU profile of a second, shorter run. */
+async function ingestPhase(relay) {
+  const user = await pairUser(relay.port, `ingest-${RUN_ID}`, makePayload);
+  const stream = await new SseClient(relay.port, user.token).open();
+  try {
+    const { connections, durationS, warmupS } = CONFIG.ingest;
+    const body = ingestBody(user.userKey, `ingest-${RUN_ID}`);
+    // Until every stored message reached the stream and no more are being stored (requests that were in
+    // flight when autocannon stopped still finish): bounded by 30 s.
+    const drain = async () => {
+      const t = performance.now();
+      let stored = await countStored(user.accountId);
+      for (;;) {
+        await waitUntil(() => stream.count('message') >= stored, 30_000 - (performance.now() - t), 20);
+        await sleep(200);
+        const again = await countStored(user.accountId);
+        if (again === stored || performance.now() - t > 30_000) break;
+        stored = again;
+      }
+      return { stored, streamed: stream.count('message'), drainMs: round(performance.now() - t - 200, 0) };
+    };
+    log(`ingest: warm-up ${warmupS} s (counting the relay's PostgreSQL queries and Redis commands)`);
+    await relay.request('count-start');
+    await closedLoop({ port: relay.port, path: '/kakao/webhook', body, connections, durationS: warmupS });
+    const afterWarmup = await drain();
+    const counts = await relay.request('count-stop');
+    const roundTrips = perMessage(counts, afterWarmup.stored);
+    await quiet('relay ingest');
+    log(`ingest: autocannon ${connections} connections × ${durationS} s, one stream attached`);
+    const meter = cpuMeter(relay.pid);
+    const run = await closedLoop({
+      port: relay.port,
+      path: '/kakao/webhook',
+      body,
+      connections,
+      durationS,
+      expectBody: '"useCallback":true',
+    });
+    run.cpu = meter.stop();
+    run.cpuMsPerRequest = cpuMsPer(run.cpu, run.requests);
+    const afterRun = await drain();
+    run.storedRows = afterRun.stored - afterWarmup.stored;
+    run.streamedEvents = afterRun.streamed - afterWarmup.streamed;
+    run.streamDrainMsAfterLoad = afterRun.drainMs;
+    run.streamIdsOutOfOrder = stream.idWentBackwards;
+    log(
+      `ingest: ${run.reqPerSec} req/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms; ` +
+        `stored ${run.storedRows}, streamed ${run.streamedEvents} (drained ${run.streamDrainMsAfterLoad} ms after)`,
+    );
+
+    let profile = null;
+    if (PROFILE) {
+      const file = path.join(RESULTS, `${runName}-ingest.cpuprofile`);
+      log(`ingest: profiled run ${CONFIG.profileS} s → ${path.relative(ROOT, file)}`);
+      await relay.request('prof-start', { intervalUs: 1000 });
+      let profiled;
+      try {
+        profiled = await closedLoop({
+          port: relay.port,
+          path: '/kakao/webhook',
+          body,
+          connections,
+          durationS: CONFIG.profileS,
+        });
+      } finally {
+        await relay.request('prof-stop', { file }, 60_000);
+      }
+      await drain();
+      const summary = summarizeProfile(JSON.parse(fs.readFileSync(file, 'utf8')), { top: 30 });
+      profile = {
+        file: path.relative(ROOT, file),
+        reqPerSecUnderProfiler: profiled.reqPerSec,
+        summary,
+      };
+    }
+    return { run, roundTripsPerMessage: roundTrips, profile };
+  } finally {
+    stream.close();
+  }
+}
+
+/** Calls per stored message, from the relay hook's counts during the warm-up (ingest with one stream). */
+function perMessage(counts, messages) {
+  const table = (map) =>
+    Object.entries(map || {})
+      .map(([what, n]) => ({ what, perMessage: round(n / messages, 2), calls: n }))
+      .filter((r) => r.perMessage >= 0.01)
+      .sort((a, b) => b.calls - a.calls);
+  const pg = table(counts && counts.postgres);
+  const redis = table(counts && counts.redis);
+  const sum = (rows) => round(rows.reduce((n, r) => n + r.calls, 0) / messages, 2);
+  return {
+    messages,
+    note: 'counted in the relay process (pg Client#query, ioredis sendCommand) during the ingest warm-up',
+    postgresQueriesPerMessage: sum(pg),
+    redisCommandsPerMessage: sum(redis),
+    postgres: pg,
+    redis,
+  };
+}
+
+/** (2) webhook → `message` event latency at fixed rates, round-robin over several paired users and streams. */
+async function latencyPhase(relay) {
+  const { rates, durationS, users: userCount, lossGraceMs } = CONFIG.latency;
+  const byText = new Map();
+  const onEvent = (ev, t) => {
+    if (ev.event !== 'message') return;
+    const data = JSON.parse(ev.data);
+    const rec = byText.get(data.normalized.text);
+    if (!rec) return;
+    rec.arrivals++;
+    if (rec.tEvent === null) rec.tEvent = t;
+  };
+  const users = [];
+  const streams = [];
+  try {
+    for (let u = 0; u < userCount; u++) {
+      const user = await pairUser(relay.port, `latency-${RUN_ID}-${u}`, makePayload);
+      users.push(user);
+      streams.push(await new SseClient(relay.port, user.token, { onEvent }).open());
+    }
+    const out = {};
+    for (const rate of rates) {
+      await sleep(1000);
+      await quiet(`latency ${rate}/s`);
+      log(`latency: ${rate} msg/s × ${durationS} s over ${userCount} users/streams`);
+      const records = [];
+      const meter = cpuMeter(relay.pid);
+      const run = await fixedRate({
+        rate,
+        durationS,
+        send: (i, agent) => {
+          const text = `lat-${RUN_ID}-${rate}-${i}`;
+          const rec = { t0: null, t1: null, ok: false, tEvent: null, arrivals: 0 };
+          byText.set(text, rec);
+          records.push(rec);
+          const body = makePayload({
+            userKey: users[i % userCount].userKey,
+            text,
+            callbackUrl: `https://bot-api.kakao.com/v1/callback/lat-${RUN_ID}-${rate}-${i}`,
+          });
+          return timedPost(relay.port, '/kakao/webhook', body, agent, '"useCallback":true').then((r) => {
+            rec.t0 = r.t0;
+            rec.t1 = r.t1;
+            rec.ok = r.ok;
+            rec.text = r.text;
+            return r;
+          });
+        },
+      });
+      const cpu = meter.stop();
+      // lost = not arrived within the grace period after the last answer; then a moment more for duplicates
+      await waitUntil(() => records.every((r) => r.arrivals > 0), lossGraceMs, 20);
+      await sleep(500);
+      const arrived = records.filter((r) => r.arrivals > 0 && r.t0 !== null);
+      const failed = records.filter((r) => !r.ok);
+      out[rate] = {
+        sent: run.sent,
+        achievedRate: run.achievedRate,
+        webhookFailed: failed.length,
+        sampleFailure: failed.length ? failed[0].text || 'no answer' : null,
+        eventLatencyMs: summarize(arrived.map((r) => r.tEvent - r.t0)),
+        webhookResponseMs: summarize(records.filter((r) => r.ok).map((r) => r.t1 - r.t0)),
+        // Kakao gives a skill 5 s: an answer later than that is an error shown to the user
+        webhookAnswersOver5s: records.filter((r) => r.ok && r.t1 - r.t0 > 5000).length,
+        // how fast messages actually came out of the relay (first send → last event)
+        deliveredPerSecond: arrived.length
+          ? round(
+              arrived.length /
+                ((Math.max(...arrived.map((r) => r.tEvent)) -
+                  Math.min(...records.map((r) => r.t0 ?? Infinity))) /
+                  1000),
+              1,
+            )
+          : null,
+        lost: records.filter((r) => r.arrivals === 0).length,
+        duplicated: records.reduce((n, r) => n + Math.max(0, r.arrivals - 1), 0),
+        eventBeforeResponse: arrived.filter((r) => r.tEvent < r.t1).length,
+        schedulingLagMs: run.schedulingLagMs,
+        cpu,
+        cpuMsPerMessage: cpuMsPer(cpu, run.sent),
+      };
+      const o = out[rate];
+      log(
+        `latency ${rate}/s: p50 ${o.eventLatencyMs.p50} p95 ${o.eventLatencyMs.p95} p99 ${o.eventLatencyMs.p99} ` +
+          `max ${o.eventLatencyMs.max} ms; lost ${o.lost}, duplicated ${o.duplicated}, webhook failed ${o.webhookFailed}`,
+      );
+      for (const r of records) r.text = undefined;
+    }
+    out.streamIdsOutOfOrder = streams.reduce((n, s) => n + s.idWentBackwards, 0);
+    return out;
+  } finally {
+    for (const s of streams) s.close();
+  }
+}
+
+/**
+ * (3) POST /openclaw/reply → the fake Kakao server receives the callback POST. Messages carry callback URLs on
+ * the fake server; their ids come from the stream. Coalesced: replies 100 ms apart (open loop), each to its
+ * own message. Synchronous (REPLY_COALESCE_MS=0): one after the other, each call waits for its send.
+ */
+async function replyPhase(relay, fake, { label, count, sequential }) {
+  const user = await pairUser(relay.port, `reply-${label}-${RUN_ID}`, makePayload);
+  const idsByText = new Map();
+  const stream = await new SseClient(relay.port, user.token, {
+    onEvent: (ev) => {
+      if (ev.event !== 'message') return;
+      const data = JSON.parse(ev.data);
+      idsByText.set(data.normalized.text, data.id);
+    },
+  }).open();
+  try {
+    const messages = [];
+    for (let i = 0; i < count; i++) {
+      const text = `reply-${label}-${RUN_ID}-${i}`;
+      const cbPath = `/cb/${RUN_ID}-${label}-${i}`;
+      const r = await requestJson(
+        relay.port,
+        'POST',
+        '/kakao/webhook',
+        makePayload({ userKey: user.userKey, text, callbackUrl: `http://127.0.0.1:${fake.port}${cbPath}` }),
+      );
+      if (r.status !== 200 || !r.body || r.body.useCallback !== true) {
+        throw new Error(`reply ${label}: webhook answered ${r.status} ${r.text}`);
+      }
+      messages.push({ text, cbPath });
+    }
+    await waitUntil(() => messages.every((m) => idsByText.has(m.text)), 15_000);
+    const missing = messages.filter((m) => !idsByText.has(m.text)).length;
+    if (missing) throw new Error(`reply ${label}: ${missing} messages never reached the stream`);
+
+    await quiet(`reply ${label}`);
+    const response = { version: '2.0', template: { outputs: [{ simpleText: { text: 'hi' } }] } };
+    const headers = { Authorization: `Bearer ${user.token}` };
+    const sendReply = async (m) => {
+      m.t0 = performance.now();
+      const r = await requestJson(
+        relay.port,
+        'POST',
+        '/openclaw/reply',
+        { messageId: idsByText.get(m.text), response },
+        { headers, timeoutMs: 70_000 },
+      );
+      m.status = r.status;
+      m.answer = r.status === 200 ? null : r.text;
+      m.tAnswer = r.at;
+    };
+    const meter = cpuMeter(relay.pid);
+    if (sequential) {
+      for (const m of messages) await sendReply(m);
+    } else {
+      const pending = [];
+      for (const m of messages) {
+        pending.push(sendReply(m));
+        await sleep(CONFIG.replies.spacingMs);
+      }
+      await Promise.all(pending);
+    }
+    await waitUntil(() => messages.every((m) => fake.received.has(m.cbPath)), 15_000);
+    const cpu = meter.stop();
+    const delivered = messages.filter((m) => fake.received.has(m.cbPath));
+    const failed = messages.filter((m) => m.status !== 200);
+    const out = {
+      replies: count,
+      mode: sequential
+        ? 'sequential (each call awaits its send)'
+        : `open loop, ${CONFIG.replies.spacingMs} ms apart`,
+      replyToCallbackMs: summarize(delivered.map((m) => fake.received.get(m.cbPath).at - m.t0)),
+      replyCallAnswerMs: summarize(messages.filter((m) => m.tAnswer).map((m) => m.tAnswer - m.t0)),
+      notDelivered: count - delivered.length,
+      callbacksReceivedTwice: delivered.filter((m) => fake.received.get(m.cbPath).count > 1).length,
+      replyCallsFailed: failed.length,
+      sampleFailure: failed.length ? `${failed[0].status} ${failed[0].answer}` : null,
+      cpu,
+    };
+    const s = out.replyToCallbackMs;
+    log(
+      `reply ${label}: p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} max ${s.max} ms, not delivered ${out.notDelivered}`,
+    );
+    return out;
+  } finally {
+    stream.close();
+  }
+}
+
+/**
+ * (4) resident memory of a fresh relay: idle, with N idle streams open on one paired token, after they closed.
+ * RSS only shrinks lazily after a GC, so every reading is taken the same way (GC, 1.5 s, GC, read), and the
+ * idle reading follows one open/close cycle of a few streams, so that code and structures every stream
+ * needs once (JIT, Nest handler paths, the channel subscription) are not charged to the streams.
+ */
+async function memoryPhase(relay) {
+  const user = await pairUser(relay.port, `memory-${RUN_ID}`, makePayload);
+  await quiet('memory');
+  const openStreams = async (clients) =>
+    withTimeout(
+      mapLimit(clients, 64, (client) => client.open(30_000)),
+      180_000,
+      `opening ${clients.length} streams`,
+    );
+  const reading = async (label, streams) => {
+    await relay.request('gc');
+    await sleep(1500);
+    const mem = await relay.request('gc');
+    const r = { label, streams, rssKiB: rssKiB(relay.pid), heapUsedKiB: Math.round(mem.heapUsed / 1024) };
+    log(`memory: ${label}: VmRSS ${r.rssKiB} KiB, heap used ${r.heapUsedKiB} KiB`);
+    return r;
+  };
+  const warm = Array.from({ length: 100 }, () => new SseClient(relay.port, user.token));
+  try {
+    await openStreams(warm);
+  } finally {
+    for (const s of warm) s.close();
+  }
+  await sleep(500);
+  const readings = [await reading('idle (after one open/close cycle of 100 streams)', 0)];
+  const open = [];
+  const openRate = [];
+  try {
+    for (const target of CONFIG.streams) {
+      const t = performance.now();
+      const batch = Array.from({ length: target - open.length }, () => new SseClient(relay.port, user.token));
+      open.push(...batch);
+      await openStreams(batch);
+      openRate.push({ to: target, perSecond: round(batch.length / ((performance.now() - t) / 1000), 0) });
+      readings.push(await reading(`${target} idle streams`, target));
+    }
+  } finally {
+    for (const s of open) s.close();
+  }
+  await sleep(1000);
+  readings.push(await reading('after the streams closed', 0));
+  const idle = readings[0];
+  const perStream = readings
+    .filter((r) => r.streams > 0)
+    .map((r) => ({
+      streams: r.streams,
+      rssKiBPerStream: round((r.rssKiB - idle.rssKiB) / r.streams, 1),
+      heapKiBPerStream: round((r.heapUsedKiB - idle.heapUsedKiB) / r.streams, 1),
+    }));
+  const [a, b] = readings.filter((r) => r.streams > 0);
+  const marginal =
+    a && b
+      ? {
+          from: a.streams,
+          to: b.streams,
+          rssKiBPerStream: round((b.rssKiB - a.rssKiB) / (b.streams - a.streams), 1),
+          heapKiBPerStream: round((b.heapUsedKiB - a.heapUsedKiB) / (b.streams - a.streams), 1),
+        }
+      : null;
+  return { readings, perStream, marginal, openRate };
+}
+
+// ---------------------------------------------------------------------------------------------- report
+
+const ratio = (a, b, digits = 2) =>
+  a === null || b === null || a === undefined || !b ? null : round(a / b, digits);
+
+function buildRatios(r) {
+  const base = r.baseline;
+  if (!base) return null;
+  const out = {};
+  if (r.ingest) {
+    out.ingest = {
+      reqPerSec: ratio(r.ingest.run.reqPerSec, base.ingest.reqPerSec),
+      p50: ratio(r.ingest.run.latencyMs.p50, base.ingest.latencyMs.p50),
+      p99: ratio(r.ingest.run.latencyMs.p99, base.ingest.latencyMs.p99),
+    };
+  }
+  if (r.latency) {
+    out.latency = {};
+    for (const rate of CONFIG.latency.rates) {
+      const rel = r.latency[rate];
+      const b = base.fixedRate[rate];
+      if (!rel || !b) continue;
+      out.latency[rate] = {};
+      for (const p of ['p50', 'p95', 'p99', 'max'])
+        out.latency[rate][p] = ratio(rel.eventLatencyMs[p], b.responseMs[p]);
+    }
+  }
+  const b200 = base.fixedRate[CONFIG.latency.rates[0]];
+  for (const key of ['replyCoalesced', 'replySync']) {
+    if (!r[key] || !b200) continue;
+    out[key] = {};
+    for (const p of ['p50', 'p95', 'p99', 'max'])
+      out[key][p] = ratio(r[key].replyToCallbackMs[p], b200.responseMs[p]);
+  }
+  return out;
+}
+
+function verdicts(r) {
+  const v = {};
+  if (r.ingest) {
+    const { reqPerSec, latencyMs } = r.ingest.run;
+    v.ingest = {
+      target: `≥ ${TARGETS.ingestReqPerSec} req/s with p99 < ${TARGETS.ingestP99Ms} ms (50 connections, 2 cores)`,
+      measured: `${reqPerSec} req/s, p99 ${latencyMs.p99} ms`,
+      met: reqPerSec >= TARGETS.ingestReqPerSec && latencyMs.p99 < TARGETS.ingestP99Ms,
+    };
+  }
+  if (r.latency && r.latency[1000]) {
+    const l = r.latency[1000];
+    v.latency = {
+      target: `webhook → event p99 < ${TARGETS.eventP99MsAt1000} ms at 1,000 msg/s, zero lost, zero duplicated`,
+      measured: `p99 ${l.eventLatencyMs.p99} ms, lost ${l.lost}, duplicated ${l.duplicated}`,
+      met:
+        l.eventLatencyMs.p99 !== null &&
+        l.eventLatencyMs.p99 < TARGETS.eventP99MsAt1000 &&
+        l.lost === 0 &&
+        l.duplicated === 0,
+    };
+  }
+  if (r.memory) {
+    const last = r.memory.perStream[r.memory.perStream.length - 1];
+    v.memory = {
+      target: `< ${TARGETS.kibPerIdleStream} KiB RSS per idle stream`,
+      measured: `${last.rssKiBPerStream} KiB per stream at ${last.streams} streams`,
+      met: last.rssKiBPerStream < TARGETS.kibPerIdleStream,
+    };
+  }
+  return v;
+}
+
+function printReport(r) {
+  const rows = [];
+  const row = (metric, relay, baseline, rat) =>
+    rows.push([metric, relay ?? '-', baseline ?? '-', rat === null || rat === undefined ? '-' : `${rat}×`]);
+  const base = r.baseline;
+  const ra = r.ratios || {};
+  if (r.ingest) {
+    const i = r.ingest.run;
+    row('(1) ingest req/s', i.reqPerSec, base && base.ingest.reqPerSec, ra.ingest && ra.ingest.reqPerSec);
+    row('(1) ingest p50 ms', i.latencyMs.p50, base && base.ingest.latencyMs.p50, ra.ingest && ra.ingest.p50);
+    row('(1) ingest p99 ms', i.latencyMs.p99, base && base.ingest.latencyMs.p99, ra.ingest && ra.ingest.p99);
+    row(
+      '(1) CPU ms per request (server process)',
+      i.cpuMsPerRequest,
+      base && base.ingest.cpuMsPerRequest,
+      base && ratio(i.cpuMsPerRequest, base.ingest.cpuMsPerRequest),
+    );
+    row('(1) stream: events / stored rows', `${i.streamedEvents} / ${i.storedRows}`, null, null);
+    const rt = r.ingest.roundTripsPerMessage;
+    if (rt)
+      row(
+        '(1) PostgreSQL queries / Redis commands per message',
+        `${rt.postgresQueriesPerMessage} / ${rt.redisCommandsPerMessage}`,
+        '1 / 0',
+        null,
+      );
+  }
+  if (r.latency) {
+    for (const rate of CONFIG.latency.rates) {
+      const l = r.latency[rate];
+      if (!l) continue;
+      const b = base && base.fixedRate[rate];
+      for (const p of ['p50', 'p95', 'p99', 'max']) {
+        row(
+          `(2) ${rate}/s webhook→event ${p} ms`,
+          l.eventLatencyMs[p],
+          b && b.responseMs[p],
+          ra.latency && ra.latency[rate] && ra.latency[rate][p],
+        );
+      }
+      row(`(2) ${rate}/s lost / duplicated`, `${l.lost} / ${l.duplicated}`, null, null);
+      row(`(2) ${rate}/s delivered msg/s (first send → last event)`, l.deliveredPerSecond, null, null);
+      row(`(2) ${rate}/s webhook answers later than 5 s`, l.webhookAnswersOver5s, b ? 0 : null, null);
+    }
+  }
+  const b200 = base && base.fixedRate[CONFIG.latency.rates[0]];
+  for (const [key, title] of [
+    ['replySync', 'REPLY_COALESCE_MS=0'],
+    ['replyCoalesced', 'REPLY_COALESCE_MS=1200'],
+  ]) {
+    if (!r[key]) continue;
+    for (const p of ['p50', 'p95', 'p99', 'max']) {
+      row(
+        `(3) reply→callback ${title} ${p} ms`,
+        r[key].replyToCallbackMs[p],
+        b200 && b200.responseMs[p],
+        ra[key] && ra[key][p],
+      );
+    }
+  }
+  if (r.memory) {
+    for (const m of r.memory.readings) row(`(4) VmRSS KiB, ${m.label}`, m.rssKiB, null, null);
+    for (const p of r.memory.perStream)
+      row(`(4) KiB per idle stream (0→${p.streams})`, p.rssKiBPerStream, null, null);
+    if (r.memory.marginal) {
+      const m = r.memory.marginal;
+      row(`(4) KiB per idle stream (${m.from}→${m.to})`, m.rssKiBPerStream, null, null);
+    }
+  }
+  const widths = [0, 1, 2, 3].map((c) =>
+    Math.max(...[['metric', 'relay', 'baseline', 'ratio'], ...rows].map((x) => String(x[c]).length)),
+  );
+  const fmt = (x) =>
+    x
+      .map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c])))
+      .join('  ');
+  console.log('');
+  console.log(fmt(['metric', 'relay', 'baseline', 'ratio']));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const x of rows) console.log(fmt(x));
+  console.log(
+    '\nratio = relay ÷ baseline: for req/s below 1 means the relay serves that fraction of the baseline;' +
+      '\nfor latencies above 1 means the relay takes that many times as long. Latency baselines: (1) the baseline' +
+      "\nunder the same autocannon load; (2) the baseline's POST→200 at the same fixed rate; (3) the baseline's" +
+      `\nPOST→200 at ${CONFIG.latency.rates[0]}/s.`,
+  );
+  const cal = (r.quietChecks || []).map((q) => q.calibrationMs).filter((x) => x !== null && x !== undefined);
+  if (cal.length) {
+    console.log(
+      `\nmachine speed index (ms for a fixed JSON workload in a fresh process, lower = faster): ` +
+        `${Math.min(...cal)}–${Math.max(...cal)} over the phases; on a shared VM absolute figures move with it, ` +
+        `the ratios much less`,
+    );
+  }
+  if (r.ingest && r.ingest.profile) {
+    console.log(`\nCPU profile of the ingest run (${r.ingest.profile.file}):`);
+    console.log(formatSummary(r.ingest.profile.summary, 12));
+  }
+  if (r.verdicts) {
+    console.log('\ntargets:');
+    for (const v of Object.values(r.verdicts))
+      console.log(`  ${v.met ? 'MET    ' : 'NOT MET'}  ${v.target}: ${v.measured}`);
+  }
+  const disturbed = [];
+  const visit = (label, cpu) => {
+    const others =
+      cpu && cpu.othersPct ? cpu.othersPct.filter((o) => o.comm !== 'kernel threads' && o.pct >= 10) : [];
+    if (others.length) disturbed.push(`${label}: ${others.map((o) => `${o.comm} ${o.pct}%`).join(', ')}`);
+  };
+  if (base) {
+    visit('baseline ingest', base.ingest.cpu);
+    for (const [rate, f] of Object.entries(base.fixedRate)) visit(`baseline ${rate}/s`, f.cpu);
+  }
+  if (r.ingest) visit('ingest', r.ingest.run.cpu);
+  if (r.latency)
+    for (const rate of CONFIG.latency.rates)
+      if (r.latency[rate]) visit(`latency ${rate}/s`, r.latency[rate].cpu);
+  for (const key of ['replyCoalesced', 'replySync']) if (r[key]) visit(key, r[key].cpu);
+  if (disturbed.length) {
+    console.log('\nWARNING: other processes used CPU during measured phases (% of one core):');
+    for (const d of disturbed) console.log(`  ${d}`);
+  }
+  if (r.errors.length) {
+    console.log('\nerrors:');
+    for (const e of r.errors) console.log(`  ${e}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+let runName = nameArg ? nameArg.slice('--name='.length) : null;
+
+async function main() {
+  ensureFileLimit();
+  installExitGuards();
+  const watchdog = setTimeout(() => {
+    console.error(`bench: still running after ${OVERALL_LIMIT_MS / 1000} s; stopping`);
+    killAllChildren();
+    process.exit(1);
+  }, OVERALL_LIMIT_MS);
+  watchdog.unref();
+
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const started = new Date();
+  runName ??= `bench-${started.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')}`;
+  if (!/^[A-Za-z0-9._-]+$/.test(runName))
+    throw new Error('--name may only contain letters, digits, ".", "_", "-"');
+  const results = {
+    name: runName,
+    startedAt: started.toISOString(),
+    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    quick: QUICK,
+    machine: await machineInfo(),
+    config: CONFIG,
+    targets: TARGETS,
+    errors: [],
+  };
+  log(
+    `bench ${runName}: ${results.machine.nproc} cores, ${results.machine.cpuModel}, node ${results.machine.node}`,
+  );
+  if (REF && DIST_DIR !== PRIVATE_DIST) throw new Error('--ref cannot be combined with --ts or --dist');
+  if (REF && !/^[A-Za-z0-9_./~^@{}][A-Za-z0-9_./~^@{}-]*$/.test(REF))
+    throw new Error(`--ref: not a git ref: ${REF}`);
+  if (DIST_DIR === PRIVATE_DIST) {
+    const what = REF ? `${REF} (git archive)` : 'the working tree';
+    log(`compiling ${what} into ${path.relative(ROOT, PRIVATE_DIST)} (like npm run build, no type check)`);
+    results.buildMs = buildPrivateDist();
+  }
+  const deletedKeys = await resetState();
+  log(`reset: dropped database ${DB_NAME}, deleted ${deletedKeys} Redis keys under ${REDIS_PREFIX}:`);
+
+  const fake = await startFakeKakao();
+  const phase = async (key, fn) => {
+    try {
+      results[key] = await fn();
+    } catch (e) {
+      results.errors.push(`${key}: ${e.message}`);
+      log(`${key} FAILED: ${e.message}`);
+    }
+  };
+  try {
+    await phase('baseline', baselinePhase);
+
+    let relayA = null;
+    try {
+      relayA = await startRelay('A', {});
+      results.relayStartupMs = { A: relayA.startupMs };
+      await phase('ingest', () => ingestPhase(relayA));
+      await phase('latency', () => latencyPhase(relayA));
+      await phase('replyCoalesced', () =>
+        replyPhase(relayA, fake, { label: 'coalesced', count: CONFIG.replies.coalesced, sequential: false }),
+      );
+    } catch (e) {
+      results.errors.push(`relay A: ${e.message}`);
+      log(`relay A FAILED: ${e.message}`);
+    } finally {
+      if (relayA) await relayA.stop();
+    }
+
+    let relayB = null;
+    try {
+      relayB = await startRelay('B', { REPLY_COALESCE_MS: '0' });
+      (results.relayStartupMs ??= {}).B = relayB.startupMs;
+      await phase('memory', () => memoryPhase(relayB));
+      await phase('replySync', () =>
+        replyPhase(relayB, fake, { label: 'sync', count: CONFIG.replies.sync, sequential: true }),
+      );
+    } catch (e) {
+      results.errors.push(`relay B: ${e.message}`);
+      log(`relay B FAILED: ${e.message}`);
+    } finally {
+      if (relayB) await relayB.stop();
+    }
+  } finally {
+    await fake.close();
+    killAllChildren();
+  }
+
+  results.quietChecks = quietChecks;
+  results.ratios = buildRatios(results);
+  results.verdicts = verdicts(results);
+  results.finishedAt = new Date().toISOString();
+  results.wallSeconds = round((Date.now() - started.getTime()) / 1000, 1);
+  const file = path.join(RESULTS, `${runName}.json`);
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  printReport(results);
+  console.log(`\nwrote ${path.relative(ROOT, file)} (${results.wallSeconds} s)`);
+  return results.errors.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`bench failed: ${e.stack || e.message}`);
+    killAllChildren();
+    process.exit(1);
+  },
+);
