@@ -14,16 +14,11 @@ import {
   startRelay,
   textReply,
   userMessage,
+  endRateLimitWindows,
 } from '@app/testing';
-import { RedisService } from '@app/messaging';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
-async function clearFailedLogins(relay: RunningRelay): Promise<void> {
-  const redis = relay.app.get(RedisService);
-  const keys = await redis.command.keys(redis.key('rl', 'admin-auth-failures', '*'));
-  if (keys.length > 0) await redis.command.del(...keys);
-}
 const NO_SUCH = '00000000-0000-4000-8000-000000000000';
 
 describe('admin API (e2e)', () => {
@@ -47,7 +42,7 @@ describe('admin API (e2e)', () => {
     await kakao.close();
   });
   // The failed-login limit is per IP and every request here comes from 127.0.0.1.
-  afterEach(() => clearFailedLogins(relay));
+  afterEach(() => endRateLimitWindows(relay, 'admin-auth-failures'));
 
   const ROUTES: Array<[string, string]> = [
     ['get', '/admin/api/overview'],

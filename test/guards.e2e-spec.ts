@@ -1,5 +1,4 @@
 import request from 'supertest';
-import { RedisService } from '@app/messaging';
 import {
   createSession,
   kakaoPayload,
@@ -18,18 +17,11 @@ import {
   textReply,
   userMessage,
   waitUntil,
+  endRateLimitWindows,
 } from '@app/testing';
 import { CleanupService } from '../apps/worker/src/cleanup/cleanup.service';
 
 const ADMIN_TOKEN = 'admin-token-for-guard-tests-0123';
-
-/** Lets a rate-limit window end now (as if its time had passed). */
-async function endWindows(relay: RunningRelay, bucket: string): Promise<void> {
-  const redis = relay.app.get(RedisService);
-  const keys = await redis.command.keys(bucket === '*' ? redis.key('rl', '*') : redis.key('rl', bucket, '*'));
-  for (const key of keys) await redis.command.pexpire(key, 1);
-  await new Promise((r) => setTimeout(r, 5));
-}
 
 function expectLimitHeaders(res: request.Response, limit: number): void {
   expect(res.status).toBe(429);
@@ -60,7 +52,7 @@ describe('rate limits across two instances (e2e)', () => {
     await Promise.all([a.close(), b.close()]);
   });
   // Each test starts with fresh windows (they are shared by the whole process: every request is from 127.0.0.1).
-  beforeEach(() => endWindows(a, '*'));
+  beforeEach(() => endRateLimitWindows(a, '*'));
 
   it('session create: 10 per 5 minutes per IP, then 429 with headers; resets after the window', async () => {
     for (let i = 0; i < 10; i++) {
@@ -75,12 +67,12 @@ describe('rate limits across two instances (e2e)', () => {
     expect(
       Number((await request(b.url).post('/v1/sessions/create')).headers['x-ratelimit-reset']),
     ).toBeLessThanOrEqual(300);
-    await endWindows(a, 'session-create');
+    await endRateLimitWindows(a, 'session-create');
     await request(b.url).post('/v1/sessions/create').expect(200);
   });
 
   it('session status: 30 per minute per IP', async () => {
-    await endWindows(a, 'session-create');
+    await endRateLimitWindows(a, 'session-create');
     const session = await createSession(a.url);
     for (let i = 0; i < 30; i++) {
       await request(both()[i % 2].url)
@@ -88,19 +80,19 @@ describe('rate limits across two instances (e2e)', () => {
         .expect(200);
     }
     expectLimitHeaders(await request(a.url).get(`/v1/sessions/${session.sessionToken}/status`), 30);
-    await endWindows(b, 'session-status');
+    await endRateLimitWindows(b, 'session-status');
     await request(a.url).get(`/v1/sessions/${session.sessionToken}/status`).expect(200);
   });
 
   it('ignores X-Forwarded-For unless TRUST_PROXY is set', async () => {
-    await endWindows(a, 'session-create');
+    await endRateLimitWindows(a, 'session-create');
     for (let i = 0; i < 10; i++) {
       await request(a.url).post('/v1/sessions/create').set('X-Forwarded-For', `10.0.0.${i}`).expect(200);
     }
     expect((await request(a.url).post('/v1/sessions/create').set('X-Forwarded-For', '10.9.9.9')).status).toBe(
       429,
     );
-    await endWindows(a, 'session-create');
+    await endRateLimitWindows(a, 'session-create');
     const proxied = await startRelay({ TRUST_PROXY: 'true', RATE_LIMIT_SESSION_CREATES_PER_5_MIN: '10' });
     try {
       for (let i = 0; i < 10; i++) {
@@ -118,12 +110,12 @@ describe('rate limits across two instances (e2e)', () => {
         .expect(200);
     } finally {
       await proxied.close();
-      await endWindows(a, 'session-create');
+      await endRateLimitWindows(a, 'session-create');
     }
   });
 
   it('stream connects: 30 per minute per token', async () => {
-    await endWindows(a, 'session-create');
+    await endRateLimitWindows(a, 'session-create');
     const agent = await pairAgent(a.url, 'connect-limit-user');
     for (let i = 0; i < 30; i++) {
       const s = await openStream(both()[i % 2].url, agent.token);
@@ -134,12 +126,12 @@ describe('rate limits across two instances (e2e)', () => {
     expect(refused.status).toBe(429);
     expect(refused.headers['retry-after']).toBeDefined();
     expect(JSON.parse(refused.body).code).toBe('RATE_LIMITED');
-    await endWindows(a, 'stream-connect');
+    await endRateLimitWindows(a, 'stream-connect');
     (await openStream(a.url, agent.token)).close();
   });
 
   it('replies: RATE_LIMIT_REPLIES_PER_MINUTE per account', async () => {
-    await endWindows(a, 'session-create');
+    await endRateLimitWindows(a, 'session-create');
     const agent = await pairAgent(a.url, 'reply-limit-user');
     const stream = await openStream(a.url, agent.token);
     await sendMessage(a.url, userMessage('reply-limit-user', 'q'));
@@ -153,7 +145,7 @@ describe('rate limits across two instances (e2e)', () => {
       await postReply(b.url, agent.token, { messageId, response: textReply('one too many') }),
       5,
     );
-    await endWindows(b, 'reply');
+    await endRateLimitWindows(b, 'reply');
     const after = await postReply(a.url, agent.token, { messageId, response: textReply('after the window') });
     expect(after.status).not.toBe(429);
     stream.close();
@@ -165,12 +157,12 @@ describe('rate limits across two instances (e2e)', () => {
       answers.push(await sendPair(both()[i % 2].url, 'AAAA-AAAA', 'pair-limit-user'));
     expect(answers.slice(0, 5).every((t) => t.includes('유효하지 않거나'))).toBe(true);
     expect(answers[5]).toContain('너무 많습니다');
-    await endWindows(a, 'pair');
+    await endRateLimitWindows(a, 'pair');
     expect(await sendPair(b.url, 'AAAA-AAAA', 'pair-limit-user')).toContain('유효하지 않거나');
   });
 
   it('flood guard: past 20 messages a minute the user is asked to slow down and nothing is stored', async () => {
-    await endWindows(a, 'session-create');
+    await endRateLimitWindows(a, 'session-create');
     const agent = await pairAgent(a.url, 'flooding-user');
     for (let i = 0; i < 20; i++) {
       expect(await sendMessage(both()[i % 2].url, userMessage('flooding-user', `m${i}`))).toEqual({
@@ -185,7 +177,7 @@ describe('rate limits across two instances (e2e)', () => {
       [agent.accountId],
     );
     expect(rows[0].n).toBe(20);
-    await endWindows(b, 'user-messages');
+    await endRateLimitWindows(b, 'user-messages');
     expect(await sendMessage(b.url, userMessage('flooding-user', 'calm again'))).toEqual({
       version: '2.0',
       useCallback: true,

@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
+import { RedisService } from '../../messaging/src/redis.service';
 import { createRelayApp } from '../../../apps/relay/src/relay.app';
 import { testConfig } from './test-config';
 
@@ -26,4 +27,14 @@ export async function startRelay(overrides: Record<string, string> = {}): Promis
       await app.close();
     },
   };
+}
+
+/**
+ * Ends rate-limit windows now, as if their time had passed (`bucket` '*' for all). Every request of a test comes
+ * from 127.0.0.1, so per-IP windows are shared by the whole test process.
+ */
+export async function endRateLimitWindows(relay: RunningRelay, bucket = '*'): Promise<void> {
+  const redis = relay.app.get(RedisService);
+  const keys = await redis.command.keys(bucket === '*' ? redis.key('rl', '*') : redis.key('rl', bucket, '*'));
+  if (keys.length > 0) await redis.command.del(...keys);
 }
