@@ -11,3 +11,4 @@ export * from './admin-auth/admin-token.service';
 export * from './admin-auth/admin-auth.module';
 export * from './metrics/relay-metrics';
 export * from './http/error-body.dto';
+export * from './http/request-credentials';

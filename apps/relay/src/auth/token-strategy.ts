@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { Strategy } from 'passport-strategy';
+import { bearerToken, queryToken } from '@app/platform';
 
 export type VerifyCallback = (
   token: string | null,
@@ -31,15 +32,6 @@ export class BearerTokenStrategy extends Strategy {
   }
 
   private extract(req: Request): string | null {
-    const header = req.headers.authorization;
-    if (typeof header === 'string') {
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (match) return match[1];
-    }
-    if (this.options.allowQuery(req)) {
-      const query = req.query?.token;
-      if (typeof query === 'string') return query;
-    }
-    return null;
+    return bearerToken(req) ?? (this.options.allowQuery(req) ? queryToken(req) : null);
   }
 }

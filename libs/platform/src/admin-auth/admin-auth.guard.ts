@@ -5,6 +5,7 @@ import { Strategy } from 'passport-strategy';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { RateLimitedError, UnauthorizedError } from '@app/core';
 import { RateLimiter } from '@app/messaging';
+import { bearerToken, clientIp } from '../http/request-credentials';
 import { AdminTokenService } from './admin-token.service';
 
 export const ADMIN_STRATEGY = 'admin-token';
@@ -35,10 +36,8 @@ export class AdminAuthService {
   ) {}
 
   async authenticate(req: Request): Promise<AdminPrincipal> {
-    const ip = (this.config.trustProxy ? req.ip : req.socket.remoteAddress) ?? 'unknown';
-    const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    const token = match ? match[1] : null;
+    const ip = clientIp(req, this.config.trustProxy);
+    const token = bearerToken(req);
     let failures = 0;
     try {
       failures = await this.limiter.count('admin-auth-failures', ip);

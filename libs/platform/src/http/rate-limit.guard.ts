@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { RateLimitedError } from '@app/core';
 import { RateLimiter } from '@app/messaging';
+import { bearerToken, clientIp, queryToken } from './request-credentials';
 
 export type RateLimitKey = 'ip' | 'account' | 'token';
 
@@ -24,13 +25,6 @@ const RATE_LIMIT_RULE = 'kakao-relay:rate-limit';
  * when the key is the account.
  */
 export const RateLimit = (rule: RateLimitRule) => SetMetadata(RATE_LIMIT_RULE, rule);
-
-function bearerOrQueryToken(req: Request): string | null {
-  const header = req.headers.authorization;
-  const match = typeof header === 'string' ? /^Bearer\s+(\S+)/i.exec(header) : null;
-  if (match) return match[1];
-  return typeof req.query?.token === 'string' ? req.query.token : null;
-}
 
 @Injectable()
 export class RateLimitGuard implements CanActivate {
@@ -77,11 +71,12 @@ export class RateLimitGuard implements CanActivate {
   private keyOf(kind: RateLimitKey, req: Request & { user?: { accountId?: string | null } }): string | null {
     switch (kind) {
       case 'ip':
-        return (this.config.trustProxy ? req.ip : req.socket.remoteAddress) ?? 'unknown';
+        return clientIp(req, this.config.trustProxy);
       case 'account':
         return req.user?.accountId ?? null;
       case 'token': {
-        const token = bearerOrQueryToken(req);
+        // A malformed Authorization header still counts (under its raw value), so it cannot dodge the limit.
+        const token = bearerToken(req) ?? queryToken(req) ?? req.headers.authorization ?? null;
         return token ? createHash('sha256').update(token).digest('hex').slice(0, 32) : null;
       }
     }

@@ -11,6 +11,7 @@ import type { Request } from 'express';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { UnauthorizedError } from '@app/core';
 import { AdminTokenService } from '../admin-auth/admin-token.service';
+import { bearerToken } from '../http/request-credentials';
 import { RelayMetrics } from './relay-metrics';
 
 @ApiTags('health')
@@ -34,8 +35,7 @@ export class MetricsController {
   @ApiUnauthorizedResponse({ description: 'TOKEN_MISSING or INVALID_ADMIN_TOKEN' })
   async scrape(@Req() req: Request): Promise<string> {
     if (!this.config.metricsPublic) {
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-      if (!this.tokens.matches(match ? match[1] : null)) {
+      if (!this.tokens.matches(bearerToken(req))) {
         throw new UnauthorizedError('INVALID_ADMIN_TOKEN', 'The admin token is required for /metrics.');
       }
     }
