@@ -3,3 +3,4 @@ export * from './tokens';
 export * from './pairing-code';
 export * from './kakao';
 export * from './skill-merge';
+export * from './micro-batcher';

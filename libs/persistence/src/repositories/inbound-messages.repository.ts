@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 import { DataSource, Repository } from 'typeorm';
-import type { KakaoSkillPayload } from '@app/core';
+import { KakaoSkillPayload, MicroBatcher } from '@app/core';
 import { InboundMessageEntity, NormalizedMessage } from '../entities';
 
 export interface NewInboundMessage {
@@ -56,6 +57,35 @@ function toStored(row: MessageRow): StoredMessage {
   };
 }
 
+/**
+ * The payload is not sent back by PostgreSQL (rendering and parsing it again cost more than the insert): the
+ * stored message is the inserted row's keys with what the caller holds already.
+ */
+function stored(
+  row: Pick<MessageRow, 'id' | 'account_id' | 'seq' | 'created_at'>,
+  input: NewInboundMessage,
+): StoredMessage {
+  return toStored({
+    ...row,
+    conversation_key: input.conversationKey,
+    kakao_payload: input.kakaoPayload,
+    normalized: input.normalized,
+    callback_url: input.callbackUrl,
+  });
+}
+
+/** Messages stored in one statement at most (a busy relay's concurrent webhooks; ~1 KiB each). */
+const INSERT_BATCH_MAX = 256;
+
+/**
+ * A problem of some row of a batch rather than of the database: SQLSTATE class 22 (data exception) or 23
+ * (integrity constraint violation), or a deadlock (40P01, never expected with the ordered locks).
+ */
+function isRowProblem(e: unknown): boolean {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23') || code === '40P01');
+}
+
 function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === '23505';
 }
@@ -74,13 +104,100 @@ export class InboundMessagesRepository {
   ) {}
 
   /**
-   * Stores a paired user's message in one statement (one round trip on the busiest path): the conversation's
-   * account is looked up, its sequence counter bumped and the message inserted together, so committed sequence
-   * numbers have no gaps. No row when the conversation is not paired. A second request with the same
-   * callbackUrl hits the unique index (the whole statement, counter bump included, rolls back) and is reported
-   * as a duplicate.
+   * Stores a paired user's message; `unpaired` when the conversation is not paired, `duplicate` when a message
+   * with the same callbackUrl is stored already (Kakao's retry). Concurrent calls are stored together (see
+   * `insertBatch`): the account's sequence counter is a row lock held until commit, and taking it once per
+   * message capped a whole relay cluster at about one commit per fsync for a busy account.
    */
-  async insertQueued(input: NewInboundMessage): Promise<InsertOutcome> {
+  insertQueued(input: NewInboundMessage): Promise<InsertOutcome> {
+    return this.batcher.submit(input);
+  }
+
+  private readonly batcher = new MicroBatcher<NewInboundMessage, InsertOutcome>(
+    (items) => this.insertBatch(items),
+    {
+      maxBatch: INSERT_BATCH_MAX,
+      // One batch at a time per process: a second one would only queue on the same account rows.
+      maxInFlight: 1,
+      // Two requests with one callbackUrl never share a batch: the second must see the first stored.
+      canJoin: (item, batch) =>
+        item.callbackUrl === null || !batch.some((b) => b.callbackUrl === item.callbackUrl),
+    },
+  );
+
+  /**
+   * Stores a batch in one statement and one transaction: conversations looked up, each account's counter bumped
+   * once by its number of messages (accounts locked in id order, so batches of two replicas never deadlock),
+   * sequence numbers handed out in arrival order, rows inserted. Committed sequence numbers stay gap-free. If
+   * one row cannot be stored (a callbackUrl taken already, a value PostgreSQL refuses) the statement rolls back
+   * whole and the batch is stored one by one, so only that message fails and duplicates are told apart.
+   */
+  private async insertBatch(
+    items: NewInboundMessage[],
+  ): Promise<Array<InsertOutcome | Promise<InsertOutcome>>> {
+    if (items.length === 1) return [await this.insertOne(items[0])];
+    const rows = items.map((input, ord) => ({
+      id: randomUUID(),
+      ord,
+      conversation_key: input.conversationKey,
+      kakao_payload: input.kakaoPayload,
+      normalized: input.normalized,
+      callback_url: input.callbackUrl,
+      reply_deadline: input.replyDeadline,
+    }));
+    let inserted: Array<Pick<MessageRow, 'id' | 'account_id' | 'seq' | 'created_at'>>;
+    try {
+      inserted = await this.dataSource.query(
+        `WITH input AS MATERIALIZED (
+           SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, ord int, conversation_key text,
+             kakao_payload jsonb, normalized jsonb, callback_url text, reply_deadline timestamptz)
+         ), conv AS (
+           SELECT i.*, c.account_id FROM input i
+             JOIN conversations c
+               ON c.conversation_key = i.conversation_key AND c.state = 'paired' AND c.account_id IS NOT NULL
+         ), counts AS (
+           SELECT account_id, count(*) AS n FROM conv GROUP BY account_id
+         ), locked AS MATERIALIZED (
+           SELECT a.id FROM accounts a WHERE a.id IN (SELECT account_id FROM counts) ORDER BY a.id FOR UPDATE
+         ), next AS (
+           UPDATE accounts a SET last_seq = a.last_seq + counts.n
+             FROM counts JOIN locked ON locked.id = counts.account_id
+            WHERE a.id = counts.account_id
+           RETURNING a.id, a.last_seq, counts.n
+         )
+         INSERT INTO inbound_messages AS m (id, account_id, seq, conversation_key, kakao_payload, normalized,
+           callback_url, reply_deadline, status)
+         SELECT conv.id, conv.account_id,
+                next.last_seq - next.n + row_number() OVER (PARTITION BY conv.account_id ORDER BY conv.ord),
+                conv.conversation_key, conv.kakao_payload, conv.normalized, conv.callback_url,
+                conv.reply_deadline, 'queued'
+           FROM conv JOIN next ON next.id = conv.account_id
+         RETURNING m.id, m.account_id, m.seq, m.created_at`,
+        [JSON.stringify(rows)],
+      );
+    } catch (e) {
+      if (!isRowProblem(e)) throw e;
+      // One after the other, in arrival order; a message that fails fails alone.
+      const outcomes: Array<Promise<InsertOutcome>> = [];
+      let previous: Promise<unknown> = Promise.resolve();
+      for (const input of items) {
+        const outcome = previous.then(() => this.insertOne(input));
+        outcomes.push(outcome);
+        previous = outcome.catch(() => undefined);
+      }
+      await previous;
+      return outcomes;
+    }
+    const byId = new Map(inserted.map((r) => [r.id, r]));
+    return items.map((input, i): InsertOutcome => {
+      const row = byId.get(rows[i].id);
+      if (!row) return { kind: 'unpaired' };
+      return { kind: 'created', message: stored(row, input) };
+    });
+  }
+
+  /** One message in one statement (the batch of one, and the fallback that tells duplicates apart). */
+  private async insertOne(input: NewInboundMessage): Promise<InsertOutcome> {
     try {
       const rows: Array<Pick<MessageRow, 'id' | 'account_id' | 'seq' | 'created_at'>> =
         await this.dataSource.query(
@@ -104,17 +221,7 @@ export class InboundMessagesRepository {
           ],
         );
       if (rows.length === 0) return { kind: 'unpaired' };
-      // The payload is not sent back by PostgreSQL (rendering and parsing it again cost more than the insert).
-      return {
-        kind: 'created',
-        message: toStored({
-          ...rows[0],
-          conversation_key: input.conversationKey,
-          kakao_payload: input.kakaoPayload,
-          normalized: input.normalized,
-          callback_url: input.callbackUrl,
-        }),
-      };
+      return { kind: 'created', message: stored(rows[0], input) };
     } catch (e) {
       if (input.callbackUrl && isUniqueViolation(e)) {
         const existing = await this.findIdByCallbackUrl(input.callbackUrl);

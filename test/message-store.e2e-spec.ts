@@ -1,0 +1,151 @@
+import { conversationIdentity } from '@app/core';
+import { InboundMessagesRepository, InsertOutcome, NewInboundMessage } from '@app/persistence';
+import {
+  pairAgent,
+  PairedAgent,
+  resetState,
+  RunningRelay,
+  sendMessage,
+  sql,
+  startRelay,
+  uniqueCallbackUrl,
+  userMessage,
+} from '@app/testing';
+
+/**
+ * The store under concurrency: webhooks that arrive together are stored in batches (one statement, one lock per
+ * account), and a batch must behave exactly like the messages stored one by one.
+ */
+describe('message store (e2e, real PostgreSQL)', () => {
+  let relay: RunningRelay;
+  let store: InboundMessagesRepository;
+  let alice: PairedAgent;
+  let bob: PairedAgent;
+
+  beforeAll(async () => {
+    await resetState();
+    relay = await startRelay();
+    store = relay.app.get(InboundMessagesRepository);
+    alice = await pairAgent(relay.url, 'store-alice');
+    bob = await pairAgent(relay.url, 'store-bob');
+  });
+  afterAll(() => relay.close());
+
+  function message(userKey: string, text: string, callbackUrl: string | null = uniqueCallbackUrl()) {
+    const payload = userMessage(userKey, text, callbackUrl);
+    const identity = conversationIdentity(payload);
+    const input: NewInboundMessage = {
+      conversationKey: identity.conversationKey,
+      kakaoPayload: payload,
+      normalized: { userId: identity.userId, text, channelId: identity.channelId },
+      callbackUrl,
+      replyDeadline: new Date(Date.now() + 60_000),
+    };
+    return input;
+  }
+
+  async function seqsOf(accountId: string): Promise<Array<{ seq: number; text: string }>> {
+    return sql<{ seq: number; text: string }>(
+      `SELECT seq::int AS seq, normalized->>'text' AS text FROM inbound_messages
+        WHERE account_id = $1 ORDER BY seq`,
+      [accountId],
+    );
+  }
+
+  it('stores 300 concurrent messages of two accounts in batches, gap-free and in arrival order', async () => {
+    const inputs = Array.from({ length: 300 }, (_, i) =>
+      message(i % 3 === 0 ? 'store-bob' : 'store-alice', `burst ${i}`),
+    );
+    const outcomes = await Promise.all(inputs.map((m) => store.insertQueued(m)));
+    expect(outcomes.every((o) => o.kind === 'created')).toBe(true);
+
+    for (const [agent, keep] of [
+      [alice, (i: number) => i % 3 !== 0],
+      [bob, (i: number) => i % 3 === 0],
+    ] as const) {
+      const rows = await seqsOf(agent.accountId);
+      const expected = inputs.map((m, i) => (keep(i) ? m.normalized.text : null)).filter((t) => t !== null);
+      expect(rows.map((r) => r.text)).toEqual(expected);
+      expect(rows.map((r) => r.seq)).toEqual(expected.map((_, i) => i + 1));
+      const [{ last_seq }] = await sql<{ last_seq: number }>(
+        'SELECT last_seq::int AS last_seq FROM accounts WHERE id = $1',
+        [agent.accountId],
+      );
+      expect(last_seq).toBe(expected.length);
+    }
+    // Batches happened: rows of one transaction share their created_at (now() is the transaction's start).
+    const [{ batches }] = await sql<{ batches: number }>(
+      `SELECT count(DISTINCT created_at)::int AS batches FROM inbound_messages WHERE normalized->>'text' LIKE 'burst %'`,
+    );
+    expect(batches).toBeLessThan(150);
+    // Each outcome is the row stored for that input.
+    const created = outcomes.map((o) => (o.kind === 'created' ? o.message : null));
+    const byId = await sql<{ id: string; text: string; seq: number }>(
+      `SELECT id, normalized->>'text' AS text, seq::int AS seq FROM inbound_messages WHERE id = ANY($1::uuid[])`,
+      [created.map((m) => m?.id)],
+    );
+    const rowOf = new Map(byId.map((r) => [r.id, r]));
+    created.forEach((m, i) => {
+      expect(rowOf.get(m!.id)).toEqual({ id: m!.id, text: inputs[i].normalized.text, seq: m!.seq });
+    });
+  });
+
+  it('reports duplicates (in one batch and against stored rows), unpaired users and a refused row one by one', async () => {
+    const before = (await seqsOf(alice.accountId)).length;
+    const stored = message('store-alice', 'stored before');
+    const first = await store.insertQueued(stored);
+    expect(first.kind).toBe('created');
+
+    const sharedUrl = uniqueCallbackUrl();
+    // A text PostgreSQL refuses in jsonb (U+0000): only that message may fail.
+    const refused = message('store-alice', 'refused \u0000 text');
+    const inputs = [
+      message('store-alice', 'filler 1'), // goes alone; the rest gather while it runs
+      message('store-alice', 'shared a', sharedUrl),
+      message('store-alice', 'shared b', sharedUrl),
+      { ...message('store-alice', 'retry of stored'), callbackUrl: stored.callbackUrl },
+      message('store-stranger', 'not paired'),
+      refused,
+      message('store-bob', 'bob in the same batch'),
+      message('store-alice', 'filler 2'),
+    ];
+    const settled = await Promise.allSettled(inputs.map((m) => store.insertQueued(m)));
+    const kinds = settled.map((s) =>
+      s.status === 'fulfilled' ? (s.value as InsertOutcome).kind : 'rejected',
+    );
+    expect(kinds).toEqual([
+      'created',
+      'created',
+      'duplicate',
+      'duplicate',
+      'unpaired',
+      'rejected',
+      'created',
+      'created',
+    ]);
+    const firstId = first.kind === 'created' ? first.message.id : '';
+    expect((settled[3] as PromiseFulfilledResult<InsertOutcome>).value).toEqual({
+      kind: 'duplicate',
+      existingId: firstId,
+    });
+
+    const rows = await seqsOf(alice.accountId);
+    expect(rows.slice(before).map((r) => r.text)).toEqual([
+      'stored before',
+      'filler 1',
+      'shared a',
+      'filler 2',
+    ]);
+    expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+  });
+
+  it('answers Kakao for 100 concurrent webhooks of one user with every message stored once, in order', async () => {
+    const agent = await pairAgent(relay.url, 'store-carol');
+    const payloads = Array.from({ length: 100 }, (_, i) => userMessage('store-carol', `carol ${i}`));
+    const answers = await Promise.all(payloads.map((p) => sendMessage(relay.url, p)));
+    expect(answers.every((a) => a.useCallback === true)).toBe(true);
+    const rows = await seqsOf(agent.accountId);
+    expect(rows.map((r) => r.seq)).toEqual(payloads.map((_, i) => i + 1));
+    expect(new Set(rows.map((r) => r.text))).toEqual(new Set(payloads.map((p) => p.userRequest.utterance)));
+  });
+});
