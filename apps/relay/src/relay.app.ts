@@ -5,6 +5,7 @@ import { configureHttpApp } from '@app/platform';
 import { join } from 'node:path';
 import { setupOpenApi } from './openapi';
 import { RelayModule } from './relay.module';
+import { WebhookHttpHandler } from './webhook/webhook-http.handler';
 
 /** The dashboard's static files (copied next to the compiled code by the build). */
 export const DASHBOARD_DIR = join(__dirname, 'dashboard', 'static');
@@ -17,6 +18,8 @@ export async function createRelayApp(config: RelayConfig): Promise<NestExpressAp
     // Start-up errors are thrown to the caller (main.ts exits non-zero), never a hidden process.exit.
     abortOnError: false,
   });
+  // Ahead of every other middleware: the webhook's ordinary requests never enter Nest's router (see there).
+  app.use(app.get(WebhookHttpHandler).middleware);
   configureHttpApp(app, config);
   app.useStaticAssets(DASHBOARD_DIR, {
     prefix: '/dashboard/',

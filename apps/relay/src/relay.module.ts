@@ -8,9 +8,9 @@ import { CallbackProxyModule } from './callback-proxy/callback-proxy.module';
 import { EventsModule } from './events/events.module';
 import { PairingModule } from './pairing/pairing.module';
 import { RootController } from './root/root.controller';
+import { WEBHOOK_BODY_LIMIT } from './webhook/webhook-http.handler';
 import { WebhookModule } from './webhook/webhook.module';
 
-export const WEBHOOK_BODY_LIMIT = '1mb';
 export const DEFAULT_BODY_LIMIT = '256kb';
 
 const WebhookBody = createJsonBodyMiddleware(WEBHOOK_BODY_LIMIT, { deferErrors: true });

@@ -30,6 +30,29 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
  * with 413, refuses non-JSON content types with 415 and malformed JSON with 400 — all as the uniform error
  * body, since a Nest middleware's errors go through the exception filter.
  */
+/**
+ * Turns the bytes of a UTF-8 JSON body into a value exactly as the middleware below does (byte order mark
+ * dropped, any JSON value, then `inspectJson` with the same options), for a handler that reads its body
+ * itself. Throws `ValidationError`.
+ */
+export function decodeJsonBody(raw: Buffer, options: JsonBodyOptions = {}): unknown {
+  let text = raw.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ValidationError('The request body is not valid JSON.');
+  }
+  const problem = inspectJson(body, inspectOptions(options));
+  if (problem) throw new ValidationError(problem);
+  return body;
+}
+
+function inspectOptions(options: JsonBodyOptions) {
+  return options.deferErrors ? { sanitizeText: true } : { forbidPrototypeKeysAtTop: true };
+}
+
 export function createJsonBodyMiddleware(limit: string, options: JsonBodyOptions = {}) {
   const parser = json({
     limit,
@@ -61,10 +84,7 @@ export function createJsonBodyMiddleware(limit: string, options: JsonBodyOptions
       }
       parser(req, res, (err?: BodyParserError) => {
         if (!err) {
-          const problem = inspectJson(
-            req.body,
-            options.deferErrors ? { sanitizeText: true } : { forbidPrototypeKeysAtTop: true },
-          );
+          const problem = inspectJson(req.body, inspectOptions(options));
           if (!problem) return next();
           const error = new ValidationError(problem);
           req.body = undefined;

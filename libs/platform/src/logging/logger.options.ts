@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { RelayConfig } from '@app/config';
 
@@ -16,6 +16,24 @@ export function redactUrl(url: string | undefined): string | undefined {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
+/**
+ * The request's id: the caller's `X-Request-Id` when it is a sane token, a new UUID otherwise; echoed in the
+ * response's `X-Request-Id`.
+ */
+export function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const incoming = req.headers['x-request-id'];
+  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/** The level of a request's "request completed" line. */
+export function requestLogLevel(statusCode: number, err?: unknown): 'error' | 'warn' | 'info' {
+  if (err || statusCode >= 500) return 'error';
+  if (statusCode >= 400) return 'warn';
+  return 'info';
+}
+
 /** Request headers worth a log line; the secret ones among them are redacted below. */
 const LOGGED_HEADERS = [
   'user-agent',
@@ -31,12 +49,7 @@ export function loggerOptions(config: RelayConfig): Params {
   return {
     pinoHttp: {
       level: config.logLevel,
-      genReqId: (req: IncomingMessage, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
+      genReqId: requestId,
       redact: {
         paths: [
           'req.headers.authorization',
@@ -56,11 +69,7 @@ export function loggerOptions(config: RelayConfig): Params {
         },
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
-      customLogLevel: (_req, res, err) => {
-        if (err || res.statusCode >= 500) return 'error';
-        if (res.statusCode >= 400) return 'warn';
-        return 'info';
-      },
+      customLogLevel: (_req, res, err) => requestLogLevel(res.statusCode, err),
       autoLogging: {
         ignore: (req) => req.url === '/health' || req.url === '/health/ready' || req.url === '/metrics',
       },
