@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, Repository } from 'typeorm';
 import { KakaoSkillPayload, MicroBatcher } from '@app/core';
 import { InboundMessageEntity, NormalizedMessage } from '../entities';
+import { preparedQuery } from '../prepared-query';
 
 export interface NewInboundMessage {
   conversationKey: string;
@@ -44,6 +45,8 @@ interface MessageRow {
 const MESSAGE_COLUMNS =
   'm.id, m.account_id, m.seq, m.conversation_key, m.kakao_payload, m.normalized, m.callback_url, m.created_at';
 
+type InsertedRow = Pick<MessageRow, 'id' | 'account_id' | 'seq' | 'created_at'>;
+
 function toStored(row: MessageRow): StoredMessage {
   return {
     id: row.id,
@@ -61,10 +64,7 @@ function toStored(row: MessageRow): StoredMessage {
  * The payload is not sent back by PostgreSQL (rendering and parsing it again cost more than the insert): the
  * stored message is the inserted row's keys with what the caller holds already.
  */
-function stored(
-  row: Pick<MessageRow, 'id' | 'account_id' | 'seq' | 'created_at'>,
-  input: NewInboundMessage,
-): StoredMessage {
+function stored(row: InsertedRow, input: NewInboundMessage): StoredMessage {
   return toStored({
     ...row,
     conversation_key: input.conversationKey,
@@ -135,7 +135,6 @@ export class InboundMessagesRepository {
   private async insertBatch(
     items: NewInboundMessage[],
   ): Promise<Array<InsertOutcome | Promise<InsertOutcome>>> {
-    if (items.length === 1) return [await this.insertOne(items[0])];
     const rows = items.map((input, ord) => ({
       id: randomUUID(),
       ord,
@@ -145,9 +144,11 @@ export class InboundMessagesRepository {
       callback_url: input.callbackUrl,
       reply_deadline: input.replyDeadline,
     }));
-    let inserted: Array<Pick<MessageRow, 'id' | 'account_id' | 'seq' | 'created_at'>>;
+    let inserted: InsertedRow[];
     try {
-      inserted = await this.dataSource.query(
+      ({ rows: inserted } = await preparedQuery<InsertedRow>(
+        this.dataSource,
+        'inbound_insert_batch',
         `WITH input AS MATERIALIZED (
            SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, ord int, conversation_key text,
              kakao_payload jsonb, normalized jsonb, callback_url text, reply_deadline timestamptz)
@@ -174,7 +175,7 @@ export class InboundMessagesRepository {
            FROM conv JOIN next ON next.id = conv.account_id
          RETURNING m.id, m.account_id, m.seq, m.created_at`,
         [JSON.stringify(rows)],
-      );
+      ));
     } catch (e) {
       if (!isRowProblem(e)) throw e;
       // One after the other, in arrival order; a message that fails fails alone.
@@ -196,12 +197,13 @@ export class InboundMessagesRepository {
     });
   }
 
-  /** One message in one statement (the batch of one, and the fallback that tells duplicates apart). */
+  /** One message in one statement: the fallback that stores a failed batch one by one and tells duplicates apart. */
   private async insertOne(input: NewInboundMessage): Promise<InsertOutcome> {
     try {
-      const rows: Array<Pick<MessageRow, 'id' | 'account_id' | 'seq' | 'created_at'>> =
-        await this.dataSource.query(
-          `WITH conv AS (
+      const { rows } = await preparedQuery<InsertedRow>(
+        this.dataSource,
+        'inbound_insert_one',
+        `WITH conv AS (
            SELECT account_id FROM conversations
             WHERE conversation_key = $1 AND state = 'paired' AND account_id IS NOT NULL
          ), next AS (
@@ -212,14 +214,14 @@ export class InboundMessagesRepository {
            (account_id, seq, conversation_key, kakao_payload, normalized, callback_url, reply_deadline, status)
          SELECT next.id, next.last_seq, $1, $2::jsonb, $3::jsonb, $4, $5, 'queued' FROM next
          RETURNING m.id, m.account_id, m.seq, m.created_at`,
-          [
-            input.conversationKey,
-            JSON.stringify(input.kakaoPayload),
-            JSON.stringify(input.normalized),
-            input.callbackUrl,
-            input.replyDeadline,
-          ],
-        );
+        [
+          input.conversationKey,
+          JSON.stringify(input.kakaoPayload),
+          JSON.stringify(input.normalized),
+          input.callbackUrl,
+          input.replyDeadline,
+        ],
+      );
       if (rows.length === 0) return { kind: 'unpaired' };
       return { kind: 'created', message: stored(rows[0], input) };
     } catch (e) {
@@ -302,11 +304,13 @@ export class InboundMessagesRepository {
   /** Marks messages written to a live stream as delivered (only those still queued). */
   async markDelivered(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const [, affected] = (await this.dataSource.query(
+    const { rowCount } = await preparedQuery(
+      this.dataSource,
+      'inbound_mark_delivered',
       `UPDATE inbound_messages SET status = 'delivered', delivered_at = now()
         WHERE id = ANY($1::uuid[]) AND status = 'queued'`,
       [ids],
-    )) as [unknown, number];
-    return affected;
+    );
+    return rowCount;
   }
 }
