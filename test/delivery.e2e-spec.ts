@@ -53,10 +53,24 @@ describe('delivery to agent streams (e2e)', () => {
     await stream.waitForCount('message', 3);
     expect(texts(stream)).toEqual(['first', 'second', 'third']);
     expect(ids(stream)).toEqual([1, 2, 3]);
-    const rows = await sql<{ status: string }>('SELECT status FROM inbound_messages WHERE account_id = $1', [
-      agent.accountId,
+    // Delivery is recorded as the account's mark (the rows themselves are not rewritten).
+    await waitUntil(async () => {
+      const marks = await sql<{ seq: number }>(
+        'SELECT delivered_seq::int AS seq FROM account_deliveries WHERE account_id = $1',
+        [agent.accountId],
+      );
+      return marks[0]?.seq === 3;
+    });
+    const rows = await sql<{ status: string; stored: string }>(
+      `SELECT v.status, m.status AS stored FROM inbound_message_states v JOIN inbound_messages m USING (id)
+        WHERE v.account_id = $1 ORDER BY v.seq`,
+      [agent.accountId],
+    );
+    expect(rows).toEqual([
+      { status: 'delivered', stored: 'queued' },
+      { status: 'delivered', stored: 'queued' },
+      { status: 'delivered', stored: 'queued' },
     ]);
-    expect(rows.map((r) => r.status)).toEqual(['delivered', 'delivered', 'delivered']);
     stream.close();
   });
 
@@ -129,7 +143,7 @@ describe('delivery to agent streams (e2e)', () => {
     // Wait until both are marked delivered (the stream marks in batches).
     await waitUntil(async () => {
       const rows = await sql<{ n: number }>(
-        "SELECT count(*)::int AS n FROM inbound_messages WHERE account_id = $1 AND status = 'delivered'",
+        "SELECT count(*)::int AS n FROM inbound_message_states WHERE account_id = $1 AND status = 'delivered'",
         [agent.accountId],
       );
       return rows[0].n === 2;

@@ -148,4 +148,36 @@ describe('message store (e2e, real PostgreSQL)', () => {
     expect(rows.map((r) => r.seq)).toEqual(payloads.map((_, i) => i + 1));
     expect(new Set(rows.map((r) => r.text))).toEqual(new Set(payloads.map((p) => p.userRequest.utterance)));
   });
+
+  it('records deliveries as a per-account mark that only moves forward and ignores unknown accounts', async () => {
+    const markOf = async (accountId: string) =>
+      (
+        await sql<{ seq: number }>(
+          'SELECT delivered_seq::int AS seq FROM account_deliveries WHERE account_id = $1',
+          [accountId],
+        )
+      )[0]?.seq;
+    const unknown = '00000000-0000-7000-8000-000000000000';
+    await store.markDelivered(
+      new Map([
+        [bob.accountId, 5],
+        [unknown, 9],
+      ]),
+    );
+    expect(await markOf(bob.accountId)).toBe(5);
+    expect(await markOf(unknown)).toBeUndefined();
+    await store.markDelivered(new Map([[bob.accountId, 3]]));
+    expect(await markOf(bob.accountId)).toBe(5);
+    await store.markDelivered(new Map([[bob.accountId, 7]]));
+    expect(await markOf(bob.accountId)).toBe(7);
+    // The read model derives "delivered" from the mark.
+    const states = await sql<{ seq: number; status: string }>(
+      `SELECT seq::int AS seq, status FROM inbound_message_states WHERE account_id = $1 AND seq IN (7, 8) ORDER BY seq`,
+      [bob.accountId],
+    );
+    expect(states).toEqual([
+      { seq: 7, status: 'delivered' },
+      { seq: 8, status: 'queued' },
+    ]);
+  });
 });

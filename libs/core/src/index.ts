@@ -4,3 +4,4 @@ export * from './pairing-code';
 export * from './kakao';
 export * from './skill-merge';
 export * from './micro-batcher';
+export * from './uuid-v7';

@@ -8,6 +8,7 @@ const TABLES = [
   'inbound_messages',
   'conversations',
   'sessions',
+  'account_deliveries',
   'accounts',
   'cleanup_runs',
 ];

@@ -11,7 +11,7 @@ export interface StreamContext {
   snapshot(accountId: string, afterSeq: number | null): Promise<ReplaySnapshot>;
   seqRange(accountId: string, fromExclusive: number, toInclusive: number): Promise<StoredMessage[]>;
   after(accountId: string, afterSeq: number): Promise<StoredMessage[]>;
-  markDelivered(messageId: string): void;
+  markDelivered(accountId: string, seq: number): void;
   /** Re-checks a pending session at its expiry instant; true when it is now expired. */
   sessionExpired(sessionId: string): Promise<boolean>;
   onClosed(stream: AgentStream): void;
@@ -250,7 +250,7 @@ export class AgentStream {
     this.write(seq, 'message', data);
     this.cursor = Math.max(this.cursor, seq);
     this.lastId = seq;
-    this.ctx.markDelivered(data.id);
+    if (this.accountId) this.ctx.markDelivered(this.accountId, seq);
   }
 
   private write(id: number, event: string, data: unknown): void {

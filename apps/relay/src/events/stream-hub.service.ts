@@ -53,8 +53,8 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
       snapshot: (accountId, afterSeq) => this.messages.replaySnapshot(accountId, afterSeq, ttl),
       seqRange: (accountId, from, to) => this.messages.findSeqRange(accountId, from, to),
       after: (accountId, afterSeq) => this.messages.findAfterSeq(accountId, afterSeq, ttl),
-      markDelivered: (id) => {
-        this.marker.mark(id);
+      markDelivered: (accountId, seq) => {
+        this.marker.mark(accountId, seq);
         this.metrics.messagesDelivered.inc();
       },
       sessionExpired: async (sessionId) => {

@@ -46,9 +46,15 @@ export class InboundMessageEntity {
   @Column({ name: 'reply_deadline', type: 'timestamptz' })
   replyDeadline: Date;
 
+  /**
+   * As stored: `queued` until answered, expired or failed. `delivered` is derived (queued and at or below the
+   * account's `account_deliveries.delivered_seq`; view `inbound_message_states`); rows stored before delivery
+   * marks may still carry it.
+   */
   @Column({ type: 'varchar', length: 16 })
   status: InboundStatus;
 
+  /** Only on rows delivered before delivery marks existed. */
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true })
   deliveredAt: Date | null;
 

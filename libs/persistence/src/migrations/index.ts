@@ -1,6 +1,12 @@
 import { InitialSchema1795000000000 } from './1795000000000-InitialSchema';
 import { OutboundClaim1795000000001 } from './1795000000001-OutboundClaim';
 import { CleanupRuns1795000000002 } from './1795000000002-CleanupRuns';
+import { DeliveryMarks1795000000003 } from './1795000000003-DeliveryMarks';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
-export const MIGRATIONS = [InitialSchema1795000000000, OutboundClaim1795000000001, CleanupRuns1795000000002];
+export const MIGRATIONS = [
+  InitialSchema1795000000000,
+  OutboundClaim1795000000001,
+  CleanupRuns1795000000002,
+  DeliveryMarks1795000000003,
+];

@@ -126,7 +126,8 @@ const LISTS: Record<'conversations' | 'sessions' | 'inbound' | 'outbound', ListS
               conversation_key AS "conversationKey", created_at AS "createdAt"`,
   },
   inbound: {
-    table: 'inbound_messages',
+    // The read model with the derived status (delivered = queued at or below the account's delivery mark).
+    table: 'inbound_message_states',
     stateColumn: 'status',
     columns: `id, account_id AS "accountId", seq::int AS seq, conversation_key AS "conversationKey",
               normalized->>'text' AS text, normalized->>'userId' AS "userId", status,
@@ -159,7 +160,7 @@ export class AdminReadRepository {
       this.db.query(`SELECT count(*) AS n FROM accounts`) as Promise<Array<{ n: string }>>,
       this.db.query(`SELECT status AS key, count(*) AS n FROM sessions GROUP BY status`),
       this.db.query(`SELECT state AS key, count(*) AS n FROM conversations GROUP BY state`),
-      this.db.query(`SELECT status AS key, count(*) AS n FROM inbound_messages GROUP BY status`),
+      this.db.query(`SELECT status AS key, count(*) AS n FROM inbound_message_states GROUP BY status`),
       this.db.query(`SELECT status AS key, count(*) AS n FROM outbound_messages GROUP BY status`),
     ]);
     return {
@@ -201,7 +202,7 @@ export class AdminReadRepository {
   ): Promise<{ inbound: Record<string, number>; outbound: Record<string, number> }> {
     const [inbound, outbound] = await Promise.all([
       this.db.query(
-        `SELECT status AS key, count(*) AS n FROM inbound_messages WHERE account_id = $1 GROUP BY status`,
+        `SELECT status AS key, count(*) AS n FROM inbound_message_states WHERE account_id = $1 GROUP BY status`,
         [id],
       ),
       this.db.query(

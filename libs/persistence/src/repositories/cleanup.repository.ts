@@ -16,20 +16,26 @@ export class CleanupRepository {
     return count;
   }
 
-  /** Queued messages no agent took within the queue TTL. */
+  /** Queued messages no agent took within the queue TTL (never written to a stream: above the delivery mark). */
   expireQueued(queueTtlSeconds: number): Promise<number> {
     return this.affected(
-      `UPDATE inbound_messages SET status = 'expired'
-        WHERE status = 'queued' AND created_at < now() - make_interval(secs => $1)`,
+      `UPDATE inbound_messages m SET status = 'expired'
+        WHERE m.status = 'queued' AND m.created_at < now() - make_interval(secs => $1)
+          AND m.seq > coalesce((SELECT d.delivered_seq FROM account_deliveries d WHERE d.account_id = m.account_id), 0)`,
       [queueTtlSeconds],
     );
   }
 
-  /** Delivered messages whose reply deadline passed without any reply being accepted. */
+  /**
+   * Delivered messages (marked so before delivery marks existed, or queued at or below their account's mark)
+   * whose reply deadline passed without any reply being accepted.
+   */
   expireUnanswered(): Promise<number> {
     return this.affected(
       `UPDATE inbound_messages m SET status = 'expired'
-        WHERE m.status = 'delivered' AND m.reply_deadline < now()
+        WHERE m.status IN ('queued', 'delivered') AND m.reply_deadline < now()
+          AND (m.status = 'delivered'
+               OR m.seq <= coalesce((SELECT d.delivered_seq FROM account_deliveries d WHERE d.account_id = m.account_id), 0))
           AND NOT EXISTS (SELECT 1 FROM outbound_messages o WHERE o.inbound_message_id = m.id)`,
       [],
     );

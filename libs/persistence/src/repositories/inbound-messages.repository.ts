@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
 import { DataSource, Repository } from 'typeorm';
-import { KakaoSkillPayload, MicroBatcher } from '@app/core';
+import { KakaoSkillPayload, MicroBatcher, uuidV7 } from '@app/core';
 import { InboundMessageEntity, NormalizedMessage } from '../entities';
 import { preparedQuery } from '../prepared-query';
 
@@ -136,7 +135,7 @@ export class InboundMessagesRepository {
     items: NewInboundMessage[],
   ): Promise<Array<InsertOutcome | Promise<InsertOutcome>>> {
     const rows = items.map((input, ord) => ({
-      id: randomUUID(),
+      id: uuidV7(),
       ord,
       conversation_key: input.conversationKey,
       kakao_payload: input.kakaoPayload,
@@ -211,8 +210,8 @@ export class InboundMessagesRepository {
            RETURNING a.id, a.last_seq
          )
          INSERT INTO inbound_messages AS m
-           (account_id, seq, conversation_key, kakao_payload, normalized, callback_url, reply_deadline, status)
-         SELECT next.id, next.last_seq, $1, $2::jsonb, $3::jsonb, $4, $5, 'queued' FROM next
+           (id, account_id, seq, conversation_key, kakao_payload, normalized, callback_url, reply_deadline, status)
+         SELECT $6, next.id, next.last_seq, $1, $2::jsonb, $3::jsonb, $4, $5, 'queued' FROM next
          RETURNING m.id, m.account_id, m.seq, m.created_at`,
         [
           input.conversationKey,
@@ -220,6 +219,7 @@ export class InboundMessagesRepository {
           JSON.stringify(input.normalized),
           input.callbackUrl,
           input.replyDeadline,
+          uuidV7(),
         ],
       );
       if (rows.length === 0) return { kind: 'unpaired' };
@@ -244,7 +244,8 @@ export class InboundMessagesRepository {
 
   /**
    * What a newly connected stream must send, taken in one consistent snapshot together with the account's
-   * last sequence number: every message never written to a stream (younger than the queue TTL); with
+   * last sequence number: every message never written to a stream (queued, above the account's delivery mark,
+   * younger than the queue TTL); with
    * Last-Event-ID N, every unanswered message after N instead — the client has seen up to N, so nothing at or
    * below it is sent again, even one a crashed replica wrote but had not yet marked delivered.
    */
@@ -256,11 +257,12 @@ export class InboundMessagesRepository {
     const rows: Array<MessageRow & { last_seq: string }> = await this.dataSource.query(
       `SELECT a.last_seq, ${MESSAGE_COLUMNS}
          FROM accounts a
+         LEFT JOIN account_deliveries d ON d.account_id = a.id
          LEFT JOIN inbound_messages m
            ON m.account_id = a.id
           AND m.created_at > now() - make_interval(secs => $2)
           AND (
-            ($3::bigint IS NULL AND m.status = 'queued')
+            ($3::bigint IS NULL AND m.status = 'queued' AND m.seq > coalesce(d.delivered_seq, 0))
             OR ($3::bigint IS NOT NULL AND m.status IN ('queued', 'delivered') AND m.seq > $3::bigint)
           )
         WHERE a.id = $1
@@ -301,15 +303,25 @@ export class InboundMessagesRepository {
     return rows.map(toStored);
   }
 
-  /** Marks messages written to a live stream as delivered (only those still queued). */
-  async markDelivered(ids: string[]): Promise<number> {
-    if (ids.length === 0) return 0;
+  /**
+   * Records what live streams wrote: per account, the highest sequence number written (a stream writes an
+   * account's messages in sequence order, so everything at or below it was delivered). One small row per account
+   * instead of a rewrite of every message row (its payload and all its index entries, and a dead tuple to
+   * vacuum). The mark only moves forward; marks of accounts deleted meanwhile are dropped.
+   */
+  async markDelivered(marks: ReadonlyMap<string, number>): Promise<number> {
+    if (marks.size === 0) return 0;
     const { rowCount } = await preparedQuery(
       this.dataSource,
-      'inbound_mark_delivered',
-      `UPDATE inbound_messages SET status = 'delivered', delivered_at = now()
-        WHERE id = ANY($1::uuid[]) AND status = 'queued'`,
-      [ids],
+      'account_deliveries_mark',
+      `INSERT INTO account_deliveries AS d (account_id, delivered_seq)
+       SELECT u.account_id, u.seq
+         FROM unnest($1::uuid[], $2::bigint[]) AS u (account_id, seq)
+         JOIN accounts a ON a.id = u.account_id
+       ON CONFLICT (account_id) DO UPDATE
+         SET delivered_seq = EXCLUDED.delivered_seq, updated_at = now()
+         WHERE d.delivered_seq < EXCLUDED.delivered_seq`,
+      [[...marks.keys()], [...marks.values()]],
     );
     return rowCount;
   }

@@ -171,7 +171,14 @@ export class InboundMessageDto {
   @ApiProperty({ enum: INBOUND_STATUS_VALUES }) status: string;
   @ApiProperty({ description: 'false in inline mode' }) hasCallback: boolean;
   @ApiProperty() createdAt: string;
-  @ApiProperty({ nullable: true, type: String }) deliveredAt: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      'Set only on messages delivered before migration DeliveryMarks1795000000003: the relay now records delivery ' +
+      'per account, as the highest sequence number written to a stream; `status` says whether it was delivered.',
+  })
+  deliveredAt: string | null;
   @ApiProperty({ nullable: true, type: String }) repliedAt: string | null;
 }
 
