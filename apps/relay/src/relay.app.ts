@@ -1,7 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { RelayConfig } from '@app/config';
-import { configureHttpApp } from '@app/platform';
+import { configureHttpApp, prependRequestHandler } from '@app/platform';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { setupOpenApi } from './openapi';
 import { RelayModule } from './relay.module';
@@ -18,8 +19,8 @@ export async function createRelayApp(config: RelayConfig): Promise<NestExpressAp
     // Start-up errors are thrown to the caller (main.ts exits non-zero), never a hidden process.exit.
     abortOnError: false,
   });
-  // Ahead of every other middleware: the webhook's ordinary requests never enter Nest's router (see there).
-  app.use(app.get(WebhookHttpHandler).middleware);
+  // Ahead of Express itself: the webhook's ordinary requests never enter Express or Nest's router (see there).
+  prependRequestHandler(app.getHttpServer() as Server, app.get(WebhookHttpHandler).middleware);
   configureHttpApp(app, config);
   app.useStaticAssets(DASHBOARD_DIR, {
     prefix: '/dashboard/',

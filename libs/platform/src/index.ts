@@ -12,3 +12,4 @@ export * from './admin-auth/admin-auth.module';
 export * from './metrics/relay-metrics';
 export * from './http/error-body.dto';
 export * from './http/request-credentials';
+export * from './http/prepend-request-handler';

@@ -16,9 +16,9 @@ export const WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
 const PLAIN_JSON = new Set(['application/json', 'application/json;charset=utf-8']);
 
 /**
- * `POST /kakao/webhook` without Nest's router, Express's middleware chain, helmet and pino-http: the busiest
- * route of the relay, where that machinery cost about a third of the CPU of a message (docs/benchmarks.md).
- * Mounted ahead of everything else (`createRelayApp`); it takes only the ordinary Kakao request — an
+ * `POST /kakao/webhook` without Express, Nest's router, helmet and pino-http: the busiest route of the relay,
+ * where that machinery cost about a third of the CPU of a message (docs/benchmarks.md). Put in front of
+ * Express itself (`createRelayApp`, `prependRequestHandler`); it takes only the ordinary Kakao request — an
  * identity-encoded UTF-8 JSON body with a Content-Length within the limit — and hands every other request
  * (chunked, compressed, another charset or type, too large, another path spelling) to the Nest route
  * `KakaoWebhookController`, unread. Same steps and same answers as that route: authentication before the body
@@ -35,7 +35,7 @@ export class WebhookHttpHandler {
     private readonly webhook: WebhookService,
   ) {}
 
-  /** Connect-style middleware for `app.use`. */
+  /** `(req, res, next)`: answers the requests it takes, calls `next` for every other one. */
   readonly middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     if (!this.takes(req)) return next();
     const started = performance.now();
