@@ -1,6 +1,15 @@
 import { Client } from 'pg';
 import { MIGRATIONS } from '@app/persistence';
-import { TEST_DATABASE_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL } from '@app/testing';
+import request from 'supertest';
+import {
+  pairAgent,
+  sendMessage,
+  startRelay,
+  TEST_DATABASE_URL,
+  TEST_REDIS_PREFIX,
+  TEST_REDIS_URL,
+  userMessage,
+} from '@app/testing';
 import { freePort, spawnTs, startRedisServer, waitForStatus } from './support/processes';
 
 const RELAY_MAIN = 'apps/relay/src/main.ts';
@@ -58,6 +67,30 @@ describe('foundation (separate processes)', () => {
       throw new Error(`${(e as Error).message}\n${children.map((c) => c.output()).join('\n---\n')}`);
     } finally {
       await Promise.all(children.map((c) => c.kill()));
+      await dropDatabase(dbName);
+    }
+  });
+
+  it('migrates an empty database and serves with a pool of one connection (DATABASE_POOL_SIZE=1)', async () => {
+    const dbName = `kakao_relay_test_pool1_${process.pid}`;
+    await dropDatabase(dbName);
+    const relay = await startRelay({ DATABASE_URL: databaseUrl(dbName), DATABASE_POOL_SIZE: '1' });
+    try {
+      await request(relay.url).get('/health/ready').expect(200);
+      await pairAgent(relay.url, 'pool-of-one');
+      const answers = await Promise.all(
+        [1, 2, 3].map((i) => sendMessage(relay.url, userMessage('pool-of-one', `message ${i}`))),
+      );
+      expect(answers).toEqual([1, 2, 3].map(() => ({ version: '2.0', useCallback: true })));
+      const client = new Client({ connectionString: databaseUrl(dbName) });
+      await client.connect();
+      const stored = await client.query('SELECT count(*)::int AS n FROM inbound_messages');
+      const migrations = await client.query('SELECT name FROM migrations');
+      await client.end();
+      expect(stored.rows[0].n).toBe(3);
+      expect(migrations.rows.map((r: { name: string }) => r.name)).toEqual(MIGRATIONS.map((m) => m.name));
+    } finally {
+      await relay.close();
       await dropDatabase(dbName);
     }
   });
