@@ -168,6 +168,24 @@ describe('delivery to agent streams (e2e)', () => {
     resumed.close();
   });
 
+  it('parses a channel message once for all the local streams of its channel', async () => {
+    const pubsub = a.app.get(PubSubService);
+    const channel = pubsub.channel('parse-once-test');
+    const seen: unknown[] = [];
+    const removers = await Promise.all(
+      [1, 2, 3].map(() => pubsub.subscribe(channel, (_raw, json) => seen.push(json()))),
+    );
+    try {
+      await pubsub.publish(channel, JSON.stringify({ kind: 'error', data: { n: 1 } }));
+      await waitUntil(async () => seen.length === 3);
+      expect(seen[0]).toEqual({ kind: 'error', data: { n: 1 } });
+      expect(seen[1]).toBe(seen[0]);
+      expect(seen[2]).toBe(seen[0]);
+    } finally {
+      for (const remove of removers) remove();
+    }
+  });
+
   it('1,000 streams opened and closed leave no Redis connection, subscription or listener behind', async () => {
     const agent = await pairAgent(a.url, 'many-streams');
     const pubsub = a.app.get(PubSubService);

@@ -1,7 +1,11 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { RedisService } from './redis.service';
 
-export type ChannelHandler = (message: string) => void;
+/**
+ * Called with the message as published and `json`, which parses it once per message for all the local handlers
+ * of its channel (throws when it is not JSON). The parsed value is shared: handlers must not change it.
+ */
+export type ChannelHandler = (message: string, json: () => unknown) => void;
 
 export interface ChannelWait {
   result: Promise<string | null>;
@@ -129,9 +133,11 @@ export class PubSubService implements OnModuleInit {
   private dispatch(channel: string, message: string): void {
     const entry = this.channels.get(channel);
     if (!entry) return;
+    let parsed: { value: unknown } | null = null;
+    const json = (): unknown => (parsed ??= { value: JSON.parse(message) as unknown }).value;
     for (const handler of entry.handlers) {
       try {
-        handler(message);
+        handler(message, json);
       } catch (e) {
         this.logger.error(`handler for ${channel} failed: ${(e as Error).message}`);
       }

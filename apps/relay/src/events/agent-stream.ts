@@ -1,13 +1,13 @@
 import type { Response } from 'express';
-import type { ChannelEnvelope, MessageEventData } from '@app/messaging';
+import type { ChannelEnvelope, ChannelHandler, MessageEventData } from '@app/messaging';
 import type { ReplaySnapshot, StoredMessage } from '@app/persistence';
 import type { AgentPrincipal } from '../auth/agent-principal';
 import { formatSseEvent, SSE_PING } from './sse-format';
 
 /** What a stream needs from the hub: storage reads, subscriptions, delivery marking and lifecycle checks. */
 export interface StreamContext {
-  subscribeAccount(accountId: string, handler: (message: string) => void): Promise<() => void>;
-  subscribeSession(sessionId: string, handler: (message: string) => void): Promise<() => void>;
+  subscribeAccount(accountId: string, handler: ChannelHandler): Promise<() => void>;
+  subscribeSession(sessionId: string, handler: ChannelHandler): Promise<() => void>;
   snapshot(accountId: string, afterSeq: number | null): Promise<ReplaySnapshot>;
   seqRange(accountId: string, fromExclusive: number, toInclusive: number): Promise<StoredMessage[]>;
   after(accountId: string, afterSeq: number): Promise<StoredMessage[]>;
@@ -73,7 +73,9 @@ export class AgentStream {
   /** Subscribes, takes the replay snapshot, writes `connected` and the replay, then goes live. */
   async start(): Promise<void> {
     if (this.sessionId) {
-      this.unsubscribers.push(await this.ctx.subscribeSession(this.sessionId, (m) => this.onChannel(m)));
+      this.unsubscribers.push(
+        await this.ctx.subscribeSession(this.sessionId, (_m, json) => this.onChannel(json)),
+      );
     }
     let snapshot: ReplaySnapshot | null = null;
     if (this.accountId) snapshot = await this.attach(this.accountId, this.lastEventId);
@@ -114,7 +116,7 @@ export class AgentStream {
   }
 
   private async attach(accountId: string, afterSeq: number | null): Promise<ReplaySnapshot> {
-    this.unsubscribers.push(await this.ctx.subscribeAccount(accountId, (m) => this.onChannel(m)));
+    this.unsubscribers.push(await this.ctx.subscribeAccount(accountId, (_m, json) => this.onChannel(json)));
     const snapshot = await this.ctx.snapshot(accountId, afterSeq);
     this.cursor = Math.max(this.cursor, snapshot.lastSeq);
     return snapshot;
@@ -140,11 +142,12 @@ export class AgentStream {
     for (const envelope of held) this.onEnvelope(envelope);
   }
 
-  private onChannel(raw: string): void {
+  /** `json` parses the channel message once for every stream of this process (see `PubSubService`). */
+  private onChannel(json: () => unknown): void {
     if (this.closed) return;
     let envelope: ChannelEnvelope;
     try {
-      envelope = JSON.parse(raw) as ChannelEnvelope;
+      envelope = json() as ChannelEnvelope;
     } catch {
       this.ctx.warn('dropping an unparseable channel message');
       return;
