@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { IncomingMessage, request as httpRequest, ServerResponse } from 'node:http';
+import { PinoLogger } from 'nestjs-pino';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import {
@@ -16,6 +17,7 @@ import {
   textOf,
   uniqueCallbackUrl,
   userMessage,
+  waitUntil,
 } from '@app/testing';
 import { WebhookHttpHandler } from '../apps/relay/src/webhook/webhook-http.handler';
 
@@ -337,5 +339,41 @@ describe('webhook fast path and Nest route (e2e)', () => {
     );
     expect(made.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(answered).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('webhook fast path request log (e2e)', () => {
+  let relay: RunningRelay;
+
+  beforeAll(async () => {
+    relay = await startRelay({ LOG_LEVEL: 'info', KAKAO_SKILL_SECRET: SKILL_SECRET });
+  });
+  afterAll(() => relay.close());
+
+  it('writes the "request completed" line pino-http would: level by status, the request id', async () => {
+    const root = PinoLogger.root;
+    const lines: Array<{ level: string; fields: Record<string, unknown> }> = [];
+    const spies = (['info', 'warn'] as const).map((level) =>
+      jest.spyOn(root, level).mockImplementation(((fields: Record<string, unknown>, msg?: string) => {
+        if (msg === 'request completed') lines.push({ level, fields });
+      }) as never),
+    );
+    try {
+      const body = JSON.stringify(kakaoPayload({ utterance: '/help', userKey: 'log-user' }));
+      await postWebhook(relay.url, body, { 'X-Relay-Skill-Secret': SKILL_SECRET, 'X-Request-Id': 'log-ok' });
+      await postWebhook(relay.url, body, { 'X-Request-Id': 'log-denied' });
+      await waitUntil(async () => lines.length === 2);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(lines.map((l) => l.level)).toEqual(['info', 'warn']);
+    const [ok, denied] = lines.map(
+      (l) => l.fields as { req: IncomingMessage & { id: string }; res: ServerResponse },
+    );
+    expect(ok.req.id).toBe('log-ok');
+    expect(ok.res.statusCode).toBe(200);
+    expect(denied.req.id).toBe('log-denied');
+    expect(denied.res.statusCode).toBe(401);
+    expect(lines[0].fields.responseTime).toEqual(expect.any(Number));
   });
 });
