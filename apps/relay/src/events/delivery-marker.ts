@@ -18,9 +18,13 @@ export class DeliveryMarker implements BeforeApplicationShutdown {
   constructor(private readonly messages: InboundMessagesRepository) {}
 
   mark(accountId: string, seq: number): void {
+    this.merge(accountId, seq);
+    if (!this.timer) this.timer = setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
+  }
+
+  private merge(accountId: string, seq: number): void {
     const known = this.pending.get(accountId);
     if (known === undefined || seq > known) this.pending.set(accountId, seq);
-    if (!this.timer) this.timer = setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
   }
 
   flush(): Promise<void> {
@@ -36,7 +40,7 @@ export class DeliveryMarker implements BeforeApplicationShutdown {
         await this.messages.markDelivered(marks);
       } catch (e) {
         this.logger.warn(`could not record deliveries of ${marks.size} accounts: ${(e as Error).message}`);
-        for (const [accountId, seq] of marks) this.mark(accountId, seq);
+        for (const [accountId, seq] of marks) this.merge(accountId, seq);
         if (this.timer) clearTimeout(this.timer);
         this.timer = setTimeout(() => void this.flush(), 1000);
       }

@@ -9,8 +9,8 @@ import { SkillPayloadPipe } from './skill-payload.pipe';
 import { WebhookService } from './webhook.service';
 
 /** The webhook's body limit, for both the Nest route's parser and (in bytes) this handler. */
-export const WEBHOOK_BODY_LIMIT = '1mb';
 export const WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
+export const WEBHOOK_BODY_LIMIT = `${WEBHOOK_BODY_LIMIT_BYTES / 1024 / 1024}mb`;
 
 /** Content types the fast path reads itself; every other one goes to the Nest route, which knows them all. */
 const PLAIN_JSON = new Set(['application/json', 'application/json;charset=utf-8']);
@@ -41,15 +41,11 @@ export class WebhookHttpHandler {
     const started = performance.now();
     const id = requestId(req, res);
     const chunks: Buffer[] = [];
-    let received = 0;
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      chunks.push(chunk);
-    });
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     // A client that goes away mid-body: nothing to answer, nothing stored (and no unhandled 'error' event).
     req.on('error', () => undefined);
     req.on('end', () => {
-      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
+      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       this.answer(req, res, raw)
         .then((status) => this.logCompleted(req, res, id, status, started))
         .catch((e: unknown) => {

@@ -16,26 +16,21 @@ export class CleanupRepository {
     return count;
   }
 
-  /** Queued messages no agent took within the queue TTL (never written to a stream: above the delivery mark). */
+  /** Queued messages no agent took within the queue TTL (status as derived by `inbound_message_states`). */
   expireQueued(queueTtlSeconds: number): Promise<number> {
     return this.affected(
-      `UPDATE inbound_messages m SET status = 'expired'
-        WHERE m.status = 'queued' AND m.created_at < now() - make_interval(secs => $1)
-          AND m.seq > coalesce((SELECT d.delivered_seq FROM account_deliveries d WHERE d.account_id = m.account_id), 0)`,
+      `UPDATE inbound_messages SET status = 'expired'
+        WHERE id IN (SELECT id FROM inbound_message_states
+                      WHERE status = 'queued' AND created_at < now() - make_interval(secs => $1))`,
       [queueTtlSeconds],
     );
   }
 
-  /**
-   * Delivered messages (marked so before delivery marks existed, or queued at or below their account's mark)
-   * whose reply deadline passed without any reply being accepted.
-   */
+  /** Delivered messages whose reply deadline passed without any reply being accepted. */
   expireUnanswered(): Promise<number> {
     return this.affected(
       `UPDATE inbound_messages m SET status = 'expired'
-        WHERE m.status IN ('queued', 'delivered') AND m.reply_deadline < now()
-          AND (m.status = 'delivered'
-               OR m.seq <= coalesce((SELECT d.delivered_seq FROM account_deliveries d WHERE d.account_id = m.account_id), 0))
+        WHERE m.id IN (SELECT id FROM inbound_message_states WHERE status = 'delivered' AND reply_deadline < now())
           AND NOT EXISTS (SELECT 1 FROM outbound_messages o WHERE o.inbound_message_id = m.id)`,
       [],
     );

@@ -125,15 +125,50 @@ export class InboundMessagesRepository {
   );
 
   /**
-   * Stores a batch in one statement and one transaction: conversations looked up, each account's counter bumped
-   * once by its number of messages (accounts locked in id order, so batches of two replicas never deadlock),
-   * sequence numbers handed out in arrival order, rows inserted. Committed sequence numbers stay gap-free. If
-   * one row cannot be stored (a callbackUrl taken already, a value PostgreSQL refuses) the statement rolls back
-   * whole and the batch is stored one by one, so only that message fails and duplicates are told apart.
+   * Stores a batch; if one row cannot be stored (a callbackUrl taken already, a value PostgreSQL refuses) the
+   * statement rolls back whole and the batch is stored one by one, in arrival order, so only that message fails
+   * and duplicates are told apart.
    */
   private async insertBatch(
     items: NewInboundMessage[],
   ): Promise<Array<InsertOutcome | Promise<InsertOutcome>>> {
+    try {
+      return await this.store(items);
+    } catch (e) {
+      if (!isRowProblem(e)) throw e;
+      const outcomes: Array<Promise<InsertOutcome>> = [];
+      let previous: Promise<unknown> = Promise.resolve();
+      for (const input of items) {
+        const outcome = previous.then(() => this.insertOne(input));
+        outcomes.push(outcome);
+        previous = outcome.catch(() => undefined);
+      }
+      await previous;
+      return outcomes;
+    }
+  }
+
+  /** One message alone: the fallback of a failed batch, which tells a duplicate callbackUrl apart. */
+  private async insertOne(input: NewInboundMessage): Promise<InsertOutcome> {
+    try {
+      const [outcome] = await this.store([input]);
+      return outcome;
+    } catch (e) {
+      if (input.callbackUrl && isUniqueViolation(e)) {
+        const existing = await this.findIdByCallbackUrl(input.callbackUrl);
+        if (existing) return { kind: 'duplicate', existingId: existing };
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Stores messages in one statement and one transaction: conversations looked up, each account's counter bumped
+   * once by its number of messages (accounts locked in id order, so batches of two replicas never deadlock),
+   * sequence numbers handed out in arrival order, rows inserted. Committed sequence numbers stay gap-free; a
+   * failing row fails the whole statement.
+   */
+  private async store(items: NewInboundMessage[]): Promise<InsertOutcome[]> {
     const rows = items.map((input, ord) => ({
       id: uuidV7(),
       ord,
@@ -143,12 +178,10 @@ export class InboundMessagesRepository {
       callback_url: input.callbackUrl,
       reply_deadline: input.replyDeadline,
     }));
-    let inserted: InsertedRow[];
-    try {
-      ({ rows: inserted } = await preparedQuery<InsertedRow>(
-        this.dataSource,
-        'inbound_insert_batch',
-        `WITH input AS MATERIALIZED (
+    const { rows: inserted } = await preparedQuery<InsertedRow>(
+      this.dataSource,
+      'inbound_insert_batch',
+      `WITH input AS MATERIALIZED (
            SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, ord int, conversation_key text,
              kakao_payload jsonb, normalized jsonb, callback_url text, reply_deadline timestamptz)
          ), conv AS (
@@ -173,64 +206,13 @@ export class InboundMessagesRepository {
                 conv.reply_deadline, 'queued'
            FROM conv JOIN next ON next.id = conv.account_id
          RETURNING m.id, m.account_id, m.seq, m.created_at`,
-        [JSON.stringify(rows)],
-      ));
-    } catch (e) {
-      if (!isRowProblem(e)) throw e;
-      // One after the other, in arrival order; a message that fails fails alone.
-      const outcomes: Array<Promise<InsertOutcome>> = [];
-      let previous: Promise<unknown> = Promise.resolve();
-      for (const input of items) {
-        const outcome = previous.then(() => this.insertOne(input));
-        outcomes.push(outcome);
-        previous = outcome.catch(() => undefined);
-      }
-      await previous;
-      return outcomes;
-    }
+      [JSON.stringify(rows)],
+    );
     const byId = new Map(inserted.map((r) => [r.id, r]));
     return items.map((input, i): InsertOutcome => {
       const row = byId.get(rows[i].id);
-      if (!row) return { kind: 'unpaired' };
-      return { kind: 'created', message: stored(row, input) };
+      return row ? { kind: 'created', message: stored(row, input) } : { kind: 'unpaired' };
     });
-  }
-
-  /** One message in one statement: the fallback that stores a failed batch one by one and tells duplicates apart. */
-  private async insertOne(input: NewInboundMessage): Promise<InsertOutcome> {
-    try {
-      const { rows } = await preparedQuery<InsertedRow>(
-        this.dataSource,
-        'inbound_insert_one',
-        `WITH conv AS (
-           SELECT account_id FROM conversations
-            WHERE conversation_key = $1 AND state = 'paired' AND account_id IS NOT NULL
-         ), next AS (
-           UPDATE accounts a SET last_seq = a.last_seq + 1 FROM conv WHERE a.id = conv.account_id
-           RETURNING a.id, a.last_seq
-         )
-         INSERT INTO inbound_messages AS m
-           (id, account_id, seq, conversation_key, kakao_payload, normalized, callback_url, reply_deadline, status)
-         SELECT $6, next.id, next.last_seq, $1, $2::jsonb, $3::jsonb, $4, $5, 'queued' FROM next
-         RETURNING m.id, m.account_id, m.seq, m.created_at`,
-        [
-          input.conversationKey,
-          JSON.stringify(input.kakaoPayload),
-          JSON.stringify(input.normalized),
-          input.callbackUrl,
-          input.replyDeadline,
-          uuidV7(),
-        ],
-      );
-      if (rows.length === 0) return { kind: 'unpaired' };
-      return { kind: 'created', message: stored(rows[0], input) };
-    } catch (e) {
-      if (input.callbackUrl && isUniqueViolation(e)) {
-        const existing = await this.findIdByCallbackUrl(input.callbackUrl);
-        if (existing) return { kind: 'duplicate', existingId: existing };
-      }
-      throw e;
-    }
   }
 
   private async findIdByCallbackUrl(callbackUrl: string): Promise<string | null> {
