@@ -186,7 +186,7 @@ describe('delivery to agent streams (e2e)', () => {
     }
   });
 
-  it('1,000 streams opened and closed leave no Redis connection, subscription or listener behind', async () => {
+  it('1,000 streams opened (and mostly replaced) and closed leave no Redis connection, subscription or listener behind', async () => {
     const agent = await pairAgent(a.url, 'many-streams');
     const pubsub = a.app.get(PubSubService);
     const admin = new Redis({ ...redisOptionsFromUrl(TEST_REDIS_URL), maxRetriesPerRequest: 1 });
@@ -204,12 +204,18 @@ describe('delivery to agent streams (e2e)', () => {
     for (let round = 0; round < 10; round++) {
       const batch = await Promise.all(
         Array.from({ length: 100 }, (_, i) =>
-          i % 2
-            ? openStream(a.url, agent.token)
-            : SseClient.connect(a.url, { token: agent.token, tokenInQuery: true }),
+          SseClient.connect(a.url, { token: agent.token, tokenInQuery: i % 2 === 0 }),
         ),
       );
-      await Promise.all(batch.map((s) => s.waitFor('connected')));
+      // MAX_STREAMS_PER_TOKEN (3): each newer stream replaces the oldest, so most end with STREAM_REPLACED.
+      const firsts = await Promise.all(
+        batch.map((s) => s.waitFor((e) => e.event === 'connected' || e.event === 'error')),
+      );
+      const replaced = batch.filter((s) =>
+        s.dataOf<{ code: string }>('error').some((e) => e.code === 'STREAM_REPLACED'),
+      );
+      expect(replaced.length).toBeGreaterThanOrEqual(97);
+      expect(firsts.filter((e) => e.event === 'connected').length).toBeGreaterThanOrEqual(3);
       batch.forEach((s) => s.close());
     }
     await waitUntil(async () => pubsub.subscribedChannelCount === baseline.local);
@@ -233,12 +239,14 @@ describe('agent stream details (e2e)', () => {
   });
   afterAll(() => relay.close());
 
-  it('sends ": ping" heartbeat comments and keeps the stream open', async () => {
+  it('sends "ping" heartbeat events (no id) and keeps the stream open', async () => {
     const agent = await pairAgent(relay.url, 'heartbeat-user');
     const stream = await openStream(relay.url, agent.token);
-    await waitUntil(async () => stream.comments.length >= 2, 5000);
-    expect(stream.comments[0]).toBe(': ping');
-    expect(stream.body).toContain('\n\n: ping\n\n');
+    await waitUntil(async () => stream.events.filter((e) => e.event === 'ping').length >= 2, 5000);
+    const ping = stream.events.find((e) => e.event === 'ping');
+    expect(ping?.raw).toBe('event: ping\ndata: {}\n\n');
+    expect(ping?.id).toBeUndefined();
+    expect(stream.comments).toEqual([]);
     expect(stream.ended).toBe(false);
     await sendMessage(relay.url, userMessage('heartbeat-user', 'after pings'));
     await stream.waitFor('message');

@@ -10,7 +10,7 @@ describe('parseConfig', () => {
     expect(config.queueTtlSeconds).toBe(900);
     expect(config.sessionTtlSeconds).toBe(300);
     expect(config.messageRetentionDays).toBe(7);
-    expect(config.sseHeartbeatSeconds).toBe(30);
+    expect(config.sseHeartbeatSeconds).toBe(15);
     expect(config.inlineReplyTimeoutMs).toBe(4000);
     expect(config.replyCoalesceMs).toBe(1200);
     expect(config.rateLimitRepliesPerMinute).toBe(120);

@@ -41,6 +41,12 @@ export interface RelayConfig {
   rateLimitSessionStatusPerMinute: number;
   /** GET /v1/events connects per token per minute. */
   rateLimitStreamConnectsPerMinute: number;
+  /** Open agent streams per token (cluster-wide); one more closes the oldest with `STREAM_REPLACED`. */
+  maxStreamsPerToken: number;
+  /** Open agent streams per client address (cluster-wide); one more is refused with 429. */
+  maxStreamsPerIp: number;
+  /** Unsent bytes a stream may hold before it is closed (the agent resumes with Last-Event-ID). */
+  streamMaxBufferBytes: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -165,7 +171,7 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     queueTtlSeconds: r.int('QUEUE_TTL_SECONDS', 900, 1, 7 * 86400),
     sessionTtlSeconds: r.int('SESSION_TTL_SECONDS', 300, 1, 86400),
     messageRetentionDays: r.int('MESSAGE_RETENTION_DAYS', 7, 1, 3650),
-    sseHeartbeatSeconds: r.int('SSE_HEARTBEAT_SECONDS', 30, 1, 3600),
+    sseHeartbeatSeconds: r.int('SSE_HEARTBEAT_SECONDS', 15, 1, 3600),
     inlineReplyTimeoutMs: r.int('INLINE_REPLY_TIMEOUT_MS', 4000, 0, 4900),
     replyCoalesceMs: r.int('REPLY_COALESCE_MS', 1200, 0, 30000),
     rateLimitRepliesPerMinute: r.int('RATE_LIMIT_REPLIES_PER_MINUTE', 120, 1, 1_000_000),
@@ -182,6 +188,9 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     rateLimitSessionCreatesPer5Min: r.int('RATE_LIMIT_SESSION_CREATES_PER_5_MIN', 10, 1, 1_000_000),
     rateLimitSessionStatusPerMinute: r.int('RATE_LIMIT_SESSION_STATUS_PER_MINUTE', 30, 1, 1_000_000),
     rateLimitStreamConnectsPerMinute: r.int('RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE', 30, 1, 1_000_000),
+    maxStreamsPerToken: r.int('MAX_STREAMS_PER_TOKEN', 3, 1, 100_000),
+    maxStreamsPerIp: r.int('MAX_STREAMS_PER_IP', 50, 1, 1_000_000),
+    streamMaxBufferBytes: r.int('STREAM_MAX_BUFFER_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
   };
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
     r.problems.push('REDIS_PREFIX may only contain letters, digits, "_", "-" and "." (at most 64)');

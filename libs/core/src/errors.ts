@@ -63,6 +63,19 @@ export class RateLimitedError extends RelayError {
   }
 }
 
+/** Too many open agent streams from one client address (contract §7, `MAX_STREAMS_PER_IP`). */
+export class TooManyStreamsError extends RelayError {
+  constructor(limit: number, retryAfterSeconds: number) {
+    super(
+      429,
+      'TOO_MANY_STREAMS',
+      `This address has ${limit} open agent streams already; close one before opening another.`,
+      undefined,
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
+  }
+}
+
 export class ServiceUnavailableError extends RelayError {
   constructor(code: string, message: string, details?: ErrorDetail[]) {
     super(503, code, message, details);

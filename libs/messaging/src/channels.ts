@@ -21,7 +21,9 @@ export type ChannelEnvelope =
       /** On an account channel: only streams authenticated with the account relay token (token rotated). */
       scope?: 'account_token';
     }
-  | { kind: 'error'; data: { code: string; message: string; messageId?: string } };
+  | { kind: 'error'; data: { code: string; message: string; messageId?: string } }
+  /** Streams of one credential that a newer stream replaced (MAX_STREAMS_PER_TOKEN); each closes itself. */
+  | { kind: 'stream_replaced'; streamIds: string[] };
 
 export interface PairingCompleteData {
   kakaoUserId: string;

@@ -10,3 +10,4 @@ export * from './stream-event.publisher';
 export * from './stream-presence';
 export * from './channels';
 export * from './messaging.module';
+export * from './stream-slots';

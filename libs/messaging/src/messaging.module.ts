@@ -5,6 +5,7 @@ import { PubSubService } from './pubsub.service';
 import { RateLimiter } from './rate-limiter';
 import { StreamEventPublisher } from './stream-event.publisher';
 import { StreamPresence } from './stream-presence';
+import { StreamSlots } from './stream-slots';
 import { redisOptionsFromUrl, retryStrategy } from './redis-options';
 import { RedisService } from './redis.service';
 
@@ -20,7 +21,15 @@ import { RedisService } from './redis.service';
       }),
     }),
   ],
-  providers: [RedisService, PubSubService, RateLimiter, StreamEventPublisher, StreamPresence],
-  exports: [RedisService, PubSubService, RateLimiter, StreamEventPublisher, StreamPresence, BullModule],
+  providers: [RedisService, PubSubService, RateLimiter, StreamEventPublisher, StreamPresence, StreamSlots],
+  exports: [
+    RedisService,
+    PubSubService,
+    RateLimiter,
+    StreamEventPublisher,
+    StreamPresence,
+    StreamSlots,
+    BullModule,
+  ],
 })
 export class MessagingModule {}

@@ -30,6 +30,8 @@ export function testConfig(overrides: Record<string, string> = {}): RelayConfig 
     RATE_LIMIT_SESSION_CREATES_PER_5_MIN: '100000',
     RATE_LIMIT_SESSION_STATUS_PER_MINUTE: '100000',
     RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE: '100000',
+    // Every suite connects from 127.0.0.1; the stream-limit tests set their own.
+    MAX_STREAMS_PER_IP: '100000',
     ...overrides,
   });
 }

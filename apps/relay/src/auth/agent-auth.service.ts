@@ -33,11 +33,19 @@ export class AgentAuthService {
         accountId: session.status === 'paired' ? session.accountId : null,
         status: session.status,
         expiresAt: session.status === 'pending_pairing' ? session.expiresAt : null,
+        tokenHash: hash,
       };
     }
     const account = await this.accounts.findByRelayTokenHash(hash);
     if (account)
-      return { kind: 'account', sessionId: null, accountId: account.id, status: 'paired', expiresAt: null };
+      return {
+        kind: 'account',
+        sessionId: null,
+        accountId: account.id,
+        status: 'paired',
+        expiresAt: null,
+        tokenHash: hash,
+      };
     throw new UnauthorizedError('INVALID_TOKEN', 'The token is not valid.');
   }
 }

@@ -6,4 +6,6 @@ export interface AgentPrincipal {
   status: 'pending_pairing' | 'paired';
   /** For pending sessions: when the code (and the pending credential) expires. */
   expiresAt: Date | null;
+  /** SHA-256 of the token presented: an open stream re-checks it (a rotated relay token closes the stream). */
+  tokenHash: string;
 }

@@ -1,25 +1,57 @@
 import type { Response } from 'express';
-import type { ChannelEnvelope, ChannelHandler, MessageEventData } from '@app/messaging';
-import type { ReplaySnapshot, StoredMessage } from '@app/persistence';
+import type {
+  ChannelEnvelope,
+  ChannelHandler,
+  MessageEventData,
+  PairingCompleteData,
+  StreamSlot,
+} from '@app/messaging';
+import type { ReplayStart, StoredMessage } from '@app/persistence';
 import type { AgentPrincipal } from '../auth/agent-principal';
 import { formatSseEvent, SSE_PING } from './sse-format';
 
-/** What a stream needs from the hub: storage reads, subscriptions, delivery marking and lifecycle checks. */
+/** Why the relay ended a stream (metrics); `client` when the agent went away. */
+export type StreamCloseReason =
+  'client' | 'replaced' | 'slow_consumer' | 'revoked' | 'expired' | 'shutdown' | 'failed';
+
+/** A range of owed messages to read from PostgreSQL, a page at a time. */
+export interface ReplayRange {
+  afterSeq: number;
+  upToSeq: number;
+  includeDelivered: boolean;
+}
+
+/** What a stream needs from the hub: storage reads, subscriptions, shared serialisation and lifecycle hooks. */
 export interface StreamContext {
   subscribeAccount(accountId: string, handler: ChannelHandler): Promise<() => void>;
   subscribeSession(sessionId: string, handler: ChannelHandler): Promise<() => void>;
-  snapshot(accountId: string, afterSeq: number | null): Promise<ReplaySnapshot>;
+  replayStart(accountId: string, lastEventId: number | null): Promise<ReplayStart | null>;
+  /** One page (bounded in rows and bytes) of owed messages, oldest first. */
+  replayPage(accountId: string, range: ReplayRange): Promise<StoredMessage[]>;
   seqRange(accountId: string, fromExclusive: number, toInclusive: number): Promise<StoredMessage[]>;
-  after(accountId: string, afterSeq: number): Promise<StoredMessage[]>;
+  /** The `message` event of a live message, serialised once per process for every stream that writes it. */
+  messageFrame(seq: number, data: MessageEventData): string;
+  /** The JSON of a shared event's data, serialised once per process. */
+  eventJson(data: object): string;
   markDelivered(accountId: string, seq: number): void;
   /** Re-checks a pending session at its expiry instant; true when it is now expired. */
   sessionExpired(sessionId: string): Promise<boolean>;
-  onClosed(stream: AgentStream): void;
+  onClosed(stream: AgentStream, reason: StreamCloseReason): void;
   warn(message: string): void;
+  /** Unsent bytes a stream may hold before it is closed as a slow consumer. */
+  readonly maxBufferBytes: number;
 }
 
 /** How long a stream waits for a missing sequence number before fetching it from PostgreSQL. */
 export const GAP_WAIT_MS = 150;
+/** The most sequence numbers one gap fill reads; a larger gap is read in several steps. */
+const GAP_FILL_MAX = 256;
+/** Live events held while a replay is written; beyond this they are dropped and read back from PostgreSQL. */
+const HELD_MAX = 1024;
+/** A replay (or catch-up) waits for the client to read before its next page once this much is unsent. */
+const REPLAY_HIGH_WATER = 64 * 1024;
+/** Sequence numbers have no upper bound in a catch-up. */
+const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
 export function messageEventData(message: StoredMessage): MessageEventData {
   return {
@@ -36,18 +68,30 @@ export function messageEventData(message: StoredMessage): MessageEventData {
  * highest sequence number settled for this stream (written, or deliberately not replayed), live events at or
  * below it are duplicates, events ahead of a gap wait briefly and then the gap is read from PostgreSQL.
  * Non-message events carry the last message id written so that `Last-Event-ID` always means "seen up to".
+ *
+ * Memory is bounded whatever the client does: replays and catch-ups are read a page at a time and the next page
+ * waits until the client has read the previous one; live events held during a replay are capped; and a stream
+ * whose unsent data passes `maxBufferBytes` is closed (the agent resumes with `Last-Event-ID` and loses nothing).
  */
 export class AgentStream {
   accountId: string | null;
   readonly sessionId: string | null;
+  readonly kind: AgentPrincipal['kind'];
+  readonly tokenHash: string;
+  /** Set by the hub when the stream holds a cluster-wide slot (see `StreamSlots`). */
+  slot: StreamSlot | null = null;
   private status: 'pending_pairing' | 'paired';
   private cursor = 0;
   private lastId = 0;
   private pending: Map<number, MessageEventData> | null = null;
   private gapTimer: NodeJS.Timeout | null = null;
   private filling = false;
+  /** Live envelopes that arrived while attaching; null once live. */
   private held: ChannelEnvelope[] | null = [];
-  private unsubscribers: Array<() => void> = [];
+  private heldOverflow = false;
+  private catchingUp: Promise<void> | null = null;
+  private unsubscribeSession: (() => void) | null = null;
+  private unsubscribeAccount: (() => void) | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -56,9 +100,12 @@ export class AgentStream {
     private readonly res: Response,
     principal: AgentPrincipal,
     private readonly lastEventId: number | null,
+    readonly id: string,
   ) {
     this.accountId = principal.accountId;
     this.sessionId = principal.sessionId;
+    this.kind = principal.kind;
+    this.tokenHash = principal.tokenHash;
     this.status = principal.status;
     if (principal.status === 'pending_pairing' && principal.expiresAt) {
       const delay = Math.max(0, principal.expiresAt.getTime() - Date.now()) + 5;
@@ -70,76 +117,157 @@ export class AgentStream {
     return this.closed;
   }
 
-  /** Subscribes, takes the replay snapshot, writes `connected` and the replay, then goes live. */
+  /** Subscribes, reads where the replay starts, writes `connected` and the replay page by page, then goes live. */
   async start(): Promise<void> {
     if (this.sessionId) {
-      this.unsubscribers.push(
-        await this.ctx.subscribeSession(this.sessionId, (_m, json) => this.onChannel(json)),
-      );
+      const unsubscribe = await this.ctx.subscribeSession(this.sessionId, (_m, json) => this.onChannel(json));
+      if (this.closed) return unsubscribe();
+      this.unsubscribeSession = unsubscribe;
     }
-    let snapshot: ReplaySnapshot | null = null;
-    if (this.accountId) snapshot = await this.attach(this.accountId, this.lastEventId);
+    const replay = this.accountId ? await this.attach(this.accountId, this.lastEventId) : null;
     if (this.closed) return;
-    this.lastId = this.idBefore(snapshot, this.lastEventId);
+    this.lastId = this.idBefore(replay, this.lastEventId);
     this.write(this.lastId, 'connected', {
       accountId: this.accountId,
       sessionId: this.sessionId,
       status: this.status,
     });
-    this.replay(snapshot);
-    this.release();
+    await this.replay(replay);
+    await this.release();
   }
 
   ping(): void {
-    if (!this.closed) this.res.write(SSE_PING);
+    this.writeFrame(SSE_PING);
   }
 
-  /** Ends the stream (shutdown, expiry, disconnect, or the client went away). */
-  close(): void {
+  /** Ends the stream (the client went away, or the relay ends it for `reason`). */
+  close(reason: StreamCloseReason = 'client'): void {
     if (this.closed) return;
     this.closed = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     if (this.gapTimer) clearTimeout(this.gapTimer);
-    for (const unsubscribe of this.unsubscribers) unsubscribe();
-    this.unsubscribers = [];
+    this.unsubscribeSession?.();
+    this.unsubscribeAccount?.();
+    this.unsubscribeSession = this.unsubscribeAccount = null;
     this.pending = null;
     this.held = null;
-    if (!this.res.writableEnded) this.res.end();
-    this.ctx.onClosed(this);
+    if (reason === 'slow_consumer') this.res.destroy();
+    else if (!this.res.writableEnded) this.res.end();
+    this.ctx.onClosed(this, reason);
   }
 
-  /** After a Redis outage: whatever was published meanwhile is read from PostgreSQL. */
-  async catchUp(): Promise<void> {
-    if (this.closed || !this.accountId || this.held) return;
-    const rows = await this.ctx.after(this.accountId, this.cursor);
-    for (const row of rows) this.onLiveMessage(row.seq, messageEventData(row));
+  /** A newer stream of the same credential took this one's place (MAX_STREAMS_PER_TOKEN). */
+  replace(): void {
+    this.write(this.lastId, 'error', {
+      code: 'STREAM_REPLACED',
+      message: 'A newer stream opened with this token replaced this one.',
+    });
+    this.close('replaced');
   }
 
-  private async attach(accountId: string, afterSeq: number | null): Promise<ReplaySnapshot> {
-    this.unsubscribers.push(await this.ctx.subscribeAccount(accountId, (_m, json) => this.onChannel(json)));
-    const snapshot = await this.ctx.snapshot(accountId, afterSeq);
-    this.cursor = Math.max(this.cursor, snapshot.lastSeq);
-    return snapshot;
+  /** The credential is no longer valid (found when re-checked; the Pub/Sub message that said so was lost). */
+  revoke(reason: 'expired' | 'unpaired' | 'disconnected'): void {
+    this.write(this.lastId, 'pairing_expired', { reason });
+    this.close(reason === 'expired' ? 'expired' : 'revoked');
+  }
+
+  /** The session was paired but this stream never heard of it (a lost `pairing_complete`): attach now. */
+  adoptPairing(data: PairingCompleteData): void {
+    this.onEnvelope({ kind: 'pairing_complete', data });
+  }
+
+  /** After a Redis outage (or when held live events were dropped): reads what was published meanwhile. */
+  catchUp(): Promise<void> {
+    if (this.closed || !this.accountId || this.held) return Promise.resolve();
+    this.catchingUp ??= this.readForward().finally(() => (this.catchingUp = null));
+    return this.catchingUp;
+  }
+
+  private async readForward(): Promise<void> {
+    const accountId = this.accountId as string;
+    let after = this.cursor;
+    for (;;) {
+      const rows = await this.ctx.replayPage(accountId, {
+        afterSeq: after,
+        upToSeq: NO_UPPER_BOUND,
+        includeDelivered: true,
+      });
+      if (this.closed || rows.length === 0) return;
+      for (const row of rows) this.onLiveMessage(row.seq, messageEventData(row));
+      after = rows[rows.length - 1].seq;
+      if (!(await this.drained())) return;
+    }
+  }
+
+  private async attach(
+    accountId: string,
+    lastEventId: number | null,
+  ): Promise<{ start: ReplayStart; first: StoredMessage[] } | null> {
+    const unsubscribe = await this.ctx.subscribeAccount(accountId, (_m, json) => this.onChannel(json));
+    if (this.closed) {
+      unsubscribe();
+      return null;
+    }
+    this.unsubscribeAccount = unsubscribe;
+    const start = await this.ctx.replayStart(accountId, lastEventId);
+    if (!start) return null;
+    this.cursor = Math.max(this.cursor, start.lastSeq);
+    const first = await this.ctx.replayPage(accountId, this.range(start, start.floor));
+    return { start, first };
+  }
+
+  private range(start: ReplayStart, afterSeq: number): ReplayRange {
+    return { afterSeq, upToSeq: start.lastSeq, includeDelivered: start.includeDelivered };
   }
 
   /** The id of the event that precedes a replay: "everything before this was seen (or is not owed)". */
-  private idBefore(snapshot: ReplaySnapshot | null, lastEventId: number | null): number {
-    if (!snapshot) return lastEventId ?? 0;
-    let id = lastEventId !== null ? Math.min(lastEventId, snapshot.lastSeq) : snapshot.lastSeq;
-    if (snapshot.messages.length > 0) id = Math.min(id, snapshot.messages[0].seq - 1);
+  private idBefore(
+    replay: { start: ReplayStart; first: StoredMessage[] } | null,
+    lastEventId: number | null,
+  ): number {
+    if (!replay) return lastEventId ?? 0;
+    const { start, first } = replay;
+    let id = lastEventId !== null ? Math.min(lastEventId, start.lastSeq) : start.lastSeq;
+    if (first.length > 0) id = Math.min(id, first[0].seq - 1);
     return Math.max(0, id);
   }
 
-  private replay(snapshot: ReplaySnapshot | null): void {
-    if (!snapshot) return;
-    for (const message of snapshot.messages) this.emitMessage(message.seq, messageEventData(message));
+  /** Writes the replay a page at a time; each next page waits until the client read the previous one. */
+  private async replay(replay: { start: ReplayStart; first: StoredMessage[] } | null): Promise<void> {
+    if (!replay || !this.accountId) return;
+    const accountId = this.accountId;
+    let page = replay.first;
+    while (!this.closed && page.length > 0) {
+      for (const message of page) this.emitMessage(message.seq, messageEventData(message));
+      const after = page[page.length - 1].seq;
+      if (!(await this.drained())) return;
+      page = await this.ctx.replayPage(accountId, this.range(replay.start, after));
+    }
   }
 
-  /** Processes what arrived on the channels while the stream was attaching. */
-  private release(): void {
+  /** Resolves true once the unsent data is below the replay's high-water mark, false if the stream closed. */
+  private drained(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (this.res.writableLength <= REPLAY_HIGH_WATER) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve(!this.closed);
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
+  /** Processes what arrived on the channels while the stream was attaching, then goes live. */
+  private async release(): Promise<void> {
     const held = this.held ?? [];
+    const overflow = this.heldOverflow;
     this.held = null;
+    this.heldOverflow = false;
     for (const envelope of held) this.onEnvelope(envelope);
+    if (overflow) await this.catchUp();
   }
 
   /** `json` parses the channel message once for every stream of this process (see `PubSubService`). */
@@ -152,8 +280,10 @@ export class AgentStream {
       this.ctx.warn('dropping an unparseable channel message');
       return;
     }
-    if (this.held) this.held.push(envelope);
-    else this.onEnvelope(envelope);
+    if (!this.held) return this.onEnvelope(envelope);
+    if (envelope.kind === 'stream_replaced') return this.onEnvelope(envelope);
+    if (this.held.length < HELD_MAX) this.held.push(envelope);
+    else if (envelope.kind === 'message') this.heldOverflow = true;
   }
 
   private onEnvelope(envelope: ChannelEnvelope): void {
@@ -163,41 +293,44 @@ export class AgentStream {
         this.onLiveMessage(envelope.seq, envelope.data);
         break;
       case 'pairing_complete':
-        void this.onPaired(envelope).catch((e: Error) => {
+        void this.onPaired(envelope.data).catch((e: Error) => {
           this.ctx.warn(`stream could not attach after pairing: ${e.message}`);
-          this.close();
+          this.close('failed');
         });
         break;
       case 'pairing_expired':
         if (envelope.scope === 'account_token' && this.sessionId) break;
-        this.write(this.lastId, 'pairing_expired', envelope.data);
-        this.close();
+        this.writeShared(this.lastId, 'pairing_expired', envelope.data);
+        this.close(envelope.data.reason === 'expired' ? 'expired' : 'revoked');
         break;
       case 'error':
-        this.write(this.lastId, 'error', envelope.data);
+        this.writeShared(this.lastId, 'error', envelope.data);
+        break;
+      case 'stream_replaced':
+        if (envelope.streamIds.includes(this.id)) this.replace();
         break;
     }
   }
 
-  private async onPaired(envelope: Extract<ChannelEnvelope, { kind: 'pairing_complete' }>): Promise<void> {
+  private async onPaired(data: PairingCompleteData): Promise<void> {
     if (this.accountId) return;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
-    this.accountId = envelope.data.accountId;
+    this.accountId = data.accountId;
     this.status = 'paired';
     this.held = [];
-    const snapshot = await this.attach(envelope.data.accountId, null);
+    const replay = await this.attach(data.accountId, null);
     if (this.closed) return;
-    this.lastId = this.idBefore(snapshot, null);
-    this.write(this.lastId, 'pairing_complete', envelope.data);
-    this.replay(snapshot);
-    this.release();
+    this.lastId = this.idBefore(replay, null);
+    this.writeShared(this.lastId, 'pairing_complete', data);
+    await this.replay(replay);
+    await this.release();
   }
 
   private onLiveMessage(seq: number, data: MessageEventData): void {
     if (seq <= this.cursor) return; // already written or replayed
     if (seq === this.cursor + 1) {
-      this.emitMessage(seq, data);
+      this.emitMessage(seq, data, true);
       this.drain();
       return;
     }
@@ -210,7 +343,7 @@ export class AgentStream {
       const seq = this.cursor + 1;
       const data = this.pending.get(seq) as MessageEventData;
       this.pending.delete(seq);
-      this.emitMessage(seq, data);
+      this.emitMessage(seq, data, true);
     }
     if (this.pending && this.pending.size === 0) this.pending = null;
   }
@@ -220,18 +353,19 @@ export class AgentStream {
     this.gapTimer = null;
     if (this.closed || !this.accountId || !this.pending || this.pending.size === 0) return;
     this.filling = true;
-    const upTo = Math.max(...this.pending.keys());
+    const upTo = Math.min(Math.max(...this.pending.keys()), this.cursor + GAP_FILL_MAX);
     try {
       const rows = await this.ctx.seqRange(this.accountId, this.cursor, upTo);
       for (const row of rows) {
         if (!this.pending) return;
-        this.emitMessage(row.seq, this.pending.get(row.seq) ?? messageEventData(row));
+        const live = this.pending.get(row.seq);
+        this.emitMessage(row.seq, live ?? messageEventData(row), live !== undefined);
       }
       // Whatever is still missing up to `upTo` is gone (expired or deleted): skip it.
       if (this.pending) {
         for (const seq of [...this.pending.keys()]) {
           if (seq <= upTo) {
-            if (seq > this.cursor) this.emitMessage(seq, this.pending.get(seq) as MessageEventData);
+            if (seq > this.cursor) this.emitMessage(seq, this.pending.get(seq) as MessageEventData, true);
             this.pending.delete(seq);
           }
         }
@@ -248,27 +382,38 @@ export class AgentStream {
     }
   }
 
-  private emitMessage(seq: number, data: MessageEventData): void {
+  /** `shared`: the data came over Pub/Sub and other streams of this process write the very same event. */
+  private emitMessage(seq: number, data: MessageEventData, shared = false): void {
     if (this.closed || seq <= this.lastId) return; // ids never go backwards on one stream
-    this.write(seq, 'message', data);
+    this.writeFrame(shared ? this.ctx.messageFrame(seq, data) : formatSseEvent(seq, 'message', data));
     this.cursor = Math.max(this.cursor, seq);
     this.lastId = seq;
     if (this.accountId) this.ctx.markDelivered(this.accountId, seq);
   }
 
   private write(id: number, event: string, data: unknown): void {
+    this.writeFrame(formatSseEvent(id, event, data));
+  }
+
+  /** An event whose data object other streams of this process write too: its JSON is made once. */
+  private writeShared(id: number, event: string, data: object): void {
+    this.writeFrame(`id: ${id}\nevent: ${event}\ndata: ${this.ctx.eventJson(data)}\n\n`);
+  }
+
+  private writeFrame(frame: string): void {
     if (this.closed) return;
-    this.res.write(formatSseEvent(id, event, data));
+    this.res.write(frame);
+    if (this.res.writableLength > this.ctx.maxBufferBytes) {
+      this.ctx.warn(`closing a stream that does not read (${this.res.writableLength} bytes unsent)`);
+      this.close('slow_consumer');
+    }
   }
 
   private async checkExpiry(): Promise<void> {
     this.expiryTimer = null;
     if (this.closed || !this.sessionId || this.accountId) return;
     try {
-      if (await this.ctx.sessionExpired(this.sessionId)) {
-        this.write(this.lastId, 'pairing_expired', { reason: 'expired' });
-        this.close();
-      }
+      if (await this.ctx.sessionExpired(this.sessionId)) this.revoke('expired');
     } catch (e) {
       this.ctx.warn(`expiry check failed: ${(e as Error).message}`);
       this.expiryTimer = setTimeout(() => void this.checkExpiry(), 1000);

@@ -8,30 +8,50 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { channelNames, PubSubService, StreamPresence } from '@app/messaging';
-import { InboundMessagesRepository, SessionsRepository } from '@app/persistence';
-import { RelayMetrics } from '@app/platform';
+import { TooManyStreamsError } from '@app/core';
+import {
+  channelNames,
+  MessageEventData,
+  PubSubService,
+  StreamEventPublisher,
+  StreamPresence,
+  StreamSlot,
+  StreamSlots,
+} from '@app/messaging';
+import { AccountsRepository, InboundMessagesRepository, SessionsRepository } from '@app/persistence';
+import { clientIp, RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '../auth/agent-principal';
 import { PairingService } from '../pairing/pairing.service';
-import { AgentStream, StreamContext } from './agent-stream';
+import { AgentStream, StreamCloseReason, StreamContext } from './agent-stream';
 import { DeliveryMarker } from './delivery-marker';
+import { formatSseEventJson } from './sse-format';
 
 const PRESENCE_EVERY_MS = 5000;
 const PRESENCE_DEBOUNCE_MS = 50;
+/** A replay page: at most this many messages and (after the first) this many bytes of payload. */
+const REPLAY_PAGE = { rows: 64, bytes: 256 * 1024 };
 
 /**
  * The SSE broker of this replica: holds its agent streams, wires them to Redis Pub/Sub (through the process's
- * single subscriber), sends heartbeats from one timer for all streams, catches streams up after a Redis outage
- * and ends them all on shutdown.
+ * single subscriber), enforces the stream caps (per credential and per client address, cluster-wide through
+ * `StreamSlots`), serialises each live event once for all its streams, and on every heartbeat re-checks every
+ * stream's credential and slot in one batch — so a revocation or replacement whose Pub/Sub message was lost
+ * still ends the stream within `SSE_HEARTBEAT_SECONDS`. Catches streams up after a Redis outage and ends them
+ * all on shutdown.
  */
 @Injectable()
 export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger('AgentStreams');
-  private readonly streams = new Set<AgentStream>();
+  private readonly streams = new Map<string, AgentStream>();
   private heartbeat: NodeJS.Timeout | null = null;
   private presenceTimer: NodeJS.Timeout | null = null;
   private presenceSoon: NodeJS.Timeout | null = null;
   private removeReconnectListener: (() => void) | null = null;
+  private verifying: Promise<void> | null = null;
+  private stopping = false;
+  /** Serialised live events, keyed by the data object that `PubSubService` parsed once for all streams. */
+  private readonly frames = new WeakMap<object, string>();
+  private readonly json = new WeakMap<object, string>();
   private readonly ctx: StreamContext;
 
   constructor(
@@ -39,10 +59,13 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     private readonly pubsub: PubSubService,
     private readonly messages: InboundMessagesRepository,
     private readonly sessions: SessionsRepository,
+    private readonly accounts: AccountsRepository,
     private readonly pairing: PairingService,
     private readonly marker: DeliveryMarker,
     private readonly metrics: RelayMetrics,
     private readonly presence: StreamPresence,
+    private readonly slots: StreamSlots,
+    private readonly publisher: StreamEventPublisher,
   ) {
     const ttl = config.queueTtlSeconds;
     this.ctx = {
@@ -50,9 +73,11 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
         this.pubsub.subscribe(this.pubsub.channel(...channelNames.account(id)), handler),
       subscribeSession: (id, handler) =>
         this.pubsub.subscribe(this.pubsub.channel(...channelNames.session(id)), handler),
-      snapshot: (accountId, afterSeq) => this.messages.replaySnapshot(accountId, afterSeq, ttl),
+      replayStart: (accountId, lastEventId) => this.messages.replayStart(accountId, lastEventId),
+      replayPage: (accountId, range) => this.messages.replayPage(accountId, range, ttl, REPLAY_PAGE),
       seqRange: (accountId, from, to) => this.messages.findSeqRange(accountId, from, to),
-      after: (accountId, afterSeq) => this.messages.findAfterSeq(accountId, afterSeq, ttl),
+      messageFrame: (seq, data) => this.messageFrame(seq, data),
+      eventJson: (data) => this.eventJson(data),
       markDelivered: (accountId, seq) => {
         this.marker.mark(accountId, seq);
         this.metrics.messagesDelivered.inc();
@@ -63,11 +88,9 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
         const current = await this.pairing.applyExpiry(session);
         return current.status === 'expired' || current.status === 'disconnected';
       },
-      onClosed: (stream) => {
-        this.streams.delete(stream);
-        this.presenceChanged();
-      },
+      onClosed: (stream, reason) => this.onClosed(stream, reason),
       warn: (message) => this.logger.warn(message),
+      maxBufferBytes: config.streamMaxBufferBytes,
     };
   }
 
@@ -75,17 +98,17 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     this.metrics.gauge('relay_open_streams', 'Agent streams open on this process', [], (gauge) => {
       gauge.set(this.streams.size);
     });
-    this.heartbeat = setInterval(() => {
-      for (const stream of this.streams) stream.ping();
-    }, this.config.sseHeartbeatSeconds * 1000);
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.heartbeat.unref();
     this.presenceTimer = setInterval(() => void this.reportPresence(), PRESENCE_EVERY_MS);
     this.presenceTimer.unref();
     void this.reportPresence();
     this.removeReconnectListener = this.pubsub.onReconnect(() => {
-      for (const stream of this.streams) {
+      // Whatever was published meanwhile is read from PostgreSQL, and whatever was revoked meanwhile ends.
+      for (const stream of this.streams.values()) {
         stream.catchUp().catch((e: Error) => this.logger.warn(`catch-up failed: ${e.message}`));
       }
+      void this.verify();
     });
   }
 
@@ -93,13 +116,27 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     return this.streams.size;
   }
 
-  /** Takes over an authenticated request and turns it into an agent stream. */
+  private get heartbeatMs(): number {
+    return this.config.sseHeartbeatSeconds * 1000;
+  }
+
+  /**
+   * Takes over an authenticated request and turns it into an agent stream. Refused with 429 when the client
+   * address holds `MAX_STREAMS_PER_IP` streams; the oldest streams of the credential beyond
+   * `MAX_STREAMS_PER_TOKEN` are replaced (wherever they are in the cluster). With Redis away the caps are not
+   * enforced (the stream is served, and logged).
+   */
   async open(
     principal: AgentPrincipal,
     req: Request,
     res: Response,
     lastEventId: number | null,
   ): Promise<void> {
+    const id = this.slots.newId();
+    const credential = principal.sessionId ? `s:${principal.sessionId}` : `a:${principal.accountId}`;
+    const slot = this.slots.slot(id, credential, clientIp(req, this.config.trustProxy));
+    const replaced = await this.claim(slot);
+
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
     req.socket.setKeepAlive(true, 60_000);
@@ -109,21 +146,161 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     res.setHeader('Connection', 'keep-alive');
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
-    const stream = new AgentStream(this.ctx, res, principal, lastEventId);
-    this.streams.add(stream);
+    const stream = new AgentStream(this.ctx, res, principal, lastEventId, id);
+    stream.slot = replaced ? slot : null;
+    this.streams.set(id, stream);
     this.presenceChanged();
     res.on('close', () => stream.close());
+    if (replaced && replaced.length > 0) this.replace(principal, replaced);
     try {
       await stream.start();
     } catch (e) {
       this.logger.warn(`stream start failed: ${(e as Error).message}`);
-      stream.close();
+      stream.close('failed');
+    }
+  }
+
+  /** The stream ids this claim replaced; null when Redis could not be asked. Throws 429 past the address cap. */
+  private async claim(slot: StreamSlot): Promise<string[] | null> {
+    let result;
+    try {
+      result = await this.slots.claim(
+        slot,
+        { perCredential: this.config.maxStreamsPerToken, perAddress: this.config.maxStreamsPerIp },
+        this.heartbeatMs,
+      );
+    } catch (e) {
+      this.logger.warn(`stream caps unavailable: ${(e as Error).message}`);
+      return null;
+    }
+    if (!result.allowed) {
+      this.metrics.streamsRefused.inc();
+      throw new TooManyStreamsError(this.config.maxStreamsPerIp, this.config.sseHeartbeatSeconds);
+    }
+    return result.replaced;
+  }
+
+  /** Ends the replaced streams: at once when they are here, through their credential's channel elsewhere. */
+  private replace(principal: AgentPrincipal, ids: string[]): void {
+    for (const id of ids) this.streams.get(id)?.replace();
+    const envelope = { kind: 'stream_replaced' as const, streamIds: ids };
+    const sent = principal.sessionId
+      ? this.publisher.toSession(principal.sessionId, envelope)
+      : this.publisher.toAccount(principal.accountId as string, envelope);
+    // A lost message is healed by the next heartbeat: the replaced stream finds its slot gone.
+    sent.catch((e: Error) => this.logger.warn(`could not announce replaced streams: ${e.message}`));
+  }
+
+  /** The `message` event of a live message, made once per process (its SSE id is the sequence number). */
+  private messageFrame(seq: number, data: MessageEventData): string {
+    let frame = this.frames.get(data);
+    if (frame === undefined) {
+      frame = formatSseEventJson(seq, 'message', JSON.stringify(data));
+      this.metrics.streamEventSerializations.inc();
+      this.frames.set(data, frame);
+    }
+    return frame;
+  }
+
+  private eventJson(data: object): string {
+    let json = this.json.get(data);
+    if (json === undefined) {
+      json = JSON.stringify(data);
+      this.metrics.streamEventSerializations.inc();
+      this.json.set(data, json);
+    }
+    return json;
+  }
+
+  private onClosed(stream: AgentStream, reason: StreamCloseReason): void {
+    this.streams.delete(stream.id);
+    if (reason !== 'client') this.metrics.streamsClosed.inc({ reason });
+    if (stream.slot) {
+      this.slots.release(stream.slot).catch((e: Error) => {
+        this.logger.debug(`stream slot release failed (it goes stale): ${e.message}`);
+      });
+    }
+    this.presenceChanged();
+  }
+
+  private beat(): void {
+    for (const stream of this.streams.values()) stream.ping();
+    void this.verify();
+  }
+
+  /**
+   * Re-checks every stream of this process in a few batched round trips: its slot (gone = replaced by a newer
+   * stream of its credential), its session (disconnected, expired, deleted — or paired while the stream never
+   * heard of it), its account relay token (rotated or the account deleted). Runs on every heartbeat and after
+   * the subscriber reconnects.
+   */
+  verify(): Promise<void> {
+    this.verifying ??= this.verifyAll()
+      .catch((e: Error) => this.logger.warn(`stream re-check failed: ${e.message}`))
+      .finally(() => (this.verifying = null));
+    return this.verifying;
+  }
+
+  private async verifyAll(): Promise<void> {
+    const streams = [...this.streams.values()];
+    if (streams.length === 0) return;
+    await Promise.all([
+      this.verifySlots(streams),
+      this.verifySessions(streams),
+      this.verifyAccounts(streams),
+    ]);
+  }
+
+  private async verifySlots(streams: AgentStream[]): Promise<void> {
+    const slotted = streams.filter((s) => s.slot);
+    const gone = await this.slots.refresh(
+      slotted.map((s) => s.slot as StreamSlot),
+      this.heartbeatMs,
+    );
+    for (const stream of slotted) if (gone.has(stream.id)) stream.replace();
+  }
+
+  private async verifySessions(streams: AgentStream[]): Promise<void> {
+    const withSession = streams.filter((s) => s.sessionId);
+    if (withSession.length === 0) return;
+    const states = await this.sessions.findStates([
+      ...new Set(withSession.map((s) => s.sessionId as string)),
+    ]);
+    const now = Date.now();
+    for (const stream of withSession) {
+      if (stream.isClosed) continue;
+      const state = states.get(stream.sessionId as string);
+      if (!state || state.status === 'disconnected') stream.revoke('disconnected');
+      else if (state.status === 'expired') stream.revoke('expired');
+      else if (state.status === 'pending_pairing' && state.expiresAt.getTime() <= now)
+        stream.revoke('expired');
+      else if (state.status === 'paired' && !stream.accountId && state.accountId) {
+        stream.adoptPairing({
+          accountId: state.accountId,
+          kakaoUserId: state.kakaoUserId ?? '',
+          conversationKey: state.conversationKey ?? '',
+          pairedAt: (state.pairedAt ?? new Date()).toISOString(),
+        });
+      }
+    }
+  }
+
+  private async verifyAccounts(streams: AgentStream[]): Promise<void> {
+    const withToken = streams.filter((s) => s.kind === 'account' && s.accountId);
+    if (withToken.length === 0) return;
+    const hashes = await this.accounts.findRelayTokenHashes([
+      ...new Set(withToken.map((s) => s.accountId as string)),
+    ]);
+    for (const stream of withToken) {
+      if (!stream.isClosed && hashes.get(stream.accountId as string) !== stream.tokenHash) {
+        stream.revoke('disconnected');
+      }
     }
   }
 
   /** Reports the new stream count soon (debounced), so the overview is current without a write per change. */
   private presenceChanged(): void {
-    if (this.presenceSoon) return;
+    if (this.presenceSoon || this.stopping) return;
     this.presenceSoon = setTimeout(() => {
       this.presenceSoon = null;
       void this.reportPresence();
@@ -148,7 +325,9 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
 
   /** Ends every open stream so that the HTTP server can close; agents reconnect to another replica. */
   async beforeApplicationShutdown(): Promise<void> {
-    for (const stream of [...this.streams]) stream.close();
+    this.stopping = true;
+    if (this.presenceSoon) clearTimeout(this.presenceSoon);
+    for (const stream of [...this.streams.values()]) stream.close('shutdown');
     await Promise.all([this.marker.flush(), this.presence.withdraw().catch(() => undefined)]);
   }
 }

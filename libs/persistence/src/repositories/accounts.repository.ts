@@ -15,6 +15,16 @@ export class AccountsRepository {
     return this.repo.findOne({ where: { id } });
   }
 
+  /** The relay-token hashes of several accounts (absent: the account is gone). */
+  async findRelayTokenHashes(ids: readonly string[]): Promise<Map<string, string | null>> {
+    if (ids.length === 0) return new Map();
+    const rows: Array<{ id: string; relay_token_hash: string | null }> = await this.repo.query(
+      `SELECT id, relay_token_hash FROM accounts WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.relay_token_hash]));
+  }
+
   findByRelayTokenHash(relayTokenHash: string): Promise<AccountEntity | null> {
     return this.repo.findOne({ where: { relayTokenHash } });
   }

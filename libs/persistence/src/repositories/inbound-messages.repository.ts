@@ -89,10 +89,14 @@ function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === '23505';
 }
 
-export interface ReplaySnapshot {
-  /** The account's last sequence number at the instant of the snapshot. */
+/** Where an agent stream's replay starts (see `InboundMessagesRepository.replayStart`). */
+export interface ReplayStart {
+  /** The account's last sequence number: the replay covers owed messages up to it, live events the rest. */
   lastSeq: number;
-  messages: StoredMessage[];
+  /** Messages above this are owed. */
+  floor: number;
+  /** Whether messages written to a stream before are owed too (a Last-Event-ID reconnect). */
+  includeDelivered: boolean;
 }
 
 @Injectable()
@@ -225,37 +229,55 @@ export class InboundMessagesRepository {
   }
 
   /**
-   * What a newly connected stream must send, taken in one consistent snapshot together with the account's
-   * last sequence number: every message never written to a stream (queued, above the account's delivery mark,
-   * younger than the queue TTL); with
-   * Last-Event-ID N, every unanswered message after N instead — the client has seen up to N, so nothing at or
-   * below it is sent again, even one a crashed replica wrote but had not yet marked delivered.
+   * Where a newly connected stream's replay starts, read in one statement: the account's last sequence number
+   * (everything at or below it is committed: the counter is bumped in the transaction that stores the messages)
+   * and the floor above which messages are owed — the account's delivery mark (messages never written to a
+   * stream), or with Last-Event-ID N, N itself (written-but-unanswered messages after it are sent again: the
+   * client has seen up to N, even one a crashed replica wrote but had not yet marked delivered). Null when the
+   * account does not exist. The messages are then read page by page (`replayPage`).
    */
-  async replaySnapshot(
-    accountId: string,
-    afterSeq: number | null,
-    ttlSeconds: number,
-  ): Promise<ReplaySnapshot> {
-    const rows: Array<MessageRow & { last_seq: string }> = await this.dataSource.query(
-      `SELECT a.last_seq, ${MESSAGE_COLUMNS}
-         FROM accounts a
-         LEFT JOIN account_deliveries d ON d.account_id = a.id
-         LEFT JOIN inbound_messages m
-           ON m.account_id = a.id
-          AND m.created_at > now() - make_interval(secs => $2)
-          AND (
-            ($3::bigint IS NULL AND m.status = 'queued' AND m.seq > coalesce(d.delivered_seq, 0))
-            OR ($3::bigint IS NOT NULL AND m.status IN ('queued', 'delivered') AND m.seq > $3::bigint)
-          )
-        WHERE a.id = $1
-        ORDER BY m.seq ASC`,
-      [accountId, ttlSeconds, afterSeq],
+  async replayStart(accountId: string, lastEventId: number | null): Promise<ReplayStart | null> {
+    const rows: Array<{ last_seq: string; delivered_seq: string | null }> = await this.dataSource.query(
+      `SELECT a.last_seq, d.delivered_seq
+         FROM accounts a LEFT JOIN account_deliveries d ON d.account_id = a.id
+        WHERE a.id = $1`,
+      [accountId],
     );
-    if (rows.length === 0) return { lastSeq: 0, messages: [] };
-    return {
-      lastSeq: Number(rows[0].last_seq),
-      messages: rows.filter((r) => r.id !== null).map(toStored),
-    };
+    if (rows.length === 0) return null;
+    const lastSeq = Number(rows[0].last_seq);
+    if (lastEventId !== null)
+      return { lastSeq, floor: Math.min(lastEventId, lastSeq), includeDelivered: true };
+    return { lastSeq, floor: Number(rows[0].delivered_seq ?? 0), includeDelivered: false };
+  }
+
+  /**
+   * One page of a replay: owed messages with afterSeq < seq <= upToSeq, younger than the queue TTL, oldest first,
+   * at most `page.rows` of them and no more than `page.bytes` of payload (the first row always comes), so a
+   * replay never holds a large backlog in memory at once.
+   */
+  async replayPage(
+    accountId: string,
+    range: { afterSeq: number; upToSeq: number; includeDelivered: boolean },
+    ttlSeconds: number,
+    page: { rows: number; bytes: number },
+  ): Promise<StoredMessage[]> {
+    const rows: MessageRow[] = await this.dataSource.query(
+      `SELECT p.* FROM (
+         SELECT q.*, sum(q.size) OVER (ORDER BY q.seq) - q.size AS before_bytes FROM (
+           SELECT ${MESSAGE_COLUMNS}, octet_length(m.kakao_payload::text) AS size
+             FROM inbound_messages m
+            WHERE m.account_id = $1 AND m.seq > $2 AND m.seq <= $3
+              AND (m.status = 'queued' OR ($4::boolean AND m.status = 'delivered'))
+              AND m.created_at > now() - make_interval(secs => $5)
+            ORDER BY m.seq ASC
+            LIMIT $6
+         ) q
+       ) p
+       WHERE p.before_bytes < $7
+       ORDER BY p.seq ASC`,
+      [accountId, range.afterSeq, range.upToSeq, range.includeDelivered, ttlSeconds, page.rows, page.bytes],
+    );
+    return rows.map(toStored);
   }
 
   /** Messages of an account with fromSeq < seq <= toSeq (a gap a stream noticed), oldest first. */
@@ -269,18 +291,6 @@ export class InboundMessagesRepository {
         WHERE m.account_id = $1 AND m.seq > $2 AND m.seq <= $3 AND m.status <> 'expired'
         ORDER BY m.seq ASC`,
       [accountId, fromSeqExclusive, toSeqInclusive],
-    );
-    return rows.map(toStored);
-  }
-
-  /** The account's messages after a sequence number (catch-up after a Redis outage). */
-  async findAfterSeq(accountId: string, afterSeq: number, ttlSeconds: number): Promise<StoredMessage[]> {
-    const rows: MessageRow[] = await this.dataSource.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM inbound_messages m
-        WHERE m.account_id = $1 AND m.seq > $2 AND m.status IN ('queued', 'delivered')
-          AND m.created_at > now() - make_interval(secs => $3)
-        ORDER BY m.seq ASC`,
-      [accountId, afterSeq, ttlSeconds],
     );
     return rows.map(toStored);
   }

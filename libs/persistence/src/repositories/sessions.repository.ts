@@ -16,6 +16,15 @@ export interface PairedSessionUpdate {
   conversationKey: string;
 }
 
+export interface SessionState {
+  status: SessionEntity['status'];
+  expiresAt: Date;
+  accountId: string | null;
+  kakaoUserId: string | null;
+  conversationKey: string | null;
+  pairedAt: Date | null;
+}
+
 @Injectable()
 export class SessionsRepository {
   constructor(@InjectRepository(SessionEntity) private readonly repo: Repository<SessionEntity>) {}
@@ -39,6 +48,37 @@ export class SessionsRepository {
 
   findById(id: string): Promise<SessionEntity | null> {
     return this.repo.findOne({ where: { id } });
+  }
+
+  /** The current state of several sessions at once (open streams re-check their credential); absent = deleted. */
+  async findStates(ids: readonly string[]): Promise<Map<string, SessionState>> {
+    if (ids.length === 0) return new Map();
+    const rows: Array<{
+      id: string;
+      status: SessionEntity['status'];
+      expires_at: Date;
+      account_id: string | null;
+      kakao_user_id: string | null;
+      conversation_key: string | null;
+      paired_at: Date | null;
+    }> = await this.repo.query(
+      `SELECT id, status, expires_at, account_id, kakao_user_id, conversation_key, paired_at
+         FROM sessions WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          status: r.status,
+          expiresAt: r.expires_at,
+          accountId: r.account_id,
+          kakaoUserId: r.kakao_user_id,
+          conversationKey: r.conversation_key,
+          pairedAt: r.paired_at,
+        },
+      ]),
+    );
   }
 
   /**

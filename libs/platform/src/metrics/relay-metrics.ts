@@ -36,6 +36,25 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly streamEventSerializations = new Counter({
+    name: 'relay_stream_event_serializations_total',
+    help: 'Live stream events serialised (once per event per process, however many streams receive it)',
+    registers: [this.registry],
+  });
+
+  readonly streamsRefused = new Counter({
+    name: 'relay_streams_refused_total',
+    help: 'Agent streams refused because the client address holds MAX_STREAMS_PER_IP',
+    registers: [this.registry],
+  });
+
+  readonly streamsClosed = new Counter({
+    name: 'relay_streams_closed_total',
+    help: 'Agent streams closed by the relay, by reason (replaced, slow_consumer, revoked, expired, shutdown)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly repliesAccepted = new Counter({
     name: 'relay_replies_accepted_total',
     help: 'Agent replies accepted',

@@ -1,0 +1,150 @@
+import { Injectable } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import { RedisService } from './redis.service';
+
+/*
+ * Two sorted sets per claim, both scored by "last seen" (ms): the credential's streams and the client address's
+ * streams. A member is the stream id, which starts with its opening time (base 36, fixed width), so sorting the
+ * members sorts the streams by age. Entries that were not refreshed for `stale` ms belong to a replica that
+ * died and are dropped before counting.
+ *
+ * KEYS: credential set, address set. ARGV: now, staleBefore, streamId, credentialCap, addressCap, keyTtlMs.
+ * Answers {0} when the address is full (nothing added), else {1, replaced stream ids…}.
+ */
+const CLAIM = `
+local now, stale, id = ARGV[1], ARGV[2], ARGV[3]
+local tokenCap, ipCap, ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', stale)
+if redis.call('ZCARD', KEYS[2]) >= ipCap then return {0} end
+redis.call('ZADD', KEYS[2], now, id)
+redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', stale)
+redis.call('ZADD', KEYS[1], now, id)
+redis.call('PEXPIRE', KEYS[1], ttl)
+local out = {1}
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+if #members > tokenCap then
+  table.sort(members)
+  for i = 1, #members - tokenCap do
+    redis.call('ZREM', KEYS[1], members[i])
+    redis.call('ZREM', KEYS[2], members[i])
+    out[#out + 1] = members[i]
+  end
+end
+return out`;
+
+/** KEYS: credential set, address set. ARGV: now, streamId. 0 when the credential entry is gone. */
+const REFRESH = `
+if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 'XX', ARGV[1], ARGV[2])
+return 1`;
+
+type SlotCommands = {
+  relayStreamClaim(...args: Array<string | number>): Promise<Array<number | string>>;
+};
+type SlotPipeline = { relayStreamRefresh(k1: string, k2: string, now: number, id: string): unknown };
+
+/** Where one stream is counted: its credential (session or account relay token) and its client address. */
+export interface StreamSlot {
+  id: string;
+  credentialKey: string;
+  addressKey: string;
+}
+
+export type ClaimResult = { allowed: false } | { allowed: true; replaced: string[] };
+
+/** How many missed refreshes make an entry stale (its replica died without releasing it). */
+const STALE_AFTER_REFRESHES = 3;
+
+/**
+ * Cluster-wide counts of open agent streams, per credential and per client address, in Redis: the per-token cap
+ * (one more stream replaces the oldest) and the per-address cap (one more is refused). Each replica refreshes
+ * its streams' entries on every heartbeat; a refresh that finds its credential entry gone tells the stream it
+ * was replaced (even when the Pub/Sub message that said so was lost).
+ */
+@Injectable()
+export class StreamSlots {
+  private readonly instance = randomBytes(4).toString('hex');
+  private counter = 0;
+
+  constructor(private readonly redis: RedisService) {
+    this.redis.command.defineCommand('relayStreamClaim', { numberOfKeys: 2, lua: CLAIM });
+    this.redis.command.defineCommand('relayStreamRefresh', { numberOfKeys: 2, lua: REFRESH });
+  }
+
+  /** A stream id unique in the cluster whose sort order is its opening order. */
+  newId(now = Date.now()): string {
+    this.counter = (this.counter + 1) % 1_679_616;
+    return `${now.toString(36).padStart(9, '0')}${this.counter.toString(36).padStart(4, '0')}${this.instance}`;
+  }
+
+  /** The slot of a stream: the credential is an id of ours, the address is hashed (never raw client input). */
+  slot(id: string, credential: string, address: string): StreamSlot {
+    const hashed = createHash('sha256').update(address).digest('hex').slice(0, 32);
+    return {
+      id,
+      credentialKey: this.redis.key('stream-slots', 'cred', credential),
+      addressKey: this.redis.key('stream-slots', 'addr', hashed),
+    };
+  }
+
+  async claim(
+    slot: StreamSlot,
+    caps: { perCredential: number; perAddress: number },
+    refreshMs: number,
+  ): Promise<ClaimResult> {
+    const now = Date.now();
+    const staleMs = refreshMs * STALE_AFTER_REFRESHES;
+    const result = await (this.redis.command as unknown as SlotCommands).relayStreamClaim(
+      slot.credentialKey,
+      slot.addressKey,
+      now,
+      now - staleMs,
+      slot.id,
+      caps.perCredential,
+      caps.perAddress,
+      staleMs * 2,
+    );
+    if (Number(result[0]) !== 1) return { allowed: false };
+    return { allowed: true, replaced: result.slice(1).map(String) };
+  }
+
+  /**
+   * Marks the slots as alive; answers the ids whose credential entry is gone (replaced by a newer stream). One
+   * pipeline for all the streams of this process.
+   */
+  async refresh(slots: readonly StreamSlot[], refreshMs: number): Promise<Set<string>> {
+    if (slots.length === 0) return new Set();
+    const now = Date.now();
+    const ttl = refreshMs * STALE_AFTER_REFRESHES * 2;
+    const pipeline = this.redis.command.pipeline();
+    const keys = new Set<string>();
+    for (const slot of slots) {
+      (pipeline as unknown as SlotPipeline).relayStreamRefresh(
+        slot.credentialKey,
+        slot.addressKey,
+        now,
+        slot.id,
+      );
+      keys.add(slot.credentialKey);
+      keys.add(slot.addressKey);
+    }
+    for (const key of keys) pipeline.pexpire(key, ttl);
+    const results = (await pipeline.exec()) ?? [];
+    const gone = new Set<string>();
+    slots.forEach((slot, i) => {
+      const [err, present] = results[i] ?? [null, 1];
+      if (!err && Number(present) === 0) gone.add(slot.id);
+    });
+    return gone;
+  }
+
+  async release(slot: StreamSlot): Promise<void> {
+    await this.redis.command
+      .pipeline()
+      .zrem(slot.credentialKey, slot.id)
+      .zrem(slot.addressKey, slot.id)
+      .exec();
+  }
+}
