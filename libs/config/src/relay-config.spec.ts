@@ -80,6 +80,18 @@ describe('parseConfig', () => {
     expect((error as ConfigValidationError).problems).toHaveLength(7);
   });
 
+  it('accepts host:port and [v6]:port callback hosts and refuses malformed ones', () => {
+    expect(
+      parseConfig({ KAKAO_CALLBACK_ALLOWED_HOSTS: '*.kakao.com, Bot.Example.com:8443, [::1]:9443, ::1' })
+        .kakaoCallbackAllowedHosts,
+    ).toEqual(['*.kakao.com', 'bot.example.com:8443', '[::1]:9443', '::1']);
+    for (const bad of ['*.kakao.com:8443', 'host:0', 'host:70000', '[::1', 'http://host']) {
+      expect(() => parseConfig({ KAKAO_CALLBACK_ALLOWED_HOSTS: bad })).toThrow(
+        /KAKAO_CALLBACK_ALLOWED_HOSTS/,
+      );
+    }
+  });
+
   it('treats empty strings as unset', () => {
     expect(parseConfig({ PORT: '', ADMIN_TOKEN: '  ' }).adminToken).toBeUndefined();
   });

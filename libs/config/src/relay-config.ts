@@ -1,3 +1,6 @@
+// A relative path: the tests' global setup loads this file without the @app aliases.
+import { parseCallbackHostEntry } from '../../core/src/callback-url-policy';
+
 /**
  * The relay's configuration: every environment variable of the relay contract (§6) plus the few
  * deployment knobs of our own, parsed once at start into one typed, frozen object.
@@ -136,15 +139,14 @@ class EnvReader {
   }
 }
 
-const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
-
+/** `host`, `*.suffix`, `host:port`, `[v6]` or `[v6]:port` (the callback policy's own parser decides). */
 function parseHostList(reader: EnvReader, name: string, fallback: string): string[] {
   const value = reader.string(name, fallback) ?? fallback;
   const hosts = value
     .split(',')
     .map((h) => h.trim().toLowerCase())
     .filter((h) => h.length > 0);
-  const bad = hosts.filter((h) => !HOST_PATTERN.test(h) && !/^\[?[0-9a-f:.]+\]?$/.test(h));
+  const bad = hosts.filter((h) => parseCallbackHostEntry(h) === null);
   if (bad.length > 0) reader.problems.push(`${name} has invalid host entries: ${bad.join(', ')}`);
   if (hosts.length === 0) reader.problems.push(`${name} must list at least one host`);
   return hosts;
