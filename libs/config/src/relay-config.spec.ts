@@ -20,6 +20,7 @@ describe('parseConfig', () => {
       '*.kakaoenterprise.com',
     ]);
     expect(config.kakaoCallbackAllowHttp).toBe(false);
+    expect(config.kakaoAllowedBotIds).toBeNull();
     expect(config.trustProxy).toBe(false);
     expect(config.adminToken).toBeUndefined();
     expect(config.logLevel).toBe('info');
@@ -90,6 +91,16 @@ describe('parseConfig', () => {
         /KAKAO_CALLBACK_ALLOWED_HOSTS/,
       );
     }
+  });
+
+  it('reads KAKAO_ALLOWED_BOT_IDS as a list, unset or empty meaning any bot', () => {
+    expect(parseConfig({ KAKAO_ALLOWED_BOT_IDS: ' bot-a ,bot-b,, ' }).kakaoAllowedBotIds).toEqual([
+      'bot-a',
+      'bot-b',
+    ]);
+    expect(parseConfig({ KAKAO_ALLOWED_BOT_IDS: '' }).kakaoAllowedBotIds).toBeNull();
+    expect(() => parseConfig({ KAKAO_ALLOWED_BOT_IDS: ' , ' })).toThrow(/KAKAO_ALLOWED_BOT_IDS/);
+    expect(() => parseConfig({ KAKAO_ALLOWED_BOT_IDS: 'x'.repeat(257) })).toThrow(/KAKAO_ALLOWED_BOT_IDS/);
   });
 
   it('treats empty strings as unset', () => {

@@ -1,5 +1,6 @@
 // A relative path: the tests' global setup loads this file without the @app aliases.
 import { parseCallbackHostEntry } from '../../core/src/callback-url-policy';
+import { MAX_KAKAO_ID_LENGTH } from '../../core/src/kakao';
 
 /**
  * The relay's configuration: every environment variable of the relay contract (§6) plus the few
@@ -23,6 +24,8 @@ export interface RelayConfig {
   rateLimitRepliesPerMinute: number;
   kakaoCallbackAllowedHosts: string[];
   kakaoCallbackAllowHttp: boolean;
+  /** `KAKAO_ALLOWED_BOT_IDS`: the webhook refuses other `bot.id`s with 403; null = any bot. */
+  kakaoAllowedBotIds: string[] | null;
   trustProxy: boolean;
   /** Run the BullMQ processors and scheduled jobs inside the relay process (single-machine install). */
   workerInProcess: boolean;
@@ -152,6 +155,21 @@ function parseHostList(reader: EnvReader, name: string, fallback: string): strin
   return hosts;
 }
 
+function parseBotIds(reader: EnvReader, name: string): string[] | null {
+  const value = reader.string(name);
+  if (value === undefined) return null;
+  const ids = value
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id.length > 0);
+  if (ids.length === 0) reader.problems.push(`${name} must list at least one bot id when set`);
+  const long = ids.filter((id) => id.length > MAX_KAKAO_ID_LENGTH);
+  if (long.length > 0) {
+    reader.problems.push(`${name} has ids longer than ${MAX_KAKAO_ID_LENGTH} characters`);
+  }
+  return ids;
+}
+
 /** Parses the environment into a RelayConfig, or throws one ConfigValidationError listing every problem. */
 export function parseConfig(env: Env = process.env): RelayConfig {
   const r = new EnvReader(env);
@@ -173,6 +191,7 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     rateLimitRepliesPerMinute: r.int('RATE_LIMIT_REPLIES_PER_MINUTE', 120, 1, 1_000_000),
     kakaoCallbackAllowedHosts: parseHostList(r, 'KAKAO_CALLBACK_ALLOWED_HOSTS', DEFAULT_ALLOWED_HOSTS),
     kakaoCallbackAllowHttp: r.bool('KAKAO_CALLBACK_ALLOW_HTTP', false),
+    kakaoAllowedBotIds: parseBotIds(r, 'KAKAO_ALLOWED_BOT_IDS'),
     trustProxy: r.bool('TRUST_PROXY', false),
     workerInProcess: r.bool('WORKER_IN_PROCESS', true),
     workerPort: r.int('WORKER_PORT', 8081, 0, 65535),

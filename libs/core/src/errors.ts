@@ -33,6 +33,12 @@ export class UnauthorizedError extends RelayError {
   }
 }
 
+export class ForbiddenError extends RelayError {
+  constructor(code = 'FORBIDDEN', message = 'This request is not allowed.') {
+    super(403, code, message);
+  }
+}
+
 export class NotFoundError extends RelayError {
   constructor(code = 'NOT_FOUND', message = 'Not found.') {
     super(404, code, message);

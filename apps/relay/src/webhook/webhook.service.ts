@@ -17,9 +17,10 @@ import { messageEventData } from '../events/agent-stream';
 import { InboundQueueProducer } from './inbound-queue.producer';
 import { InlineReplyWaiter, InlineWait } from './inline-reply.waiter';
 import { KO } from './replies.ko';
+import { WebhookAdmission } from './webhook-admission';
 
 type WebhookResult =
-  'command' | 'unpaired' | 'flood' | 'stored' | 'duplicate' | 'inline_timeout' | 'unavailable';
+  'command' | 'unpaired' | 'flood' | 'stored' | 'duplicate' | 'inline_timeout' | 'unavailable' | 'refused';
 
 /** `/pair` attempts allowed per conversation per window (brute force through Kakao must not be possible). */
 export const PAIR_ATTEMPT_LIMIT = 5;
@@ -51,9 +52,21 @@ export class WebhookService {
     private readonly limiter: RateLimiter,
     private readonly metrics: RelayMetrics,
     private readonly publisher: StreamEventPublisher,
+    private readonly admission: WebhookAdmission,
   ) {}
 
+  /**
+   * Both request paths (`WebhookHttpHandler`, `KakaoWebhookController`) come through here with a validated
+   * payload. A payload the relay refuses (bot not allowed, callbackUrl refused) throws a `RelayError` before
+   * anything is looked up or stored; every other outcome is a SkillResponse.
+   */
   async handle(payload: KakaoSkillPayload): Promise<SkillResponse> {
+    try {
+      this.admission.admit(payload);
+    } catch (e) {
+      this.metrics.webhookRequests.inc({ result: 'refused' });
+      throw e;
+    }
     const identity = conversationIdentity(payload);
     const mode = payload.userRequest.callbackUrl ? 'callback' : 'inline';
     const stopTimer = this.metrics.webhookDuration.startTimer({ mode });
