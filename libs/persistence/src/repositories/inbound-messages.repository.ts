@@ -3,6 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { KakaoSkillPayload, MicroBatcher, uuidV7 } from '@app/core';
 import { InboundMessageEntity, NormalizedMessage } from '../entities';
+import { isDatabaseUnavailable } from '../availability';
 import { preparedQuery } from '../prepared-query';
 
 export interface NewInboundMessage {
@@ -76,15 +77,6 @@ function stored(row: InsertedRow, input: NewInboundMessage): StoredMessage {
 /** Messages stored in one statement at most (a busy relay's concurrent webhooks; ~1 KiB each). */
 const INSERT_BATCH_MAX = 256;
 
-/**
- * A problem of some row of a batch rather than of the database: SQLSTATE class 22 (data exception) or 23
- * (integrity constraint violation), or a deadlock (40P01, never expected with the ordered locks).
- */
-function isRowProblem(e: unknown): boolean {
-  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23') || code === '40P01');
-}
-
 function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === '23505';
 }
@@ -125,21 +117,33 @@ export class InboundMessagesRepository {
   );
 
   /**
-   * Stores a batch; if one row cannot be stored (a callbackUrl taken already, a value PostgreSQL refuses) the
-   * statement rolls back whole and the batch is stored one by one, in arrival order, so only that message fails
-   * and duplicates are told apart.
+   * Stores a batch. Whatever PostgreSQL says about one row (a callbackUrl taken already, a value it refuses, an
+   * index entry too large, a trigger, a timeout…) must fail only that row's request: the statement rolls back
+   * whole, so after **any** error a batch of several is stored again one by one, in arrival order, and each
+   * request gets its own outcome (duplicates told apart). A batch of one is stored as one from the start.
+   * If the database itself is gone (a connection-level error while going one by one), the remaining messages
+   * fail with that error at once rather than each waiting for its own connection timeout.
    */
   private async insertBatch(
     items: NewInboundMessage[],
   ): Promise<Array<InsertOutcome | Promise<InsertOutcome>>> {
+    if (items.length === 1) return [await this.insertOne(items[0])];
     try {
       return await this.store(items);
-    } catch (e) {
-      if (!isRowProblem(e)) throw e;
+    } catch {
       const outcomes: Array<Promise<InsertOutcome>> = [];
+      let unavailable: unknown = null;
       let previous: Promise<unknown> = Promise.resolve();
       for (const input of items) {
-        const outcome = previous.then(() => this.insertOne(input));
+        const outcome = previous.then(async () => {
+          if (unavailable) throw unavailable;
+          try {
+            return await this.insertOne(input);
+          } catch (error) {
+            if (isDatabaseUnavailable(error)) unavailable = error;
+            throw error;
+          }
+        });
         outcomes.push(outcome);
         previous = outcome.catch(() => undefined);
       }
