@@ -1,7 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { Client } from 'pg';
 import request from 'supertest';
 import type { KakaoSkillPayload } from '@app/core';
 import { RedisService } from '@app/messaging';
+import { InboundMessagesRepository } from '@app/persistence';
+import { RelayMetrics } from '@app/platform';
 import {
   createSession,
   pairAgent,
@@ -11,10 +14,13 @@ import {
   RunningRelay,
   sql,
   startRelay,
+  TEST_DATABASE_URL,
   textOf,
   uniqueCallbackUrl,
   userMessage,
+  waitUntil,
 } from '@app/testing';
+import { KO } from '../apps/relay/src/webhook/replies.ko';
 import { WebhookHttpHandler } from '../apps/relay/src/webhook/webhook-http.handler';
 
 const SKILL_SECRET = 'skill-secret-for-bounds';
@@ -268,5 +274,71 @@ describe('KAKAO_ALLOWED_BOT_IDS (e2e)', () => {
       true,
     );
     expect(routed.status).toBe(401);
+  });
+});
+
+describe('bounded store queue (e2e)', () => {
+  let relay: RunningRelay;
+  let agent: PairedAgent;
+
+  beforeAll(async () => {
+    await resetState();
+    relay = await startRelay({ STORE_QUEUE_MAX: '1' });
+    agent = await pairAgent(relay.url, 'queue-user');
+  });
+  afterAll(() => relay.close());
+
+  it('answers "temporarily unavailable" with Retry-After when the queue is full, and stores all it accepted', async () => {
+    const batcher = (relay.app.get(InboundMessagesRepository) as unknown as { batcher: { waiting: number } })
+      .batcher;
+    const metrics = relay.app.get(RelayMetrics);
+    const overloaded = async () =>
+      (await metrics.webhookRequests.get()).values.find((v) => v.labels.result === 'overloaded')?.value ?? 0;
+    const overloadedBefore = await overloaded();
+    const json = { 'Content-Type': 'application/json' };
+    const send = (text: string, chunked = false) =>
+      postWebhookRaw(relay.url, JSON.stringify(userMessage('queue-user', text)), json, chunked);
+
+    // Hold the account row: the store's batch (which locks it) waits until we let go.
+    const holder = new Client({ connectionString: TEST_DATABASE_URL });
+    await holder.connect();
+    let accepted: Array<Promise<Awaited<ReturnType<typeof send>>>> = [];
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM accounts WHERE id = $1 FOR UPDATE', [agent.accountId]);
+      const first = send('accepted 1'); // runs, and waits for the lock
+      await waitUntil(async () => {
+        const [{ n }] = await sql<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+        );
+        return n > 0;
+      });
+      const second = send('accepted 2', true); // waits in the queue: it is full now
+      await waitUntil(() => batcher.waiting === 1);
+      accepted = [first, second];
+
+      for (const chunked of [false, true]) {
+        const refused = await send(`refused ${chunked}`, chunked);
+        expect(refused.status).toBe(200);
+        expect(refused.headers['retry-after']).toBe('1');
+        expect(textOf(refused.body as never)).toBe(KO.unavailable);
+      }
+      expect(await overloaded()).toBe(overloadedBefore + 2);
+    } finally {
+      await holder.query('COMMIT').catch(() => undefined);
+      await holder.end();
+    }
+    for (const answer of await Promise.all(accepted)) {
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual({ version: '2.0', useCallback: true });
+      expect(answer.headers['retry-after']).toBeUndefined();
+    }
+    const rows = await sql<{ text: string }>(
+      `SELECT normalized->>'text' AS text FROM inbound_messages WHERE account_id = $1 ORDER BY seq`,
+      [agent.accountId],
+    );
+    expect(rows.map((r) => r.text)).toEqual(['accepted 1', 'accepted 2']);
+    // Room again once the queue drained.
+    expect((await send('after the rush')).body).toEqual({ version: '2.0', useCallback: true });
   });
 });

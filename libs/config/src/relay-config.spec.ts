@@ -21,6 +21,7 @@ describe('parseConfig', () => {
     ]);
     expect(config.kakaoCallbackAllowHttp).toBe(false);
     expect(config.kakaoAllowedBotIds).toBeNull();
+    expect(config.storeQueueMax).toBe(2048);
     expect(config.trustProxy).toBe(false);
     expect(config.adminToken).toBeUndefined();
     expect(config.logLevel).toBe('info');

@@ -39,6 +39,8 @@ export interface RelayConfig {
   metricsPublic: boolean;
   /** How often the cleanup jobs run. */
   cleanupIntervalSeconds: number;
+  /** Messages waiting for the store's next batch, per process; beyond it the webhook answers "busy". */
+  storeQueueMax: number;
   /** Kakao users' messages allowed per conversation per minute before the relay asks them to slow down. */
   webhookUserMessagesPerMinute: number;
   /** POST /v1/sessions/create per IP per 5 minutes. */
@@ -199,6 +201,7 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     redisPrefix: r.string('REDIS_PREFIX', 'kakao-relay') ?? 'kakao-relay',
     metricsPublic: r.bool('METRICS_PUBLIC', false),
     cleanupIntervalSeconds: r.int('CLEANUP_INTERVAL_SECONDS', 300, 1, 86400),
+    storeQueueMax: r.int('STORE_QUEUE_MAX', 2048, 1, 1_000_000),
     webhookUserMessagesPerMinute: r.int('WEBHOOK_USER_MESSAGES_PER_MINUTE', 20, 1, 1_000_000),
     rateLimitSessionCreatesPer5Min: r.int('RATE_LIMIT_SESSION_CREATES_PER_5_MIN', 10, 1, 1_000_000),
     rateLimitSessionStatusPerMinute: r.int('RATE_LIMIT_SESSION_STATUS_PER_MINUTE', 30, 1, 1_000_000),

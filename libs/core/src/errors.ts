@@ -70,8 +70,18 @@ export class RateLimitedError extends RelayError {
 }
 
 export class ServiceUnavailableError extends RelayError {
-  constructor(code: string, message: string, details?: ErrorDetail[]) {
-    super(503, code, message, details);
+  constructor(code: string, message: string, details?: ErrorDetail[], headers?: Record<string, string>) {
+    super(503, code, message, details, headers);
+  }
+}
+
+/**
+ * Refused at once because a bounded queue is full (the store's waiting messages): try again in a second. The
+ * webhook answers Kakao with its "temporarily unavailable" SkillResponse and `Retry-After: 1` instead.
+ */
+export class OverloadedError extends ServiceUnavailableError {
+  constructor(message = 'The relay is busy; try again in a second.') {
+    super('OVERLOADED', message, undefined, { 'Retry-After': '1' });
   }
 }
 

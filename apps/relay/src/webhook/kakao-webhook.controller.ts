@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
 import {
   ApiBody,
   ApiHeader,
@@ -44,7 +45,19 @@ export class KakaoWebhookController {
     description: 'Required when KAKAO_SIGNATURE_SECRET is set',
   })
   @ApiBody({ type: SkillPayloadDto })
-  @ApiOkResponse({ type: SkillResponseDto })
+  @ApiOkResponse({
+    type: SkillResponseDto,
+    description:
+      'Also when the relay cannot take the message right now (database away, or STORE_QUEUE_MAX messages ' +
+      'already waiting to be stored): a simpleText saying the service is temporarily unavailable, nothing ' +
+      'stored; the busy case carries Retry-After: 1.',
+    headers: {
+      'Retry-After': {
+        description: 'Seconds; only when the store queue was full',
+        schema: { type: 'integer' },
+      },
+    },
+  })
   @ApiBadRequestResponse({
     description:
       'VALIDATION_ERROR: not JSON; no userRequest.user.id / utterance; userRequest.user.id, a string ' +
@@ -59,7 +72,12 @@ export class KakaoWebhookController {
       'authentication; nothing is stored).',
   })
   @ApiPayloadTooLargeResponse({ description: 'PAYLOAD_TOO_LARGE: body over 1 MiB' })
-  async receive(@Body(SkillPayloadPipe) body: Record<string, unknown>): Promise<SkillResponse> {
-    return this.webhook.handle(body as unknown as KakaoSkillPayload);
+  async receive(
+    @Body(SkillPayloadPipe) body: Record<string, unknown>,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SkillResponse> {
+    const answer = await this.webhook.handle(body as unknown as KakaoSkillPayload);
+    if (answer.headers) res.set(answer.headers);
+    return answer.response;
   }
 }

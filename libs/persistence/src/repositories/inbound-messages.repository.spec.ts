@@ -43,7 +43,11 @@ function fakeDatabase(verdict: (rows: Row[]) => Error | null) {
     driver: { obtainMasterConnection: async () => [client, () => undefined] },
   } as unknown as DataSource;
   const repo = { findOne: async () => ({ id: 'existing' }) } as unknown as Repository<InboundMessageEntity>;
-  return { statements, release: () => release(), store: new InboundMessagesRepository(repo, dataSource) };
+  return {
+    statements,
+    release: () => release(),
+    store: new InboundMessagesRepository(repo, dataSource, { storeQueueMax: 100 }),
+  };
 }
 
 function input(text: string): NewInboundMessage {

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { RELAY_CONFIG, type RelayConfig } from '@app/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { KakaoSkillPayload, MicroBatcher, uuidV7 } from '@app/core';
@@ -92,29 +93,32 @@ export class InboundMessagesRepository {
   constructor(
     @InjectRepository(InboundMessageEntity) private readonly repo: Repository<InboundMessageEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
-
-  /**
-   * Stores a paired user's message; `unpaired` when the conversation is not paired, `duplicate` when a message
-   * with the same callbackUrl is stored already (Kakao's retry). Concurrent calls are stored together (see
-   * `insertBatch`): the account's sequence counter is a row lock held until commit, and taking it once per
-   * message capped a whole relay cluster at about one commit per fsync for a busy account.
-   */
-  insertQueued(input: NewInboundMessage): Promise<InsertOutcome> {
-    return this.batcher.submit(input);
-  }
-
-  private readonly batcher = new MicroBatcher<NewInboundMessage, InsertOutcome>(
-    (items) => this.insertBatch(items),
-    {
+    @Inject(RELAY_CONFIG) config: Pick<RelayConfig, 'storeQueueMax'>,
+  ) {
+    this.batcher = new MicroBatcher<NewInboundMessage, InsertOutcome>((items) => this.insertBatch(items), {
       maxBatch: INSERT_BATCH_MAX,
       // One batch at a time per process: a second one would only queue on the same account rows.
       maxInFlight: 1,
       // Two requests with one callbackUrl never share a batch: the second must see the first stored.
       canJoin: (item, batch) =>
         item.callbackUrl === null || !batch.some((b) => b.callbackUrl === item.callbackUrl),
-    },
-  );
+      // A slow database must not grow the relay's memory without limit: beyond it, `OverloadedError` at once.
+      maxWaiting: config.storeQueueMax,
+    });
+  }
+
+  /**
+   * Stores a paired user's message; `unpaired` when the conversation is not paired, `duplicate` when a message
+   * with the same callbackUrl is stored already (Kakao's retry). Concurrent calls are stored together (see
+   * `insertBatch`): the account's sequence counter is a row lock held until commit, and taking it once per
+   * message capped a whole relay cluster at about one commit per fsync for a busy account. Rejects at once with
+   * `OverloadedError` when `STORE_QUEUE_MAX` messages wait already.
+   */
+  insertQueued(input: NewInboundMessage): Promise<InsertOutcome> {
+    return this.batcher.submit(input);
+  }
+
+  private readonly batcher: MicroBatcher<NewInboundMessage, InsertOutcome>;
 
   /**
    * Stores a batch. Whatever PostgreSQL says about one row (a callbackUrl taken already, a value it refuses, an
