@@ -22,6 +22,8 @@ describe('parseConfig', () => {
     expect(config.kakaoCallbackAllowHttp).toBe(false);
     expect(config.kakaoAllowedBotIds).toBeNull();
     expect(config.storeQueueMax).toBe(2048);
+    expect(config.httpHeadersTimeoutMs).toBe(10_000);
+    expect(config.httpRequestTimeoutMs).toBe(30_000);
     expect(config.trustProxy).toBe(false);
     expect(config.adminToken).toBeUndefined();
     expect(config.logLevel).toBe('info');
@@ -102,6 +104,16 @@ describe('parseConfig', () => {
     expect(parseConfig({ KAKAO_ALLOWED_BOT_IDS: '' }).kakaoAllowedBotIds).toBeNull();
     expect(() => parseConfig({ KAKAO_ALLOWED_BOT_IDS: ' , ' })).toThrow(/KAKAO_ALLOWED_BOT_IDS/);
     expect(() => parseConfig({ KAKAO_ALLOWED_BOT_IDS: 'x'.repeat(257) })).toThrow(/KAKAO_ALLOWED_BOT_IDS/);
+  });
+
+  it('refuses a headers timeout longer than the request timeout', () => {
+    expect(() => parseConfig({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '4000' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_MS/,
+    );
+    expect(parseConfig({ HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '800' })).toMatchObject({
+      httpHeadersTimeoutMs: 500,
+      httpRequestTimeoutMs: 800,
+    });
   });
 
   it('treats empty strings as unset', () => {

@@ -39,6 +39,10 @@ export interface RelayConfig {
   metricsPublic: boolean;
   /** How often the cleanup jobs run. */
   cleanupIntervalSeconds: number;
+  /** The request line and headers must arrive within this (slow clients get 408). */
+  httpHeadersTimeoutMs: number;
+  /** The whole request must arrive within this (SSE streams are not affected: their request is complete). */
+  httpRequestTimeoutMs: number;
   /** Messages waiting for the store's next batch, per process; beyond it the webhook answers "busy". */
   storeQueueMax: number;
   /** Kakao users' messages allowed per conversation per minute before the relay asks them to slow down. */
@@ -201,6 +205,8 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     redisPrefix: r.string('REDIS_PREFIX', 'kakao-relay') ?? 'kakao-relay',
     metricsPublic: r.bool('METRICS_PUBLIC', false),
     cleanupIntervalSeconds: r.int('CLEANUP_INTERVAL_SECONDS', 300, 1, 86400),
+    httpHeadersTimeoutMs: r.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+    httpRequestTimeoutMs: r.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     storeQueueMax: r.int('STORE_QUEUE_MAX', 2048, 1, 1_000_000),
     webhookUserMessagesPerMinute: r.int('WEBHOOK_USER_MESSAGES_PER_MINUTE', 20, 1, 1_000_000),
     rateLimitSessionCreatesPer5Min: r.int('RATE_LIMIT_SESSION_CREATES_PER_5_MIN', 10, 1, 1_000_000),
@@ -209,6 +215,9 @@ export function parseConfig(env: Env = process.env): RelayConfig {
   };
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
     r.problems.push('REDIS_PREFIX may only contain letters, digits, "_", "-" and "." (at most 64)');
+  }
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    r.problems.push('HTTP_HEADERS_TIMEOUT_MS must not be greater than HTTP_REQUEST_TIMEOUT_MS');
   }
   if (r.problems.length > 0) throw new ConfigValidationError(r.problems);
   return Object.freeze(config);
