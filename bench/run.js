@@ -325,7 +325,8 @@ const ingestBody = (userKey, tag) =>
   makePayload({
     userKey,
     text: `${tag}-[<id>]`,
-    callbackUrl: `https://bot-api.kakao.com/v1/callback/${tag}-[<id>]`,
+    // An allowed callback host of the bench relays (the webhook refuses others with 400).
+    callbackUrl: `http://127.0.0.1/v1/callback/${tag}-[<id>]`,
   });
 
 /** (5) the baseline server: autocannon as in (1), fixed rates as in (2). */
@@ -373,7 +374,7 @@ async function baselinePhase() {
             makePayload({
               userKey: `baseline-${RUN_ID}`,
               text: `base-rate-${rate}-${i}`,
-              callbackUrl: `https://bot-api.kakao.com/v1/callback/base-${RUN_ID}-${rate}-${i}`,
+              callbackUrl: `http://127.0.0.1/v1/callback/base-${RUN_ID}-${rate}-${i}`,
             }),
             agent,
             '"useCallback":true',
@@ -535,7 +536,7 @@ async function latencyPhase(relay) {
           const body = makePayload({
             userKey: users[i % userCount].userKey,
             text,
-            callbackUrl: `https://bot-api.kakao.com/v1/callback/lat-${RUN_ID}-${rate}-${i}`,
+            callbackUrl: `http://127.0.0.1/v1/callback/lat-${RUN_ID}-${rate}-${i}`,
           });
           return timedPost(relay.port, '/kakao/webhook', body, agent, '"useCallback":true').then((r) => {
             rec.t0 = r.t0;

@@ -160,7 +160,7 @@ describe('admin API (e2e)', () => {
     expect(await sendPair(relay.url, created.pairingCode, 'second-user')).toContain('연결되었습니다');
     const after = (await get(`/admin/api/accounts/${agent.accountId}`).expect(200)).body;
     expect(after.pairedConversations).toBe(2);
-    await sendMessage(relay.url, userMessage('second-user', 'from the second user'));
+    await sendMessage(relay.url, userMessage('second-user', 'from the second user', kakao.callbackUrl()));
     expect(JSON.parse((await stream.waitForCount('message', 2))[1].data).normalized.text).toBe(
       'from the second user',
     );

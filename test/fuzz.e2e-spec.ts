@@ -5,7 +5,7 @@ import {
   createSession,
   CreatedSession,
   FakeKakao,
-  kakaoPayload,
+  kakaoPayload as fixturePayload,
   loadFixture,
   pairAgent,
   PairedAgent,
@@ -49,6 +49,19 @@ import {
 } from './support/fuzz/json-text';
 import { fuzzSeed, Prng } from './support/fuzz/prng';
 import { Expectation, Recorder } from './support/fuzz/recorder';
+
+let fixtureCallbacks = 0;
+/**
+ * The fixture payload with a callback URL both relays of this suite allow (the webhook refuses any other with
+ * 400): the fixture's own `bot-api.kakao.com` is not in their KAKAO_CALLBACK_ALLOWED_HOSTS.
+ */
+function kakaoPayload(options: Parameters<typeof fixturePayload>[0] = {}) {
+  fixtureCallbacks += 1;
+  return fixturePayload({
+    callbackUrl: `http://127.0.0.1/v1/callback/fuzz-fixture-${process.pid}-${fixtureCallbacks}`,
+    ...options,
+  });
+}
 
 /*
  * Fuzz e2e: well over a thousand generated malformed or hostile requests against every public and agent
@@ -181,8 +194,9 @@ function valueString(value: unknown): string | null {
 
 /**
  * What the webhook must do with a payload where the node at `path` was replaced (single mutation): the relay
- * validates userRequest{utterance ≤10000, user{id 1..200, properties?: object}, callbackUrl?: 1..2048} and
- * bot?{id?: ≤200}; everything else is passed through untouched.
+ * validates userRequest{utterance ≤10000, user{id 1..256, properties?: object{plusfriendUserKey: ≤256 when a
+ * string}}, callbackUrl?: a URL the callback policy allows, ≤1 KiB} and bot?{id?: ≤256}; everything else is
+ * passed through untouched. No hostile value is an allowed callback URL.
  */
 function webhookVerdict(path: JsonPath, h: HostileValue | 'deleted'): 'accept' | 'reject' {
   const p = pathLabel(path);
@@ -196,16 +210,14 @@ function webhookVerdict(path: JsonPath, h: HostileValue | 'deleted'): 'accept' |
     case 'userRequest.utterance':
       return str !== null && len <= 10000 ? 'accept' : 'reject';
     case 'userRequest.user.id':
-      return str !== null && len >= 1 && len <= 200 ? 'accept' : 'reject';
+      return str !== null && len >= 1 && len <= 256 ? 'accept' : 'reject';
     case 'userRequest.user.properties':
     case 'bot':
       return kind === 'object' || kind === 'null' || kind === 'deleted' ? 'accept' : 'reject';
     case 'userRequest.callbackUrl':
-      return kind === 'null' || kind === 'deleted' || (str !== null && len >= 1 && len <= 2048)
-        ? 'accept'
-        : 'reject';
+      return kind === 'null' || kind === 'deleted' ? 'accept' : 'reject';
     case 'bot.id':
-      return kind === 'null' || kind === 'deleted' || (str !== null && len <= 200) ? 'accept' : 'reject';
+      return kind === 'null' || kind === 'deleted' || (str !== null && len <= 256) ? 'accept' : 'reject';
     default:
       return 'accept';
   }
@@ -286,6 +298,8 @@ describe('fuzz: malformed and hostile requests against every endpoint (e2e)', ()
       RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE: '100000',
     });
     secured = await startRelay({
+      KAKAO_CALLBACK_ALLOW_HTTP: 'true',
+      KAKAO_CALLBACK_ALLOWED_HOSTS: '127.0.0.1,localhost',
       KAKAO_SKILL_SECRET: SKILL_SECRET,
       KAKAO_SIGNATURE_SECRET: SIGNATURE_SECRET,
       WORKER_IN_PROCESS: 'false',
@@ -1258,7 +1272,8 @@ describe('fuzz: malformed and hostile requests against every endpoint (e2e)', ()
     const storedCallbacks = new Set<string>();
     let inlineStored = 0;
     let n = 0;
-    const cb = () => `https://bot-api.kakao.com/v1/callback/fuzz-${SEED}-${n++}`;
+    // An allowed callback URL of this relay (KAKAO_CALLBACK_ALLOWED_HOSTS=127.0.0.1,localhost).
+    const cb = () => `${kakao.url}/v1/callback/fuzz-${SEED}-${n++}`;
     const identity = new Set([
       'bot',
       'bot.id',

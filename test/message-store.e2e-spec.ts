@@ -139,6 +139,45 @@ describe('message store (e2e, real PostgreSQL)', () => {
     expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
   });
 
+  it('fails only the poisoned message of a batch, whatever PostgreSQL says about it (54000 index row size)', async () => {
+    const aliceBefore = (await seqsOf(alice.accountId)).length;
+    const bobBefore = (await seqsOf(bob.accountId)).length;
+    // 3,000 distinct-looking Hangul syllables: ~9 KB that do not compress, over the btree entry limit of
+    // inbound_callback_url_uq (error 54000, not class 22/23). Handed to the repository directly: the webhook
+    // refuses such a URL long before.
+    const hangul = Array.from({ length: 3000 }, (_, i) => String.fromCharCode(0xac00 + ((i * 7919) % 11172)));
+    const poisoned = message('store-alice', 'poisoned', `https://bot-api.kakao.com/${hangul.join('')}`);
+    const batches: number[][] = [];
+    const target = store as unknown as { store: (items: NewInboundMessage[]) => Promise<unknown> };
+    const original = target.store.bind(store);
+    const storeSpy = jest.spyOn(target, 'store').mockImplementation((items) => {
+      batches.push(items.map((m) => (m === poisoned ? -1 : items.indexOf(m))));
+      return original(items);
+    });
+    try {
+      const others = Array.from({ length: 40 }, (_, i) => message('store-bob', `bob batch ${i}`));
+      // The first goes alone; the poisoned one and the rest gather behind it into one batch.
+      const inputs = [others[0], poisoned, ...others.slice(1)];
+      const settled = await Promise.allSettled(inputs.map((m) => store.insertQueued(m)));
+      expect(settled[1].status).toBe('rejected');
+      expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: '54000' });
+      const kinds = settled
+        .filter((_, i) => i !== 1)
+        .map((s) => (s.status === 'fulfilled' ? s.value.kind : 'rejected'));
+      expect(kinds).toEqual(others.map(() => 'created'));
+    } finally {
+      storeSpy.mockRestore();
+    }
+    // The batch really formed: the poisoned message shared a statement with other accounts' messages.
+    expect(batches.some((b) => b.includes(-1) && b.length > 1)).toBe(true);
+    const bobRows = await seqsOf(bob.accountId);
+    expect(bobRows.slice(bobBefore).map((r) => r.text)).toEqual(
+      Array.from({ length: 40 }, (_, i) => `bob batch ${i}`),
+    );
+    expect(bobRows.map((r) => r.seq)).toEqual(bobRows.map((_, i) => i + 1));
+    expect((await seqsOf(alice.accountId)).length).toBe(aliceBefore);
+  });
+
   it('answers Kakao for 100 concurrent webhooks of one user with every message stored once, in order', async () => {
     const agent = await pairAgent(relay.url, 'store-carol');
     const payloads = Array.from({ length: 100 }, (_, i) => userMessage('store-carol', `carol ${i}`));

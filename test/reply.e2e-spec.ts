@@ -16,6 +16,7 @@ import {
   textReply,
   userMessage,
   createSession,
+  postWebhook,
 } from '@app/testing';
 import type { SkillResponse } from '@app/core';
 
@@ -257,6 +258,13 @@ describe('callback URL policy (e2e)', () => {
       if (host === 'internal.kakao.com') return [{ address: '10.0.0.1', family: 4 }];
       if (host === '127.0.0.1.nip.io') return [{ address: '127.0.0.1', family: 4 }];
       if (host === 'bot-api.kakao.com') return [{ address: '211.249.220.24', family: 4 }];
+      const v6: Record<string, string> = {
+        'compat.kakao.com': '::127.0.0.1', // IPv4-compatible loopback
+        'nat64.kakao.com': '64:ff9b:1::a00:1', // local-use NAT64 of 10.0.0.1
+        'sixtofour.kakao.com': '2002:7f00:1::', // 6to4 of 127.0.0.1
+        'teredo.kakao.com': '2001::1',
+      };
+      if (v6[host]) return [{ address: v6[host], family: 6 }];
       throw new Error('ENOTFOUND');
     });
   });
@@ -266,7 +274,25 @@ describe('callback URL policy (e2e)', () => {
     ['http://bot-api.kakao.com/v1/callback/x', /https/],
     ['https://evil.example/callback', /not in KAKAO_CALLBACK_ALLOWED_HOSTS/],
     ['https://127.0.0.1.nip.io/callback', /not in KAKAO_CALLBACK_ALLOWED_HOSTS/],
+    ['https://bot-api.kakao.com:8443/v1/callback/x', /port 443/],
+    ['https://[::ffff:127.0.0.1]/v1/callback/x', /not in KAKAO_CALLBACK_ALLOWED_HOSTS/],
+  ])('refuses %s at the webhook already (400, nothing stored)', async (callbackUrl, reason) => {
+    const userKey = `policy-${Math.random()}`;
+    const agent = await pairAgent(relay.url, userKey);
+    const res = await postWebhook(relay.url, userMessage(userKey, 'refused callback', callbackUrl));
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_ERROR');
+    expect(JSON.stringify(res.body.details)).toMatch(reason);
+    expect(await sql('SELECT id FROM inbound_messages WHERE account_id = $1', [agent.accountId])).toEqual([]);
+  });
+
+  // Names pass the webhook (it does not resolve them); the sender refuses what they resolve to.
+  it.each([
     ['https://internal.kakao.com/v1/callback/x', /non-public address \(10\.0\.0\.1\)/],
+    ['https://compat.kakao.com/v1/callback/x', /non-public address \(::127\.0\.0\.1\)/],
+    ['https://nat64.kakao.com/v1/callback/x', /non-public address \(64:ff9b:1::a00:1\)/],
+    ['https://sixtofour.kakao.com/v1/callback/x', /non-public address \(2002:7f00:1::\)/],
+    ['https://teredo.kakao.com/v1/callback/x', /non-public address \(2001::1\)/],
   ])('never contacts %s', async (callbackUrl, reason) => {
     attempt.mockClear();
     const { agent, stream, messageId } = await messageFor(relay, `policy-${Math.random()}`, callbackUrl);

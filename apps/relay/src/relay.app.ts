@@ -1,7 +1,12 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { RelayConfig } from '@app/config';
-import { configureHttpApp, prependRequestHandler } from '@app/platform';
+import {
+  configureHttpApp,
+  httpServerTimeouts,
+  prependRequestHandler,
+  TimedExpressAdapter,
+} from '@app/platform';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { setupOpenApi } from './openapi';
@@ -13,7 +18,9 @@ export const DASHBOARD_DIR = join(__dirname, 'dashboard', 'static');
 
 /** Builds the relay application (not yet listening); used by main.ts and by the e2e tests. */
 export async function createRelayApp(config: RelayConfig): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(RelayModule.forRoot(config), {
+  // The HTTP server is created with the slow-client timeouts (headers 10 s, whole request 30 s by default).
+  const adapter = new TimedExpressAdapter(httpServerTimeouts(config));
+  const app = await NestFactory.create<NestExpressApplication>(RelayModule.forRoot(config), adapter, {
     bodyParser: false,
     bufferLogs: true,
     // Start-up errors are thrown to the caller (main.ts exits non-zero), never a hidden process.exit.

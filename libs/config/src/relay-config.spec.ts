@@ -20,6 +20,10 @@ describe('parseConfig', () => {
       '*.kakaoenterprise.com',
     ]);
     expect(config.kakaoCallbackAllowHttp).toBe(false);
+    expect(config.kakaoAllowedBotIds).toBeNull();
+    expect(config.storeQueueMax).toBe(2048);
+    expect(config.httpHeadersTimeoutMs).toBe(10_000);
+    expect(config.httpRequestTimeoutMs).toBe(30_000);
     expect(config.trustProxy).toBe(false);
     expect(config.adminToken).toBeUndefined();
     expect(config.logLevel).toBe('info');
@@ -78,6 +82,38 @@ describe('parseConfig', () => {
       expect(problems).toContain(name);
     }
     expect((error as ConfigValidationError).problems).toHaveLength(7);
+  });
+
+  it('accepts host:port and [v6]:port callback hosts and refuses malformed ones', () => {
+    expect(
+      parseConfig({ KAKAO_CALLBACK_ALLOWED_HOSTS: '*.kakao.com, Bot.Example.com:8443, [::1]:9443, ::1' })
+        .kakaoCallbackAllowedHosts,
+    ).toEqual(['*.kakao.com', 'bot.example.com:8443', '[::1]:9443', '::1']);
+    for (const bad of ['*.kakao.com:8443', 'host:0', 'host:70000', '[::1', 'http://host']) {
+      expect(() => parseConfig({ KAKAO_CALLBACK_ALLOWED_HOSTS: bad })).toThrow(
+        /KAKAO_CALLBACK_ALLOWED_HOSTS/,
+      );
+    }
+  });
+
+  it('reads KAKAO_ALLOWED_BOT_IDS as a list, unset or empty meaning any bot', () => {
+    expect(parseConfig({ KAKAO_ALLOWED_BOT_IDS: ' bot-a ,bot-b,, ' }).kakaoAllowedBotIds).toEqual([
+      'bot-a',
+      'bot-b',
+    ]);
+    expect(parseConfig({ KAKAO_ALLOWED_BOT_IDS: '' }).kakaoAllowedBotIds).toBeNull();
+    expect(() => parseConfig({ KAKAO_ALLOWED_BOT_IDS: ' , ' })).toThrow(/KAKAO_ALLOWED_BOT_IDS/);
+    expect(() => parseConfig({ KAKAO_ALLOWED_BOT_IDS: 'x'.repeat(257) })).toThrow(/KAKAO_ALLOWED_BOT_IDS/);
+  });
+
+  it('refuses a headers timeout longer than the request timeout', () => {
+    expect(() => parseConfig({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '4000' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_MS/,
+    );
+    expect(parseConfig({ HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '800' })).toMatchObject({
+      httpHeadersTimeoutMs: 500,
+      httpRequestTimeoutMs: 800,
+    });
   });
 
   it('treats empty strings as unset', () => {

@@ -1,3 +1,7 @@
+// A relative path: the tests' global setup loads this file without the @app aliases.
+import { parseCallbackHostEntry } from '../../core/src/callback-url-policy';
+import { MAX_KAKAO_ID_LENGTH } from '../../core/src/kakao';
+
 /**
  * The relay's configuration: every environment variable of the relay contract (§6) plus the few
  * deployment knobs of our own, parsed once at start into one typed, frozen object.
@@ -20,6 +24,8 @@ export interface RelayConfig {
   rateLimitRepliesPerMinute: number;
   kakaoCallbackAllowedHosts: string[];
   kakaoCallbackAllowHttp: boolean;
+  /** `KAKAO_ALLOWED_BOT_IDS`: the webhook refuses other `bot.id`s with 403; null = any bot. */
+  kakaoAllowedBotIds: string[] | null;
   trustProxy: boolean;
   /** Run the BullMQ processors and scheduled jobs inside the relay process (single-machine install). */
   workerInProcess: boolean;
@@ -33,6 +39,12 @@ export interface RelayConfig {
   metricsPublic: boolean;
   /** How often the cleanup jobs run. */
   cleanupIntervalSeconds: number;
+  /** The request line and headers must arrive within this (slow clients get 408). */
+  httpHeadersTimeoutMs: number;
+  /** The whole request must arrive within this (SSE streams are not affected: their request is complete). */
+  httpRequestTimeoutMs: number;
+  /** Messages waiting for the store's next batch, per process; beyond it the webhook answers "busy". */
+  storeQueueMax: number;
   /** Kakao users' messages allowed per conversation per minute before the relay asks them to slow down. */
   webhookUserMessagesPerMinute: number;
   /** POST /v1/sessions/create per IP per 5 minutes. */
@@ -142,18 +154,32 @@ class EnvReader {
   }
 }
 
-const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
-
+/** `host`, `*.suffix`, `host:port`, `[v6]` or `[v6]:port` (the callback policy's own parser decides). */
 function parseHostList(reader: EnvReader, name: string, fallback: string): string[] {
   const value = reader.string(name, fallback) ?? fallback;
   const hosts = value
     .split(',')
     .map((h) => h.trim().toLowerCase())
     .filter((h) => h.length > 0);
-  const bad = hosts.filter((h) => !HOST_PATTERN.test(h) && !/^\[?[0-9a-f:.]+\]?$/.test(h));
+  const bad = hosts.filter((h) => parseCallbackHostEntry(h) === null);
   if (bad.length > 0) reader.problems.push(`${name} has invalid host entries: ${bad.join(', ')}`);
   if (hosts.length === 0) reader.problems.push(`${name} must list at least one host`);
   return hosts;
+}
+
+function parseBotIds(reader: EnvReader, name: string): string[] | null {
+  const value = reader.string(name);
+  if (value === undefined) return null;
+  const ids = value
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id.length > 0);
+  if (ids.length === 0) reader.problems.push(`${name} must list at least one bot id when set`);
+  const long = ids.filter((id) => id.length > MAX_KAKAO_ID_LENGTH);
+  if (long.length > 0) {
+    reader.problems.push(`${name} has ids longer than ${MAX_KAKAO_ID_LENGTH} characters`);
+  }
+  return ids;
 }
 
 /** Parses the environment into a RelayConfig, or throws one ConfigValidationError listing every problem. */
@@ -177,6 +203,7 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     rateLimitRepliesPerMinute: r.int('RATE_LIMIT_REPLIES_PER_MINUTE', 120, 1, 1_000_000),
     kakaoCallbackAllowedHosts: parseHostList(r, 'KAKAO_CALLBACK_ALLOWED_HOSTS', DEFAULT_ALLOWED_HOSTS),
     kakaoCallbackAllowHttp: r.bool('KAKAO_CALLBACK_ALLOW_HTTP', false),
+    kakaoAllowedBotIds: parseBotIds(r, 'KAKAO_ALLOWED_BOT_IDS'),
     trustProxy: r.bool('TRUST_PROXY', false),
     workerInProcess: r.bool('WORKER_IN_PROCESS', true),
     workerPort: r.int('WORKER_PORT', 8081, 0, 65535),
@@ -184,6 +211,9 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     redisPrefix: r.string('REDIS_PREFIX', 'kakao-relay') ?? 'kakao-relay',
     metricsPublic: r.bool('METRICS_PUBLIC', false),
     cleanupIntervalSeconds: r.int('CLEANUP_INTERVAL_SECONDS', 300, 1, 86400),
+    httpHeadersTimeoutMs: r.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+    httpRequestTimeoutMs: r.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    storeQueueMax: r.int('STORE_QUEUE_MAX', 2048, 1, 1_000_000),
     webhookUserMessagesPerMinute: r.int('WEBHOOK_USER_MESSAGES_PER_MINUTE', 20, 1, 1_000_000),
     rateLimitSessionCreatesPer5Min: r.int('RATE_LIMIT_SESSION_CREATES_PER_5_MIN', 10, 1, 1_000_000),
     rateLimitSessionStatusPerMinute: r.int('RATE_LIMIT_SESSION_STATUS_PER_MINUTE', 30, 1, 1_000_000),
@@ -194,6 +224,9 @@ export function parseConfig(env: Env = process.env): RelayConfig {
   };
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
     r.problems.push('REDIS_PREFIX may only contain letters, digits, "_", "-" and "." (at most 64)');
+  }
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    r.problems.push('HTTP_HEADERS_TIMEOUT_MS must not be greater than HTTP_REQUEST_TIMEOUT_MS');
   }
   if (r.problems.length > 0) throw new ConfigValidationError(r.problems);
   return Object.freeze(config);

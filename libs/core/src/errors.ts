@@ -33,6 +33,12 @@ export class UnauthorizedError extends RelayError {
   }
 }
 
+export class ForbiddenError extends RelayError {
+  constructor(code = 'FORBIDDEN', message = 'This request is not allowed.') {
+    super(403, code, message);
+  }
+}
+
 export class NotFoundError extends RelayError {
   constructor(code = 'NOT_FOUND', message = 'Not found.') {
     super(404, code, message);
@@ -77,8 +83,18 @@ export class TooManyStreamsError extends RelayError {
 }
 
 export class ServiceUnavailableError extends RelayError {
-  constructor(code: string, message: string, details?: ErrorDetail[]) {
-    super(503, code, message, details);
+  constructor(code: string, message: string, details?: ErrorDetail[], headers?: Record<string, string>) {
+    super(503, code, message, details, headers);
+  }
+}
+
+/**
+ * Refused at once because a bounded queue is full (the store's waiting messages): try again in a second. The
+ * webhook answers Kakao with its "temporarily unavailable" SkillResponse and `Retry-After: 1` instead.
+ */
+export class OverloadedError extends ServiceUnavailableError {
+  constructor(message = 'The relay is busy; try again in a second.') {
+    super('OVERLOADED', message, undefined, { 'Retry-After': '1' });
   }
 }
 

@@ -5,3 +5,4 @@ export * from './kakao';
 export * from './skill-merge';
 export * from './micro-batcher';
 export * from './uuid-v7';
+export * from './callback-url-policy';

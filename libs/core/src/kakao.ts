@@ -42,6 +42,12 @@ export interface SkillResponse {
   [key: string]: unknown;
 }
 
+/** Longest Kakao id the relay accepts: user ids, `plusfriendUserKey`, bot id (contract §7). */
+export const MAX_KAKAO_ID_LENGTH = 256;
+
+/** Longest `callbackUrl` the relay accepts, in UTF-8 bytes (contract §7: 1 KiB). */
+export const MAX_CALLBACK_URL_BYTES = 1024;
+
 /** The keys the relay derives from a payload (contract §2). */
 export interface ConversationIdentity {
   channelId: string;

@@ -1,3 +1,4 @@
+import { OverloadedError } from './errors';
 import { MicroBatcher } from './micro-batcher';
 
 /** A run function whose batches the test finishes by hand. */
@@ -14,6 +15,35 @@ function controlledRun() {
 }
 
 describe('MicroBatcher', () => {
+  it('refuses at once, with OverloadedError, what would wait beyond maxWaiting', async () => {
+    const { calls, run } = controlledRun();
+    const batcher = new MicroBatcher(run, { maxBatch: 2, maxInFlight: 1, maxWaiting: 3 });
+    const answers = [1, 2, 3, 4].map((n) => batcher.submit(n)); // 1 runs, 2-4 wait
+    expect(batcher.waiting).toBe(3);
+    const refused = batcher.submit(5);
+    await expect(refused).rejects.toBeInstanceOf(OverloadedError);
+    await expect(refused).rejects.toMatchObject({ statusCode: 503, headers: { 'Retry-After': '1' } });
+    expect(batcher.waiting).toBe(3);
+    // Room again once a batch left: accepted items are all answered, in order.
+    calls[0].finish();
+    await answers[0];
+    expect(calls.map((c) => c.items)).toEqual([[1], [2, 3]]);
+    expect(batcher.waiting).toBe(1);
+    const late = batcher.submit(6);
+    calls[1].finish();
+    await answers[2];
+    calls[2].finish();
+    await expect(Promise.all([...answers, late])).resolves.toEqual(['r1', 'r2', 'r3', 'r4', 'r6']);
+    expect(calls.map((c) => c.items)).toEqual([[1], [2, 3], [4, 6]]);
+  });
+
+  it('with maxWaiting 0 takes only what can run at once', async () => {
+    const { run } = controlledRun();
+    const batcher = new MicroBatcher(run, { maxBatch: 10, maxInFlight: 1, maxWaiting: 0 });
+    void batcher.submit(1);
+    await expect(batcher.submit(2)).rejects.toBeInstanceOf(OverloadedError);
+  });
+
   it('sends an item alone and at once when nothing is running', async () => {
     const { calls, run } = controlledRun();
     const batcher = new MicroBatcher(run, { maxBatch: 10, maxInFlight: 1 });

@@ -1,3 +1,5 @@
+import { OverloadedError } from './errors';
+
 export interface MicroBatcherOptions<I> {
   /** Most items in one batch. */
   maxBatch: number;
@@ -8,6 +10,11 @@ export interface MicroBatcherOptions<I> {
    * refused stays queued, in order, for a later batch; the first item of a batch is always taken.
    */
   canJoin?: (item: I, batch: readonly I[]) => boolean;
+  /**
+   * Most items waiting for a batch (not counting those running). An item submitted while that many wait is
+   * refused at once with `OverloadedError`: memory stays bounded however slow `run` gets. Unset: no bound.
+   */
+  maxWaiting?: number;
 }
 
 interface Pending<I, O> {
@@ -33,6 +40,11 @@ export class MicroBatcher<I, O> {
   ) {}
 
   submit(item: I): Promise<O> {
+    const { maxWaiting } = this.options;
+    const wouldWait = this.inFlight >= this.options.maxInFlight;
+    if (maxWaiting !== undefined && wouldWait && this.queue.length >= maxWaiting) {
+      return Promise.reject(new OverloadedError(`${this.queue.length} items are waiting already`));
+    }
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.pump();

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import type { KakaoSkillPayload, SkillResponse } from '@app/core';
 import { kakaoPayload, uniqueCallbackUrl } from './kakao-fixtures';
@@ -100,4 +101,48 @@ export async function waitUntil(
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+/**
+ * POSTs raw bytes to the webhook either as one Content-Length body (what the fast path `WebhookHttpHandler`
+ * takes) or in two chunks (what it leaves to the Nest route `KakaoWebhookController`).
+ */
+export function postWebhookRaw(
+  baseUrl: string,
+  raw: string | Buffer,
+  headers: Record<string, string>,
+  chunked: boolean,
+): Promise<RawAnswer> {
+  return new Promise<RawAnswer>((resolve, reject) => {
+    const req = httpRequest(`${baseUrl}/kakao/webhook`, { method: 'POST', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // not JSON: keep the text
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
+    });
+    req.on('error', reject);
+    if (chunked) {
+      req.setHeader('Transfer-Encoding', 'chunked');
+      const half = Math.floor(raw.length / 2);
+      req.write(raw.slice(0, half));
+      req.end(raw.slice(half));
+    } else {
+      req.setHeader('Content-Length', Buffer.byteLength(raw));
+      req.end(raw);
+    }
+  });
 }

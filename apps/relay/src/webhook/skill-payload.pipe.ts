@@ -2,7 +2,13 @@ import { Injectable, PipeTransform } from '@nestjs/common';
 import { validateSync } from 'class-validator';
 import { ValidationError } from '@app/core';
 import { validationExceptionFactory } from '@app/platform';
-import { BotDto, KakaoUserDto, SkillPayloadDto, UserRequestDto } from './dto/skill-payload.dto';
+import {
+  BotDto,
+  KakaoUserDto,
+  KakaoUserPropertiesDto,
+  SkillPayloadDto,
+  UserRequestDto,
+} from './dto/skill-payload.dto';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -22,11 +28,15 @@ function projection(body: Record<string, unknown>): SkillPayloadDto {
       ? Object.assign(new UserRequestDto(), {
           utterance: request.utterance,
           callbackUrl: request.callbackUrl,
-          // Only its being an object is checked; its keys are never looked at.
           user: isObject(user)
             ? Object.assign(new KakaoUserDto(), {
                 id: user.id,
-                properties: isObject(user.properties) ? {} : user.properties,
+                // Its being an object, and the one key the relay reads; every other key is never looked at.
+                properties: isObject(user.properties)
+                  ? Object.assign(new KakaoUserPropertiesDto(), {
+                      plusfriendUserKey: user.properties.plusfriendUserKey,
+                    })
+                  : user.properties,
               })
             : user,
         })

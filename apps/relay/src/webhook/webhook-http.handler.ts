@@ -84,7 +84,9 @@ export class WebhookHttpHandler {
       if (bodyError) throw bodyError;
       const payload = this.pipe.transform(body) as unknown as KakaoSkillPayload;
       const answer = await this.webhook.handle(payload);
-      return this.send(res, 200, answer);
+      if (answer.headers)
+        for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+      return this.send(res, 200, answer.response);
     } catch (e) {
       const { body, headers } = this.errors.toBody(e);
       if (headers) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);

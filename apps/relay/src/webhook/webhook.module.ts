@@ -4,6 +4,7 @@ import { InboundQueueProducer } from './inbound-queue.producer';
 import { InlineReplyWaiter } from './inline-reply.waiter';
 import { KakaoWebhookController } from './kakao-webhook.controller';
 import { SkillAuthGuard } from './skill-auth.guard';
+import { WebhookAdmission } from './webhook-admission';
 import { WebhookHttpHandler } from './webhook-http.handler';
 import { WebhookService } from './webhook.service';
 
@@ -11,7 +12,14 @@ import { WebhookService } from './webhook.service';
 @Module({
   imports: [PairingModule],
   controllers: [KakaoWebhookController],
-  providers: [WebhookService, WebhookHttpHandler, SkillAuthGuard, InboundQueueProducer, InlineReplyWaiter],
+  providers: [
+    WebhookService,
+    WebhookAdmission,
+    WebhookHttpHandler,
+    SkillAuthGuard,
+    InboundQueueProducer,
+    InlineReplyWaiter,
+  ],
   exports: [InlineReplyWaiter],
 })
 export class WebhookModule {}

@@ -4,6 +4,7 @@ import {
   ConversationIdentity,
   conversationIdentity,
   KakaoSkillPayload,
+  OverloadedError,
   simpleText,
   SkillResponse,
   useCallbackResponse,
@@ -17,9 +18,25 @@ import { messageEventData } from '../events/agent-stream';
 import { InboundQueueProducer } from './inbound-queue.producer';
 import { InlineReplyWaiter, InlineWait } from './inline-reply.waiter';
 import { KO } from './replies.ko';
+import { WebhookAdmission } from './webhook-admission';
 
 type WebhookResult =
-  'command' | 'unpaired' | 'flood' | 'stored' | 'duplicate' | 'inline_timeout' | 'unavailable';
+  | 'command'
+  | 'unpaired'
+  | 'flood'
+  | 'stored'
+  | 'duplicate'
+  | 'inline_timeout'
+  | 'unavailable'
+  | 'overloaded'
+  | 'refused';
+
+/** What the webhook answers Kakao: always a SkillResponse (contract §2), sometimes with headers. */
+export interface WebhookAnswer {
+  response: SkillResponse;
+  /** `Retry-After: 1` when the store's queue was full. */
+  headers?: Record<string, string>;
+}
 
 /** `/pair` attempts allowed per conversation per window (brute force through Kakao must not be possible). */
 export const PAIR_ATTEMPT_LIMIT = 5;
@@ -51,9 +68,21 @@ export class WebhookService {
     private readonly limiter: RateLimiter,
     private readonly metrics: RelayMetrics,
     private readonly publisher: StreamEventPublisher,
+    private readonly admission: WebhookAdmission,
   ) {}
 
-  async handle(payload: KakaoSkillPayload): Promise<SkillResponse> {
+  /**
+   * Both request paths (`WebhookHttpHandler`, `KakaoWebhookController`) come through here with a validated
+   * payload. A payload the relay refuses (bot not allowed, callbackUrl refused) throws a `RelayError` before
+   * anything is looked up or stored; every other outcome is a SkillResponse.
+   */
+  async handle(payload: KakaoSkillPayload): Promise<WebhookAnswer> {
+    try {
+      this.admission.admit(payload);
+    } catch (e) {
+      this.metrics.webhookRequests.inc({ result: 'refused' });
+      throw e;
+    }
     const identity = conversationIdentity(payload);
     const mode = payload.userRequest.callbackUrl ? 'callback' : 'inline';
     const stopTimer = this.metrics.webhookDuration.startTimer({ mode });
@@ -62,16 +91,22 @@ export class WebhookService {
       const command = parseCommand(payload.userRequest.utterance);
       if (command) {
         result = 'command';
-        return await this.runCommand(command, identity);
+        return { response: await this.runCommand(command, identity) };
       }
       const forwarded = await this.forward(payload, identity);
       result = forwarded.result;
-      return forwarded.response;
+      return { response: forwarded.response };
     } catch (e) {
+      if (e instanceof OverloadedError) {
+        // The store's queue is full: nothing was stored; Kakao (and the user) may try again in a second.
+        result = 'overloaded';
+        this.logger.warn(`webhook refused, store queue full: ${e.message}`);
+        return { response: simpleText(KO.unavailable), headers: { ...e.headers } };
+      }
       // PostgreSQL away or similar: still answer Kakao in time, in words the user understands.
       result = 'unavailable';
       this.logger.error(`webhook failed: ${(e as Error).message}`);
-      return simpleText(KO.unavailable);
+      return { response: simpleText(KO.unavailable) };
     } finally {
       stopTimer();
       this.metrics.webhookRequests.inc({ result });

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { ResolvedAddress } from './callback-url.policy';
+import type { ResolvedAddress } from '@app/core';
 
 export interface AttemptResult {
   /** HTTP status, or null when no response came (network error or timeout). */

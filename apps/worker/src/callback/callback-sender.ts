@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { promises as dns } from 'node:dns';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import type { SkillResponse } from '@app/core';
+import { CallbackRefusedError, CallbackUrlPolicy, type ResolvedAddress, type SkillResponse } from '@app/core';
 import { AttemptResult, CallbackHttpClient } from './callback-http.client';
-import { CallbackRefusedError, CallbackUrlPolicy, ResolvedAddress } from './callback-url.policy';
 
 /** Resolves callback hosts; a provider of its own so tests can answer for hosts they do not own. */
 @Injectable()
@@ -40,8 +39,7 @@ export class CallbackSender implements OnModuleInit {
     dnsResolver: CallbackDns,
   ) {
     this.policy = new CallbackUrlPolicy(
-      config.kakaoCallbackAllowedHosts,
-      config.kakaoCallbackAllowHttp,
+      { allowedHosts: config.kakaoCallbackAllowedHosts, allowHttp: config.kakaoCallbackAllowHttp },
       (host) => dnsResolver.resolve(host),
     );
   }

@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { RELAY_CONFIG, type RelayConfig } from '@app/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { KakaoSkillPayload, MicroBatcher, uuidV7 } from '@app/core';
 import { InboundMessageEntity, NormalizedMessage } from '../entities';
+import { isDatabaseUnavailable } from '../availability';
 import { preparedQuery } from '../prepared-query';
 
 export interface NewInboundMessage {
@@ -76,15 +78,6 @@ function stored(row: InsertedRow, input: NewInboundMessage): StoredMessage {
 /** Messages stored in one statement at most (a busy relay's concurrent webhooks; ~1 KiB each). */
 const INSERT_BATCH_MAX = 256;
 
-/**
- * A problem of some row of a batch rather than of the database: SQLSTATE class 22 (data exception) or 23
- * (integrity constraint violation), or a deadlock (40P01, never expected with the ordered locks).
- */
-function isRowProblem(e: unknown): boolean {
-  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23') || code === '40P01');
-}
-
 function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === '23505';
 }
@@ -104,46 +97,61 @@ export class InboundMessagesRepository {
   constructor(
     @InjectRepository(InboundMessageEntity) private readonly repo: Repository<InboundMessageEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
-  ) {}
-
-  /**
-   * Stores a paired user's message; `unpaired` when the conversation is not paired, `duplicate` when a message
-   * with the same callbackUrl is stored already (Kakao's retry). Concurrent calls are stored together (see
-   * `insertBatch`): the account's sequence counter is a row lock held until commit, and taking it once per
-   * message capped a whole relay cluster at about one commit per fsync for a busy account.
-   */
-  insertQueued(input: NewInboundMessage): Promise<InsertOutcome> {
-    return this.batcher.submit(input);
-  }
-
-  private readonly batcher = new MicroBatcher<NewInboundMessage, InsertOutcome>(
-    (items) => this.insertBatch(items),
-    {
+    @Inject(RELAY_CONFIG) config: Pick<RelayConfig, 'storeQueueMax'>,
+  ) {
+    this.batcher = new MicroBatcher<NewInboundMessage, InsertOutcome>((items) => this.insertBatch(items), {
       maxBatch: INSERT_BATCH_MAX,
       // One batch at a time per process: a second one would only queue on the same account rows.
       maxInFlight: 1,
       // Two requests with one callbackUrl never share a batch: the second must see the first stored.
       canJoin: (item, batch) =>
         item.callbackUrl === null || !batch.some((b) => b.callbackUrl === item.callbackUrl),
-    },
-  );
+      // A slow database must not grow the relay's memory without limit: beyond it, `OverloadedError` at once.
+      maxWaiting: config.storeQueueMax,
+    });
+  }
 
   /**
-   * Stores a batch; if one row cannot be stored (a callbackUrl taken already, a value PostgreSQL refuses) the
-   * statement rolls back whole and the batch is stored one by one, in arrival order, so only that message fails
-   * and duplicates are told apart.
+   * Stores a paired user's message; `unpaired` when the conversation is not paired, `duplicate` when a message
+   * with the same callbackUrl is stored already (Kakao's retry). Concurrent calls are stored together (see
+   * `insertBatch`): the account's sequence counter is a row lock held until commit, and taking it once per
+   * message capped a whole relay cluster at about one commit per fsync for a busy account. Rejects at once with
+   * `OverloadedError` when `STORE_QUEUE_MAX` messages wait already.
+   */
+  insertQueued(input: NewInboundMessage): Promise<InsertOutcome> {
+    return this.batcher.submit(input);
+  }
+
+  private readonly batcher: MicroBatcher<NewInboundMessage, InsertOutcome>;
+
+  /**
+   * Stores a batch. Whatever PostgreSQL says about one row (a callbackUrl taken already, a value it refuses, an
+   * index entry too large, a trigger, a timeout…) must fail only that row's request: the statement rolls back
+   * whole, so after **any** error a batch of several is stored again one by one, in arrival order, and each
+   * request gets its own outcome (duplicates told apart). A batch of one is stored as one from the start.
+   * If the database itself is gone (a connection-level error while going one by one), the remaining messages
+   * fail with that error at once rather than each waiting for its own connection timeout.
    */
   private async insertBatch(
     items: NewInboundMessage[],
   ): Promise<Array<InsertOutcome | Promise<InsertOutcome>>> {
+    if (items.length === 1) return [await this.insertOne(items[0])];
     try {
       return await this.store(items);
-    } catch (e) {
-      if (!isRowProblem(e)) throw e;
+    } catch {
       const outcomes: Array<Promise<InsertOutcome>> = [];
+      let unavailable: unknown = null;
       let previous: Promise<unknown> = Promise.resolve();
       for (const input of items) {
-        const outcome = previous.then(() => this.insertOne(input));
+        const outcome = previous.then(async () => {
+          if (unavailable) throw unavailable;
+          try {
+            return await this.insertOne(input);
+          } catch (error) {
+            if (isDatabaseUnavailable(error)) unavailable = error;
+            throw error;
+          }
+        });
         outcomes.push(outcome);
         previous = outcome.catch(() => undefined);
       }
