@@ -1,3 +1,5 @@
+import { parseTrustProxy, TrustProxy } from './trust-proxy';
+
 /**
  * The relay's configuration: every environment variable of the relay contract (§6) plus the few
  * deployment knobs of our own, parsed once at start into one typed, frozen object.
@@ -20,7 +22,8 @@ export interface RelayConfig {
   rateLimitRepliesPerMinute: number;
   kakaoCallbackAllowedHosts: string[];
   kakaoCallbackAllowHttp: boolean;
-  trustProxy: boolean;
+  /** Which peers may name the client in `X-Forwarded-For` (see `parseTrustProxy`). */
+  trustProxy: TrustProxy;
   /** Run the BullMQ processors and scheduled jobs inside the relay process (single-machine install). */
   workerInProcess: boolean;
   /** HTTP port of the standalone worker (health endpoints only). */
@@ -127,6 +130,12 @@ class EnvReader {
     return lower;
   }
 
+  trustProxy(name: string): TrustProxy {
+    const { value, problems } = parseTrustProxy(name, this.raw(name));
+    this.problems.push(...problems);
+    return value;
+  }
+
   secret(name: string, minLength: number): string | undefined {
     const value = this.raw(name);
     if (value !== undefined && value.length < minLength) {
@@ -171,7 +180,7 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     rateLimitRepliesPerMinute: r.int('RATE_LIMIT_REPLIES_PER_MINUTE', 120, 1, 1_000_000),
     kakaoCallbackAllowedHosts: parseHostList(r, 'KAKAO_CALLBACK_ALLOWED_HOSTS', DEFAULT_ALLOWED_HOSTS),
     kakaoCallbackAllowHttp: r.bool('KAKAO_CALLBACK_ALLOW_HTTP', false),
-    trustProxy: r.bool('TRUST_PROXY', false),
+    trustProxy: r.trustProxy('TRUST_PROXY'),
     workerInProcess: r.bool('WORKER_IN_PROCESS', true),
     workerPort: r.int('WORKER_PORT', 8081, 0, 65535),
     databasePoolSize: r.int('DATABASE_POOL_SIZE', 20, 1, 500),

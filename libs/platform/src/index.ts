@@ -13,3 +13,4 @@ export * from './metrics/relay-metrics';
 export * from './http/error-body.dto';
 export * from './http/request-credentials';
 export * from './http/prepend-request-handler';
+export * from './http/client-address';
