@@ -33,10 +33,7 @@ describe('redactUrl', () => {
     [`/v1/events?token%3Dshort-secret`, '/v1/events?[REDACTED]'],
     [`/v1/events?token%253Dshort-secret&x=1`, '/v1/events?[REDACTED]&x=1'],
     [`/v1/events?token[]=short-secret`, '/v1/events?token[]=[REDACTED]'],
-    [
-      `/v1/events?a=1;token=short-secret`,
-      '/v1/events?a=1;[REDACTED]'.replace('[REDACTED]', 'token=[REDACTED]'),
-    ],
+    [`/v1/events?a=1;token=short-secret`, '/v1/events?a=1;token=[REDACTED]'],
     [`/v1/events?x=${token}`, '/v1/events?x=[REDACTED]'],
     [`/v1/events?${token}`, '/v1/events?[REDACTED]'],
     [`/v1/events?x=${encodeAll(token)}`, '/v1/events?x=[REDACTED]'],
