@@ -5,6 +5,7 @@ export * from './http/json-body.middleware';
 export * from './http/validation';
 export * from './health/health.module';
 export * from './logging/logger.options';
+export * from './logging/redact-url';
 export * from './http/rate-limit.guard';
 export * from './admin-auth/admin-auth.guard';
 export * from './admin-auth/admin-token.service';

@@ -4,8 +4,6 @@ import type { Params } from 'nestjs-pino';
 import type { RelayConfig } from '@app/config';
 import { redactUrl } from './redact-url';
 
-export { redactUrl } from './redact-url';
-
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
 /**
