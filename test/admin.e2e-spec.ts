@@ -15,6 +15,7 @@ import {
   textReply,
   userMessage,
   endRateLimitWindows,
+  TEST_REDIS_PREFIX,
 } from '@app/testing';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
@@ -264,8 +265,8 @@ describe('admin API (e2e)', () => {
     expect(ids.size).toBe(4);
   });
 
-  it('rate-limits failed admin logins per IP', async () => {
-    const limited = await startRelay({ ADMIN_TOKEN, REDIS_PREFIX: 'kakao-relay-test-adminrl' });
+  it('rate-limits failed admin logins per IP, never the correct token', async () => {
+    const limited = await startRelay({ ADMIN_TOKEN, REDIS_PREFIX: `${TEST_REDIS_PREFIX}-adminrl` });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 12; i++) {
@@ -274,12 +275,12 @@ describe('admin API (e2e)', () => {
             .status,
         );
       }
-      expect(statuses.slice(0, 9).every((s) => s === 401)).toBe(true);
+      expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
       expect(statuses[11]).toBe(429);
-      const locked = await request(limited.url).get('/admin/api/overview').set(admin());
-      expect(locked.status).toBe(429);
-      expect(locked.headers['retry-after']).toBeDefined();
+      // A slow-down for guesses, not a lock-out: the operator's token still works from this address.
+      await request(limited.url).get('/admin/api/overview').set(admin()).expect(200);
     } finally {
+      await endRateLimitWindows(limited, 'admin-auth-failures');
       await limited.close();
     }
   });

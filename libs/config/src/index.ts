@@ -1,2 +1,3 @@
 export * from './relay-config';
 export * from './config.module';
+export * from './trust-proxy';

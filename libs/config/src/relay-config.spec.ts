@@ -24,7 +24,7 @@ describe('parseConfig', () => {
     expect(config.storeQueueMax).toBe(2048);
     expect(config.httpHeadersTimeoutMs).toBe(10_000);
     expect(config.httpRequestTimeoutMs).toBe(30_000);
-    expect(config.trustProxy).toBe(false);
+    expect(config.trustProxy).toEqual({ kind: 'none' });
     expect(config.adminToken).toBeUndefined();
     expect(config.logLevel).toBe('info');
   });
@@ -48,7 +48,7 @@ describe('parseConfig', () => {
     expect(config.logLevel).toBe('debug');
     expect(config.kakaoCallbackAllowedHosts).toEqual(['127.0.0.1', 'localhost']);
     expect(config.kakaoCallbackAllowHttp).toBe(true);
-    expect(config.trustProxy).toBe(true);
+    expect(config.trustProxy).toEqual({ kind: 'hops', hops: 1 });
     expect(config.replyCoalesceMs).toBe(0);
     expect(config.callbackTtlSeconds).toBe(50);
   });

@@ -1,6 +1,7 @@
 // A relative path: the tests' global setup loads this file without the @app aliases.
 import { parseCallbackHostEntry } from '../../core/src/callback-url-policy';
 import { MAX_KAKAO_ID_LENGTH } from '../../core/src/kakao';
+import { parseTrustProxy, TrustProxy } from './trust-proxy';
 
 /**
  * The relay's configuration: every environment variable of the relay contract (§6) plus the few
@@ -26,7 +27,8 @@ export interface RelayConfig {
   kakaoCallbackAllowHttp: boolean;
   /** `KAKAO_ALLOWED_BOT_IDS`: the webhook refuses other `bot.id`s with 403; null = any bot. */
   kakaoAllowedBotIds: string[] | null;
-  trustProxy: boolean;
+  /** Which peers may name the client in `X-Forwarded-For` (see `parseTrustProxy`). */
+  trustProxy: TrustProxy;
   /** Run the BullMQ processors and scheduled jobs inside the relay process (single-machine install). */
   workerInProcess: boolean;
   /** HTTP port of the standalone worker (health endpoints only). */
@@ -145,6 +147,12 @@ class EnvReader {
     return lower;
   }
 
+  trustProxy(name: string): TrustProxy {
+    const { value, problems } = parseTrustProxy(name, this.raw(name));
+    this.problems.push(...problems);
+    return value;
+  }
+
   secret(name: string, minLength: number): string | undefined {
     const value = this.raw(name);
     if (value !== undefined && value.length < minLength) {
@@ -204,7 +212,7 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     kakaoCallbackAllowedHosts: parseHostList(r, 'KAKAO_CALLBACK_ALLOWED_HOSTS', DEFAULT_ALLOWED_HOSTS),
     kakaoCallbackAllowHttp: r.bool('KAKAO_CALLBACK_ALLOW_HTTP', false),
     kakaoAllowedBotIds: parseBotIds(r, 'KAKAO_ALLOWED_BOT_IDS'),
-    trustProxy: r.bool('TRUST_PROXY', false),
+    trustProxy: r.trustProxy('TRUST_PROXY'),
     workerInProcess: r.bool('WORKER_IN_PROCESS', true),
     workerPort: r.int('WORKER_PORT', 8081, 0, 65535),
     databasePoolSize: r.int('DATABASE_POOL_SIZE', 20, 1, 500),

@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { ConfigValidationError, parseConfig, RelayConfig } from '@app/config';
+import { expressTrustProxy } from './http/client-address';
 import { ErrorBodyFilter } from './http/error-body.filter';
 import { createValidationPipe } from './http/validation';
 
@@ -24,7 +25,8 @@ export function configureHttpApp(app: INestApplication, config: RelayConfig): vo
   const express = app as NestExpressApplication;
   express.useLogger(app.get(Logger));
   express.disable('x-powered-by');
-  express.set('trust proxy', config.trustProxy);
+  // The same rule as clientIp, so req.ip names the client clientIp keys limits by.
+  express.set('trust proxy', expressTrustProxy(config.trustProxy));
   express.set('etag', false);
   app.use(
     helmet({

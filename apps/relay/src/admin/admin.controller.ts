@@ -55,7 +55,9 @@ const uuid = new ParseUUIDPipe({
 @ApiBearerAuth('admin')
 @ApiUnauthorizedResponse({ description: 'TOKEN_MISSING or INVALID_ADMIN_TOKEN' })
 @ApiTooManyRequestsResponse({
-  description: 'RATE_LIMITED after too many failed admin logins from one address',
+  description:
+    'RATE_LIMITED: a wrong token after 10 failed admin logins from one client address in 5 minutes ' +
+    '(Retry-After); the correct token is always accepted',
 })
 @UseGuards(AdminAuthGuard)
 @Controller('admin/api')

@@ -25,7 +25,9 @@ export class PairingController {
     limit: (c) => c.rateLimitSessionCreatesPer5Min,
     windowMs: 5 * 60_000,
   })
-  @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED: 10 per 5 minutes per IP' })
+  @ApiTooManyRequestsResponse({
+    description: 'RATE_LIMITED: 10 per 5 minutes per client address (see TRUST_PROXY; IPv6 by /64)',
+  })
   @ApiOperation({
     summary: 'Open a pairing session: a session token (the agent credential) and a pairing code.',
   })
@@ -42,7 +44,9 @@ export class PairingController {
     limit: (c) => c.rateLimitSessionStatusPerMinute,
     windowMs: 60_000,
   })
-  @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED: 30 per minute per IP' })
+  @ApiTooManyRequestsResponse({
+    description: 'RATE_LIMITED: 30 per minute per client address (see TRUST_PROXY; IPv6 by /64)',
+  })
   @ApiOperation({ summary: 'Where a pairing session stands. No auth: the token in the path is the secret.' })
   @ApiParam({ name: 'sessionToken', description: '64 lowercase hex characters' })
   @ApiOkResponse({ type: SessionStatusResponseDto })

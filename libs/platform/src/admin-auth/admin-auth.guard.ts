@@ -9,9 +9,11 @@ import { bearerToken, clientIp } from '../http/request-credentials';
 import { AdminTokenService } from './admin-token.service';
 
 export const ADMIN_STRATEGY = 'admin-token';
-/** Failed admin logins allowed per IP per window before further attempts get 429. */
+/** Failed admin logins allowed per client address per window; past it, wrong tokens get 429. */
 export const ADMIN_FAILURE_LIMIT = 10;
 export const ADMIN_FAILURE_WINDOW_MS = 5 * 60 * 1000;
+/** The limiter bucket of failed admin-token checks, shared by the admin API, the dashboard's calls and /metrics. */
+export const ADMIN_FAILURE_BUCKET = 'admin-auth-failures';
 
 export interface AdminPrincipal {
   admin: true;
@@ -22,8 +24,12 @@ const REQUEST_ADMIN_AUTH = Symbol('admin-auth');
 type AdminAuthRequest = Request & { [REQUEST_ADMIN_AUTH]?: AdminAuthService };
 
 /**
- * `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. Failed attempts are counted per IP in Redis
- * (so across replicas); past the limit every attempt from that IP is 429 until the window ends.
+ * `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. The correct token always authenticates, from
+ * any address, however many failures that address has: a shared address (an office NAT, a proxy) or an attacker
+ * guessing from it can never lock the operator out. Wrong tokens are counted per client address in Redis (so
+ * across replicas); past `ADMIN_FAILURE_LIMIT` in a window they are answered 429 with `Retry-After` instead of
+ * 401. Every check of the admin token (admin API, dashboard, `/metrics`) goes through here, so all count in the
+ * same limit.
  */
 @Injectable()
 export class AdminAuthService {
@@ -36,40 +42,35 @@ export class AdminAuthService {
   ) {}
 
   async authenticate(req: Request): Promise<AdminPrincipal> {
-    const ip = clientIp(req, this.config.trustProxy);
     const token = bearerToken(req);
-    let failures = 0;
-    try {
-      failures = await this.limiter.count('admin-auth-failures', ip);
-    } catch (e) {
-      this.logger.warn(`admin failure counter unavailable: ${(e as Error).message}`);
-    }
-    if (failures >= ADMIN_FAILURE_LIMIT) throw this.tooMany();
     if (this.tokens.matches(token)) return { admin: true };
     if (!token)
       throw new UnauthorizedError(
         'TOKEN_MISSING',
         'Send the admin token as "Authorization: Bearer <token>".',
       );
+    let result;
     try {
-      const result = await this.limiter.hit(
-        'admin-auth-failures',
-        ip,
+      result = await this.limiter.hit(
+        ADMIN_FAILURE_BUCKET,
+        clientIp(req, this.config.trustProxy),
         ADMIN_FAILURE_LIMIT,
         ADMIN_FAILURE_WINDOW_MS,
       );
-      if (!result.allowed) throw this.tooMany(result.resetMs);
     } catch (e) {
-      if (e instanceof RateLimitedError) throw e;
+      // Redis away: the failure is not counted (limits fail open), the answer is still 401.
+      this.logger.warn(`admin failure counter unavailable: ${(e as Error).message}`);
     }
+    if (result && !result.allowed) throw this.tooMany(result.resetMs);
     throw new UnauthorizedError('INVALID_ADMIN_TOKEN', 'The admin token is not valid.');
   }
 
-  private tooMany(resetMs = ADMIN_FAILURE_WINDOW_MS): RateLimitedError {
+  private tooMany(resetMs: number): RateLimitedError {
     const seconds = Math.max(1, Math.ceil(resetMs / 1000));
-    return new RateLimitedError('Too many failed admin logins from this address; try again later.', {
-      'Retry-After': String(seconds),
-    });
+    return new RateLimitedError(
+      `Too many failed admin logins from this address; wrong tokens are refused for ${seconds} s.`,
+      { 'Retry-After': String(seconds) },
+    );
   }
 }
 

@@ -1,7 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, Logger, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { createHash } from 'node:crypto';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { RateLimitedError } from '@app/core';
 import { RateLimiter } from '@app/messaging';
@@ -75,9 +74,9 @@ export class RateLimitGuard implements CanActivate {
       case 'account':
         return req.user?.accountId ?? null;
       case 'token': {
-        // A malformed Authorization header still counts (under its raw value), so it cannot dodge the limit.
-        const token = bearerToken(req) ?? queryToken(req) ?? req.headers.authorization ?? null;
-        return token ? createHash('sha256').update(token).digest('hex').slice(0, 32) : null;
+        // A malformed Authorization header still counts (under its own value), so it cannot dodge the limit.
+        // The limiter hashes every key: no token reaches Redis.
+        return bearerToken(req) ?? queryToken(req) ?? req.headers.authorization ?? null;
       }
     }
   }

@@ -1,4 +1,7 @@
 import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { TrustProxy } from '@app/config';
+import { addressKey, clientAddress } from './client-address';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -15,7 +18,12 @@ export function queryToken(req: Request): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-/** The client address for limits: the socket's, or Express's `req.ip` (X-Forwarded-For) when TRUST_PROXY is set. */
-export function clientIp(req: Request, trustProxy: boolean): string {
-  return (trustProxy ? req.ip : req.socket.remoteAddress) ?? 'unknown';
+/**
+ * The one place that says who the client is, for every per-client limit and cap (rate limits, admin failed
+ * logins, streams per IP): the client address chosen by `TRUST_PROXY` (see `clientAddress`), as a limit key —
+ * an IPv4 address as it is, an IPv6 address as its /64 (`2001:db8:1:2::/64`); IPv4-mapped IPv6 is the IPv4.
+ * `trustProxy` is the parsed `RelayConfig.trustProxy`. Works on a plain `IncomingMessage` too (no Express needed).
+ */
+export function clientIp(req: IncomingMessage, trustProxy: TrustProxy): string {
+  return addressKey(clientAddress(req, trustProxy));
 }

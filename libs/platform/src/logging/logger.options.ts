@@ -2,17 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { RelayConfig } from '@app/config';
-
-const TOKEN_QUERY = /([?&](?:token|access_token)=)[^&#]*/gi;
-const STATUS_PATH_TOKEN = /(\/v1\/sessions\/)[^/?#]+/gi;
-
-/** Removes tokens from a URL: the `token` query parameter and the token segment of the status URL. */
-export function redactUrl(url: string | undefined): string | undefined {
-  if (!url) return url;
-  return url
-    .replace(TOKEN_QUERY, '$1[REDACTED]')
-    .replace(STATUS_PATH_TOKEN, (m, prefix: string) => (m.endsWith('/create') ? m : `${prefix}[REDACTED]`));
-}
+import { redactUrl } from './redact-url';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
