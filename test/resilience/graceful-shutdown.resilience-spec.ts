@@ -23,7 +23,12 @@ describe('SIGTERM with 1,000 open streams', () => {
 
   it('exits within 5 s and the agents reconnect elsewhere without losing a message', async () => {
     await resetState();
-    const env = { REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `${TEST_REDIS_PREFIX}-term` };
+    const env = {
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: `${TEST_REDIS_PREFIX}-term`,
+      // 100 streams per token here (the test is about shutting down with many streams, not about the cap).
+      MAX_STREAMS_PER_TOKEN: String(STREAMS_PER_AGENT),
+    };
     const [a, b] = await Promise.all([spawnRelay(env), spawnRelay(env)]);
     relays.push(a, b);
     const agents: PairedAgent[] = [];

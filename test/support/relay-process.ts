@@ -21,6 +21,7 @@ export async function spawnRelay(
     RATE_LIMIT_SESSION_CREATES_PER_5_MIN: '100000',
     RATE_LIMIT_SESSION_STATUS_PER_MINUTE: '100000',
     RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE: '100000',
+    MAX_STREAMS_PER_IP: '100000',
     ...env,
   });
   const url = `http://127.0.0.1:${port}`;

@@ -9,28 +9,36 @@ import { RedisService } from './redis.service';
  * died and are dropped before counting.
  *
  * KEYS: credential set, address set. ARGV: now, staleBefore, streamId, credentialCap, addressCap, keyTtlMs.
- * Answers {0} when the address is full (nothing added), else {1, replaced stream ids…}.
+ * The oldest streams of the credential beyond its cap are replaced; they free their places at the address
+ * first, so an agent reconnecting from a full address replaces its own stale stream instead of being refused.
+ * Answers {0} when the address is full (nothing changed), else {1, replaced stream ids…}.
  */
 const CLAIM = `
 local now, stale, id = ARGV[1], ARGV[2], ARGV[3]
 local tokenCap, ipCap, ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', stale)
-if redis.call('ZCARD', KEYS[2]) >= ipCap then return {0} end
-redis.call('ZADD', KEYS[2], now, id)
-redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', stale)
-redis.call('ZADD', KEYS[1], now, id)
-redis.call('PEXPIRE', KEYS[1], ttl)
-local out = {1}
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', stale)
 local members = redis.call('ZRANGE', KEYS[1], 0, -1)
-if #members > tokenCap then
+local victims = {}
+if #members + 1 > tokenCap then
   table.sort(members)
-  for i = 1, #members - tokenCap do
-    redis.call('ZREM', KEYS[1], members[i])
-    redis.call('ZREM', KEYS[2], members[i])
-    out[#out + 1] = members[i]
-  end
+  for i = 1, #members + 1 - tokenCap do victims[#victims + 1] = members[i] end
 end
+local freed = 0
+for _, v in ipairs(victims) do
+  if redis.call('ZSCORE', KEYS[2], v) then freed = freed + 1 end
+end
+if redis.call('ZCARD', KEYS[2]) - freed >= ipCap then return {0} end
+local out = {1}
+for _, v in ipairs(victims) do
+  redis.call('ZREM', KEYS[1], v)
+  redis.call('ZREM', KEYS[2], v)
+  out[#out + 1] = v
+end
+redis.call('ZADD', KEYS[1], now, id)
+redis.call('ZADD', KEYS[2], now, id)
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
 return out`;
 
 /** KEYS: credential set, address set. ARGV: now, streamId. 0 when the credential entry is gone. */

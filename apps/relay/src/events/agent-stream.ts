@@ -238,8 +238,9 @@ export class AgentStream {
     const accountId = this.accountId;
     let page = replay.first;
     while (!this.closed && page.length > 0) {
-      for (const message of page) this.emitMessage(message.seq, messageEventData(message));
+      for (const message of page) this.emitMessage(message.seq, messageEventData(message), false, true);
       const after = page[page.length - 1].seq;
+      page = []; // not held while the client reads
       if (!(await this.drained())) return;
       page = await this.ctx.replayPage(accountId, this.range(replay.start, after));
     }
@@ -383,9 +384,10 @@ export class AgentStream {
   }
 
   /** `shared`: the data came over Pub/Sub and other streams of this process write the very same event. */
-  private emitMessage(seq: number, data: MessageEventData, shared = false): void {
+  private emitMessage(seq: number, data: MessageEventData, shared = false, paced = false): void {
     if (this.closed || seq <= this.lastId) return; // ids never go backwards on one stream
-    this.writeFrame(shared ? this.ctx.messageFrame(seq, data) : formatSseEvent(seq, 'message', data));
+    this.writeFrame(shared ? this.ctx.messageFrame(seq, data) : formatSseEvent(seq, 'message', data), paced);
+    if (this.closed) return;
     this.cursor = Math.max(this.cursor, seq);
     this.lastId = seq;
     if (this.accountId) this.ctx.markDelivered(this.accountId, seq);
@@ -400,13 +402,19 @@ export class AgentStream {
     this.writeFrame(`id: ${id}\nevent: ${event}\ndata: ${this.ctx.eventJson(data)}\n\n`);
   }
 
-  private writeFrame(frame: string): void {
+  /**
+   * Writes an event. What is written unpaced (live events, pings) is checked against the slow-consumer limit
+   * first: a stream still holding more than `maxBufferBytes` unsent is closed instead (so it holds at most that
+   * plus one event). Replay pages are paced by `drained()` and bounded by the page size already.
+   */
+  private writeFrame(frame: string, paced = false): void {
     if (this.closed) return;
-    this.res.write(frame);
-    if (this.res.writableLength > this.ctx.maxBufferBytes) {
+    if (!paced && this.res.writableLength > this.ctx.maxBufferBytes) {
       this.ctx.warn(`closing a stream that does not read (${this.res.writableLength} bytes unsent)`);
       this.close('slow_consumer');
+      return;
     }
+    this.res.write(frame);
   }
 
   private async checkExpiry(): Promise<void> {

@@ -31,14 +31,21 @@ export class EventsController {
     limit: (c) => c.rateLimitStreamConnectsPerMinute,
     windowMs: 60_000,
   })
-  @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED: 30 connects per minute per token' })
+  @ApiTooManyRequestsResponse({
+    description:
+      'RATE_LIMITED: 30 connects per minute per token; TOO_MANY_STREAMS: the client address holds MAX_STREAMS_PER_IP',
+  })
   @ApiBearerAuth('agent')
   @ApiOperation({
     summary: 'The agent stream (Server-Sent Events)',
     description:
       'Events: connected (first), message (id = per-account sequence), pairing_complete, pairing_expired, error. ' +
-      'Heartbeat comment `: ping` every SSE_HEARTBEAT_SECONDS. Undelivered messages are replayed on connect; ' +
-      'with Last-Event-ID, written-but-unanswered messages after it are sent again.',
+      'Heartbeat: `event: ping` with `data: {}` and no id, every SSE_HEARTBEAT_SECONDS. Undelivered messages are ' +
+      'replayed on connect, a page at a time as the client reads; with Last-Event-ID, written-but-unanswered ' +
+      'messages after it are sent again. Limits: at most MAX_STREAMS_PER_TOKEN (3) streams per token — one more ' +
+      'closes the oldest with `error` {"code":"STREAM_REPLACED"}; at most MAX_STREAMS_PER_IP (50) per client ' +
+      'address (429 TOO_MANY_STREAMS); a stream holding more than STREAM_MAX_BUFFER_BYTES unsent is closed (resume ' +
+      'with Last-Event-ID). A revoked token or session ends its streams within SSE_HEARTBEAT_SECONDS.',
   })
   @ApiProduces('text/event-stream')
   @ApiQuery({
