@@ -7,6 +7,7 @@
  *   {type: 'prof-stop', file}         stops it and writes the .cpuprofile (Chrome DevTools format)
  *   {type: 'gc'}                      runs global.gc() twice (needs --expose-gc) and reports memoryUsage()
  *   {type: 'memory'}                  reports process.memoryUsage() without collecting
+ *   {type: 'heap-snapshot', file}     writes a V8 heap snapshot (for finding what a stream costs)
  *   {type: 'count-start'}             starts counting PostgreSQL queries (pg Client#query, by SQL text) and
  *                                     Redis commands (ioredis sendCommand, BullMQ scripts by name)
  *   {type: 'count-stop'}              stops counting and reports the counts
@@ -132,6 +133,10 @@ if (typeof process.send === 'function') {
     },
     async memory() {
       return process.memoryUsage();
+    },
+    async 'heap-snapshot'(msg) {
+      // (Not a signal: Nest's shutdown hooks treat SIGUSR2 as "stop".)
+      return { file: require('node:v8').writeHeapSnapshot(msg.file) };
     },
     async 'count-start'() {
       startCounting();

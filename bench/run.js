@@ -288,6 +288,10 @@ async function startRelay(label, extraEnv = {}) {
     RATE_LIMIT_SESSION_CREATES_PER_5_MIN: '1000000',
     RATE_LIMIT_SESSION_STATUS_PER_MINUTE: '1000000',
     RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE: '1000000',
+    // The memory phase opens thousands of streams of one token from one address: the stream caps (3 per
+    // token, 50 per address) still run their Redis script per stream but must not replace or refuse them.
+    MAX_STREAMS_PER_TOKEN: '100000',
+    MAX_STREAMS_PER_IP: '1000000',
     ...extraEnv,
   });
   const entry = DIST_DIR

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
+import { PinoLogger } from 'nestjs-pino';
 import request from 'supertest';
 import { generateToken, hashToken } from '@app/core';
 import { redisOptionsFromUrl } from '@app/messaging';
@@ -215,6 +216,43 @@ describe('agent stream limits (e2e, contract §7)', () => {
       expect((await metricValue(relay, 'relay_stream_event_serializations_total')) - before).toBe(1);
       streams.forEach((s) => s.close());
     });
+  });
+
+  it('writes one "request completed" line per stream (when it ends) and per refusal, with the request id', async () => {
+    const relay = await startRelay({ LOG_LEVEL: 'info' });
+    const root = PinoLogger.root;
+    const lines: Array<{ level: string; fields: { req: { id: string }; res: { statusCode: number } } }> = [];
+    const spies = (['info', 'warn'] as const).map((level) =>
+      jest.spyOn(root, level).mockImplementation(((fields: never, msg?: string) => {
+        if (msg === 'request completed') lines.push({ level, fields });
+      }) as never),
+    );
+    try {
+      const agent = await pairAgent(relay.url, 'stream-log-user');
+      lines.length = 0;
+      const stream = await SseClient.connect(relay.url, {
+        token: agent.token,
+        headers: { 'X-Request-Id': 'stream-ok' },
+      });
+      await stream.waitFor('connected');
+      expect(stream.headers['x-request-id']).toBe('stream-ok');
+      expect(lines).toHaveLength(0);
+      stream.close();
+      const refused = await SseClient.connect(relay.url, {
+        token: 'f'.repeat(64),
+        headers: { 'X-Request-Id': 'stream-denied' },
+      });
+      expect(refused.status).toBe(401);
+      await waitUntil(async () => lines.length === 2);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      await relay.close();
+    }
+    const byId = Object.fromEntries(lines.map((l) => [l.fields.req.id, l]));
+    expect(byId['stream-ok']).toEqual(expect.objectContaining({ level: 'info' }));
+    expect(byId['stream-ok'].fields.res.statusCode).toBe(200);
+    expect(byId['stream-denied']).toEqual(expect.objectContaining({ level: 'warn' }));
+    expect(byId['stream-denied'].fields.res.statusCode).toBe(401);
   });
 
   describe('revocation without Pub/Sub', () => {

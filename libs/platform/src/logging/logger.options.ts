@@ -1,8 +1,13 @@
+import { RequestMethod } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Params } from 'nestjs-pino';
+import { Params, PinoLogger } from 'nestjs-pino';
+import { performance } from 'node:perf_hooks';
 import type { RelayConfig } from '@app/config';
 import { redactUrl } from './redact-url';
+
+/** The agent stream's route: held open for hours, so whatever it keeps per request is multiplied by thousands. */
+export const STREAM_ROUTE = '/v1/events';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -24,6 +29,27 @@ export function requestLogLevel(statusCode: number, err?: unknown): 'error' | 'w
   return 'info';
 }
 
+/**
+ * The "request completed" line pino-http would write, for requests that do not go through it (the webhook's
+ * fast path, agent streams): same logger, same serializers, same level rule.
+ */
+export function logRequestCompleted(
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  startedMs: number,
+  extra: Record<string, unknown> = {},
+): void {
+  const logger = PinoLogger.root;
+  const level = requestLogLevel(res.statusCode);
+  if (!logger?.isLevelEnabled(level)) return;
+  (req as IncomingMessage & { id?: unknown }).id = id;
+  logger[level](
+    { req, res, responseTime: Math.round(performance.now() - startedMs), ...extra },
+    'request completed',
+  );
+}
+
 /** Request headers worth a log line; the secret ones among them are redacted below. */
 const LOGGED_HEADERS = [
   'user-agent',
@@ -37,6 +63,9 @@ const LOGGED_HEADERS = [
 /** Structured JSON request logs: one line per request with its id, never a token or secret. */
 export function loggerOptions(config: RelayConfig): Params {
   return {
+    // Agent streams write their own line (`logRequestCompleted`, from the events module): pino-http's child
+    // logger per request would be held for as long as the stream is open (≈2 KiB per stream).
+    exclude: [{ path: STREAM_ROUTE.slice(1), method: RequestMethod.GET }],
     pinoHttp: {
       level: config.logLevel,
       genReqId: requestId,
