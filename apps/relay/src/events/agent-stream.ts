@@ -94,6 +94,8 @@ export class AgentStream {
   private unsubscribeAccount: (() => void) | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Whether an event was written: `connected` comes first (§4), so no ping goes out before it. */
+  private greeted = false;
 
   constructor(
     private readonly ctx: StreamContext,
@@ -136,8 +138,12 @@ export class AgentStream {
     await this.release();
   }
 
+  /**
+   * The heartbeat. Not before the first event: the hub pings every stream it holds, this one included while it is
+   * still subscribing and reading where its replay starts.
+   */
   ping(): void {
-    this.writeFrame(SSE_PING);
+    if (this.greeted) this.writeFrame(SSE_PING);
   }
 
   /** Ends the stream (the client went away, or the relay ends it for `reason`). */
@@ -415,6 +421,7 @@ export class AgentStream {
       return;
     }
     this.res.write(frame);
+    this.greeted = true;
   }
 
   private async checkExpiry(): Promise<void> {
