@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { PinoLogger } from 'nestjs-pino';
 import request from 'supertest';
 import { generateToken, hashToken } from '@app/core';
-import { redisOptionsFromUrl } from '@app/messaging';
+import { redisOptionsFromUrl, StreamSlots } from '@app/messaging';
 import { RelayMetrics } from '@app/platform';
 import {
   createSession,
@@ -92,19 +92,41 @@ describe('agent stream limits (e2e, contract §7)', () => {
       [s3, s4, s5].forEach((s) => s.close());
     });
 
-    it('a stream whose slot vanished (the replacement message was lost) ends on the next heartbeat', async () => {
+    it('a stream replaced while the announcement was lost ends on the next heartbeat', async () => {
       const agent = await pairAgent(a.url, 'cap-lost-user');
+      const stream = await openStream(a.url, agent.token);
+      const [session] = await sql<{ id: string }>('SELECT id FROM sessions WHERE account_id = $1', [
+        agent.accountId,
+      ]);
+      // Another replica claims a place for the same credential with room for one, and never publishes.
+      const slots = b.app.get(StreamSlots);
+      const slot = slots.slot(slots.newId(), `s:${session.id}`, '203.0.113.9');
+      const claimed = await slots.claim(slot, { perCredential: 1, perAddress: 10 }, 1000);
+      expect(claimed).toEqual({ allowed: true, replaced: [expect.any(String)] });
+      await stream.waitForEnd(5000);
+      expect(errorCodes(stream)).toEqual(['STREAM_REPLACED']);
+      await slots.release(slot);
+    });
+
+    it('streams survive Redis losing their slots (a restart without data): the entries are put back', async () => {
+      const agent = await pairAgent(a.url, 'cap-flushed-user');
       const stream = await openStream(a.url, agent.token);
       const redis = new Redis({ ...redisOptionsFromUrl(TEST_REDIS_URL), maxRetriesPerRequest: 1 });
       try {
-        const keys = await redis.keys(`${TEST_REDIS_PREFIX}:stream-slots:cred:*`);
+        const keys = await redis.keys(`${TEST_REDIS_PREFIX}:stream-slots:*`);
         expect(keys.length).toBeGreaterThan(0);
         for (const key of keys) await redis.del(key);
+        await waitUntil(
+          async () => (await redis.keys(`${TEST_REDIS_PREFIX}:stream-slots:cred:*`)).length > 0,
+          5000,
+        );
       } finally {
         redis.disconnect();
       }
-      await stream.waitForEnd(5000);
-      expect(errorCodes(stream)).toEqual(['STREAM_REPLACED']);
+      await sendMessage(a.url, userMessage('cap-flushed-user', 'still here'));
+      expect(JSON.parse((await stream.waitFor('message')).data).normalized.text).toBe('still here');
+      expect(stream.ended).toBe(false);
+      stream.close();
     });
 
     it('the address holding MAX_STREAMS_PER_IP streams gets 429 TOO_MANY_STREAMS, on any replica', async () => {

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { IncomingMessage, request as httpRequest, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
@@ -8,6 +8,7 @@ import {
   openStream,
   pairAgent,
   postWebhook,
+  postWebhookRaw,
   resetState,
   RunningRelay,
   sendMessage,
@@ -237,31 +238,9 @@ describe('webhook fast path and Nest route (e2e)', () => {
   const good = JSON.stringify(kakaoPayload({ utterance: '/help', userKey: 'path-user' }));
 
   /** The same request as one Content-Length body (fast path) or in two chunks (the Nest route). */
-  function post(raw: string | Buffer, headers: Record<string, string>, chunked: boolean) {
-    return new Promise<{ status: number; body: unknown; requestId: unknown }>((resolve, reject) => {
-      const req = httpRequest(`${relay.url}/kakao/webhook`, { method: 'POST', headers }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: JSON.parse(text),
-            requestId: res.headers['x-request-id'],
-          }),
-        );
-      });
-      req.on('error', reject);
-      if (chunked) {
-        req.setHeader('Transfer-Encoding', 'chunked');
-        const half = Math.floor(raw.length / 2);
-        req.write(raw.slice(0, half));
-        req.end(raw.slice(half));
-      } else {
-        req.setHeader('Content-Length', Buffer.byteLength(raw));
-        req.end(raw);
-      }
-    });
+  async function post(raw: string | Buffer, headers: Record<string, string>, chunked: boolean) {
+    const answer = await postWebhookRaw(relay.url, raw, headers, chunked);
+    return { status: answer.status, body: answer.body, requestId: answer.headers['x-request-id'] };
   }
 
   const auth = (raw: string) => ({ 'X-Relay-Skill-Secret': SKILL_SECRET, 'X-Kakao-Signature': sign(raw) });

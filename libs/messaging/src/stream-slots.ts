@@ -8,7 +8,8 @@ import { RedisService } from './redis.service';
  * members sorts the streams by age. Entries that were not refreshed for `stale` ms belong to a replica that
  * died and are dropped before counting.
  *
- * KEYS: credential set, address set. ARGV: now, staleBefore, streamId, credentialCap, addressCap, keyTtlMs.
+ * KEYS: credential set, address set, replaced set. ARGV: now, staleBefore, streamId, credentialCap, addressCap,
+ * keyTtlMs. Replaced ids are remembered (for the key TTL) so a refresh can tell "replaced" from "Redis lost it".
  * The oldest streams of the credential beyond its cap are replaced; they free their places at the address
  * first, so an agent reconnecting from a full address replaces its own stale stream instead of being refused.
  * Answers {0} when the address is full (nothing changed), else {1, replaced stream ids…}.
@@ -33,31 +34,40 @@ local out = {1}
 for _, v in ipairs(victims) do
   redis.call('ZREM', KEYS[1], v)
   redis.call('ZREM', KEYS[2], v)
+  redis.call('ZADD', KEYS[3], now, v)
   out[#out + 1] = v
 end
+if #victims > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
 redis.call('ZADD', KEYS[1], now, id)
 redis.call('ZADD', KEYS[2], now, id)
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 return out`;
 
-/** KEYS: credential set, address set. ARGV: now, streamId. 0 when the credential entry is gone. */
+/**
+ * KEYS: credential set, address set, replaced set. ARGV: now, streamId. 0 when the stream was replaced; an entry
+ * that is simply missing (Redis restarted without its data, or the entry went stale) is put back.
+ */
 const REFRESH = `
-if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+if redis.call('ZSCORE', KEYS[3], ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], 'XX', ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
 return 1`;
 
 type SlotCommands = {
   relayStreamClaim(...args: Array<string | number>): Promise<Array<number | string>>;
 };
-type SlotPipeline = { relayStreamRefresh(k1: string, k2: string, now: number, id: string): unknown };
+type SlotPipeline = {
+  relayStreamRefresh(k1: string, k2: string, k3: string, now: number, id: string): unknown;
+};
 
 /** Where one stream is counted: its credential (session or account relay token) and its client address. */
 export interface StreamSlot {
   id: string;
   credentialKey: string;
   addressKey: string;
+  /** The credential's streams that newer ones replaced (kept for a while). */
+  replacedKey: string;
 }
 
 export type ClaimResult = { allowed: false } | { allowed: true; replaced: string[] };
@@ -68,8 +78,9 @@ const STALE_AFTER_REFRESHES = 3;
 /**
  * Cluster-wide counts of open agent streams, per credential and per client address, in Redis: the per-token cap
  * (one more stream replaces the oldest) and the per-address cap (one more is refused). Each replica refreshes
- * its streams' entries on every heartbeat; a refresh that finds its credential entry gone tells the stream it
- * was replaced (even when the Pub/Sub message that said so was lost).
+ * its streams' entries on every heartbeat; a refresh that finds the stream among its credential's replaced ones
+ * tells it so (even when the Pub/Sub message that said so was lost), one that finds its entries missing (Redis
+ * restarted empty) puts them back.
  */
 @Injectable()
 export class StreamSlots {
@@ -77,8 +88,8 @@ export class StreamSlots {
   private counter = 0;
 
   constructor(private readonly redis: RedisService) {
-    this.redis.command.defineCommand('relayStreamClaim', { numberOfKeys: 2, lua: CLAIM });
-    this.redis.command.defineCommand('relayStreamRefresh', { numberOfKeys: 2, lua: REFRESH });
+    this.redis.command.defineCommand('relayStreamClaim', { numberOfKeys: 3, lua: CLAIM });
+    this.redis.command.defineCommand('relayStreamRefresh', { numberOfKeys: 3, lua: REFRESH });
   }
 
   /** A stream id unique in the cluster whose sort order is its opening order. */
@@ -94,6 +105,7 @@ export class StreamSlots {
       id,
       credentialKey: this.redis.key('stream-slots', 'cred', credential),
       addressKey: this.redis.key('stream-slots', 'addr', hashed),
+      replacedKey: this.redis.key('stream-slots', 'replaced', credential),
     };
   }
 
@@ -107,6 +119,7 @@ export class StreamSlots {
     const result = await (this.redis.command as unknown as SlotCommands).relayStreamClaim(
       slot.credentialKey,
       slot.addressKey,
+      slot.replacedKey,
       now,
       now - staleMs,
       slot.id,
@@ -119,8 +132,8 @@ export class StreamSlots {
   }
 
   /**
-   * Marks the slots as alive; answers the ids whose credential entry is gone (replaced by a newer stream). One
-   * pipeline for all the streams of this process.
+   * Marks the slots as alive; answers the ids that a newer stream replaced. Entries Redis lost (a restart without
+   * its data) are put back. One pipeline for all the streams of this process.
    */
   async refresh(slots: readonly StreamSlot[], refreshMs: number): Promise<Set<string>> {
     if (slots.length === 0) return new Set();
@@ -132,6 +145,7 @@ export class StreamSlots {
       (pipeline as unknown as SlotPipeline).relayStreamRefresh(
         slot.credentialKey,
         slot.addressKey,
+        slot.replacedKey,
         now,
         slot.id,
       );

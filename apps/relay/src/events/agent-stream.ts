@@ -143,7 +143,9 @@ export class AgentStream {
    * still subscribing and reading where its replay starts.
    */
   ping(): void {
-    if (this.greeted) this.writeFrame(SSE_PING);
+    // Only on a connection with nothing unsent: bytes already on their way keep it alive as well, and a ping
+    // queued behind a replay page that is still being read must not count the stream as a slow consumer.
+    if (this.greeted && this.res.writableLength === 0) this.writeFrame(SSE_PING);
   }
 
   /** Ends the stream (the client went away, or the relay ends it for `reason`). */
