@@ -220,7 +220,11 @@ export class AgentStream {
     const start = await this.ctx.replayStart(accountId, lastEventId);
     if (!start) return null;
     this.cursor = Math.max(this.cursor, start.lastSeq);
-    const first = await this.ctx.replayPage(accountId, this.range(start, start.floor));
+    // Nothing owed (the usual reconnect): no page to read.
+    const first =
+      start.floor >= start.lastSeq
+        ? []
+        : await this.ctx.replayPage(accountId, this.range(start, start.floor));
     return { start, first };
   }
 

@@ -28,6 +28,16 @@ import { formatSseEventJson } from './sse-format';
 
 const PRESENCE_EVERY_MS = 5000;
 const PRESENCE_DEBOUNCE_MS = 50;
+const SSE_HEAD = [
+  'Content-Type',
+  'text/event-stream',
+  'Cache-Control',
+  'no-cache',
+  'Connection',
+  'keep-alive',
+  'X-Accel-Buffering',
+  'no',
+];
 /** A replay page: at most this many messages and (after the first) this many bytes of payload. */
 const REPLAY_PAGE = { rows: 64, bytes: 256 * 1024 };
 
@@ -140,11 +150,8 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
     req.socket.setKeepAlive(true, 60_000);
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream');
-    res.setHeader('Cache-Control', 'no-cache');
-    res.setHeader('Connection', 'keep-alive');
-    res.setHeader('X-Accel-Buffering', 'no');
+    // One flat array for the head: nothing per header is kept for the stream's life.
+    res.writeHead(200, SSE_HEAD);
     res.flushHeaders();
     const stream = new AgentStream(this.ctx, res, principal, lastEventId, id);
     stream.slot = replaced ? slot : null;

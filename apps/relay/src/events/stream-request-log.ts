@@ -8,8 +8,15 @@ import { logRequestCompleted, requestId } from '@app/platform';
  * for the stream's whole life; this keeps one small closure instead.
  */
 export function streamRequestLog(req: Request, res: Response, next: NextFunction): void {
-  const started = performance.now();
-  const id = requestId(req, res);
-  res.once('close', () => logRequestCompleted(req, res, id, started));
+  STARTED.set(res, { id: requestId(req, res), started: performance.now() });
+  res.once('close', onClose);
   next();
+}
+
+/** When each open request began: one shared listener instead of a closure held by every stream. */
+const STARTED = new WeakMap<Response, { id: string; started: number }>();
+
+function onClose(this: Response): void {
+  const begun = STARTED.get(this);
+  if (begun) logRequestCompleted(this.req, this, begun.id, begun.started);
 }
