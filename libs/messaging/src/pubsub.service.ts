@@ -13,6 +13,7 @@ export interface ChannelWait {
 }
 
 interface ChannelEntry {
+  channel: string;
   handlers: Set<ChannelHandler>;
   /** Resolves once Redis confirmed the SUBSCRIBE for this channel. */
   ready: Promise<void>;
@@ -61,8 +62,11 @@ export class PubSubService implements OnModuleInit {
    * Adds a handler; resolves when the channel is subscribed in Redis (so nothing published afterwards is
    * missed). Returns the function that removes the handler again.
    */
-  async subscribe(channel: string, handler: ChannelHandler): Promise<() => void> {
-    let entry = this.channels.get(channel);
+  async subscribe(name: string, handler: ChannelHandler): Promise<() => void> {
+    let entry = this.channels.get(name);
+    // The unsubscribe function below holds the channel name for as long as the subscription lives: the entry's
+    // own copy, so that every stream of a channel shares one string.
+    const channel = entry?.channel ?? name;
     if (!entry) {
       const ready = this.redis.subscriber.subscribe(channel).then(
         () => undefined,
@@ -70,7 +74,7 @@ export class PubSubService implements OnModuleInit {
           this.logger.warn(`subscribe ${channel} failed: ${e.message}`);
         },
       );
-      entry = { handlers: new Set(), ready };
+      entry = { channel, handlers: new Set(), ready };
       this.channels.set(channel, entry);
     }
     entry.handlers.add(handler);

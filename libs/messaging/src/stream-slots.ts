@@ -72,6 +72,19 @@ export interface StreamSlot {
 
 export type ClaimResult = { allowed: false } | { allowed: true; replaced: string[] };
 
+/** Key strings kept for reuse, per kind (a bounded cache: the oldest entry goes first). */
+const KEY_CACHE_MAX = 10_000;
+
+function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    if (map.size >= KEY_CACHE_MAX) map.delete(map.keys().next().value as string);
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
 /** How many missed refreshes make an entry stale (its replica died without releasing it). */
 const STALE_AFTER_REFRESHES = 3;
 
@@ -100,14 +113,31 @@ export class StreamSlots {
 
   /** The slot of a stream: the credential is an id of ours, the address is hashed (never raw client input). */
   slot(id: string, credential: string, address: string): StreamSlot {
-    const hashed = createHash('sha256').update(address).digest('hex').slice(0, 32);
-    return {
-      id,
-      credentialKey: this.redis.key('stream-slots', 'cred', credential),
-      addressKey: this.redis.key('stream-slots', 'addr', hashed),
-      replacedKey: this.redis.key('stream-slots', 'replaced', credential),
-    };
+    const { credentialKey, replacedKey } = this.keys.credential(credential);
+    return { id, credentialKey, replacedKey, addressKey: this.keys.address(address) };
   }
+
+  /**
+   * The key strings of recent credentials and addresses, shared by their streams (an idle stream holds its
+   * slot for hours; one copy of each key per stream would be most of what its slot costs).
+   */
+  private readonly keys = {
+    credentials: new Map<string, { credentialKey: string; replacedKey: string }>(),
+    addresses: new Map<string, string>(),
+    credential: (credential: string) =>
+      cached(this.keys.credentials, credential, () => ({
+        credentialKey: this.redis.key('stream-slots', 'cred', credential),
+        replacedKey: this.redis.key('stream-slots', 'replaced', credential),
+      })),
+    address: (address: string) =>
+      cached(this.keys.addresses, address, () =>
+        this.redis.key(
+          'stream-slots',
+          'addr',
+          createHash('sha256').update(address).digest('hex').slice(0, 32),
+        ),
+      ),
+  };
 
   async claim(
     slot: StreamSlot,

@@ -77,7 +77,7 @@ export class AgentStream {
   accountId: string | null;
   readonly sessionId: string | null;
   readonly kind: AgentPrincipal['kind'];
-  readonly tokenHash: string;
+  readonly tokenHash: string | null;
   /** Set by the hub when the stream holds a cluster-wide slot (see `StreamSlots`). */
   slot: StreamSlot | null = null;
   private status: 'pending_pairing' | 'paired';
@@ -107,7 +107,8 @@ export class AgentStream {
     this.accountId = principal.accountId;
     this.sessionId = principal.sessionId;
     this.kind = principal.kind;
-    this.tokenHash = principal.tokenHash;
+    // Only a relay-token stream re-checks its token (sessions are re-checked by id): no hash held otherwise.
+    this.tokenHash = principal.kind === 'account' ? principal.tokenHash : null;
     this.status = principal.status;
     if (principal.status === 'pending_pairing' && principal.expiresAt) {
       const delay = Math.max(0, principal.expiresAt.getTime() - Date.now()) + 5;
