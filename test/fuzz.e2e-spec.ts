@@ -299,9 +299,16 @@ async function metricValue(relay: RunningRelay, name: string, labels = ''): Prom
 }
 
 /** Entries in the relay's cluster-wide stream slots (`kind` addr: per client address; cred: per credential). */
+/**
+ * Open-stream entries in Redis (per credential and per address; the `replaced` sets are tombstones that expire
+ * with their key, not places).
+ */
 async function slotEntries(relay: RunningRelay, kind: 'addr' | 'cred' | '*' = '*'): Promise<number> {
   const redis = relay.app.get(RedisService);
-  const keys = await redis.command.keys(redis.key('stream-slots', kind, '*'));
+  const kinds = kind === '*' ? ['addr', 'cred'] : [kind];
+  const keys = (
+    await Promise.all(kinds.map((k) => redis.command.keys(redis.key('stream-slots', k, '*'))))
+  ).flat();
   let n = 0;
   for (const key of keys) n += await redis.command.zcard(key);
   return n;

@@ -66,7 +66,10 @@ export interface StreamSlot {
   id: string;
   credentialKey: string;
   addressKey: string;
-  /** The credential's streams that newer ones replaced (kept for a while). */
+  /**
+   * The credential's streams that newer ones replaced: tombstones, removed when the replaced stream closes and
+   * otherwise gone with the key's expiry (an entry of a stream nobody holds any more can be replaced too).
+   */
   replacedKey: string;
 }
 

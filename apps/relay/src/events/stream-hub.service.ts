@@ -146,6 +146,11 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     const credential = principal.sessionId ? `s:${principal.sessionId}` : `a:${principal.accountId}`;
     const slot = this.slots.slot(id, credential, clientIp(req, this.config.trustProxy));
     const replaced = await this.claim(slot);
+    if (res.destroyed || req.socket.destroyed) {
+      // The client went away while its place was claimed: give the place back, there is no stream to run.
+      if (replaced) this.releaseSlot(slot);
+      return;
+    }
 
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
@@ -222,11 +227,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
   private onClosed(stream: AgentStream, reason: StreamCloseReason): void {
     this.streams.delete(stream.id);
     if (reason !== 'client') this.metrics.streamsClosed.inc({ reason });
-    if (stream.slot) {
-      this.slots.release(stream.slot).catch((e: Error) => {
-        this.logger.debug(`stream slot release failed (it goes stale): ${e.message}`);
-      });
-    }
+    if (stream.slot) this.releaseSlot(stream.slot);
     this.presenceChanged();
   }
 
@@ -264,7 +265,17 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
       slotted.map((s) => s.slot as StreamSlot),
       this.heartbeatMs,
     );
-    for (const stream of slotted) if (gone.has(stream.id)) stream.replace();
+    for (const stream of slotted) {
+      if (gone.has(stream.id)) stream.replace();
+      // Closed while the refresh was on its way: the refresh may have put its entries back after the release.
+      else if (stream.isClosed) this.releaseSlot(stream.slot as StreamSlot);
+    }
+  }
+
+  private releaseSlot(slot: StreamSlot): void {
+    this.slots.release(slot).catch((e: Error) => {
+      this.logger.debug(`stream slot release failed (it goes stale): ${e.message}`);
+    });
   }
 
   private async verifySessions(streams: AgentStream[]): Promise<void> {
