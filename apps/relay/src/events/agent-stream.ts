@@ -94,6 +94,8 @@ export class AgentStream {
   private unsubscribeAccount: (() => void) | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** One handler for both of the stream's channels. */
+  private readonly channelHandler: ChannelHandler = (_message, json) => this.onChannel(json);
   /** Whether an event was written: `connected` comes first (§4), so no ping goes out before it. */
   private greeted = false;
 
@@ -123,7 +125,7 @@ export class AgentStream {
   /** Subscribes, reads where the replay starts, writes `connected` and the replay page by page, then goes live. */
   async start(): Promise<void> {
     if (this.sessionId) {
-      const unsubscribe = await this.ctx.subscribeSession(this.sessionId, (_m, json) => this.onChannel(json));
+      const unsubscribe = await this.ctx.subscribeSession(this.sessionId, this.channelHandler);
       if (this.closed) return unsubscribe();
       this.unsubscribeSession = unsubscribe;
     }
@@ -212,7 +214,7 @@ export class AgentStream {
     accountId: string,
     lastEventId: number | null,
   ): Promise<{ start: ReplayStart; first: StoredMessage[] } | null> {
-    const unsubscribe = await this.ctx.subscribeAccount(accountId, (_m, json) => this.onChannel(json));
+    const unsubscribe = await this.ctx.subscribeAccount(accountId, this.channelHandler);
     if (this.closed) {
       unsubscribe();
       return null;

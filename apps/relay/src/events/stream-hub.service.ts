@@ -38,6 +38,12 @@ const SSE_HEAD = [
   'X-Accel-Buffering',
   'no',
 ];
+/** The stream each open response belongs to: one shared 'close' listener instead of a closure per stream. */
+const STREAM_OF = new WeakMap<Response, AgentStream>();
+function onResponseClosed(this: Response): void {
+  STREAM_OF.get(this)?.close();
+}
+
 /** A replay page: at most this many messages and (after the first) this many bytes of payload. */
 const REPLAY_PAGE = { rows: 64, bytes: 256 * 1024 };
 
@@ -162,7 +168,8 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     stream.slot = replaced ? slot : null;
     this.streams.set(id, stream);
     this.presenceChanged();
-    res.on('close', () => stream.close());
+    STREAM_OF.set(res, stream);
+    res.once('close', onResponseClosed);
     if (replaced && replaced.length > 0) this.replace(principal, replaced);
     try {
       await stream.start();
