@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { httpServerTimeouts, TimedExpressAdapter } from './server-timeouts';
+import { expressMessageClasses, httpServerTimeouts, TimedExpressAdapter } from './server-timeouts';
 
 describe('httpServerTimeouts', () => {
   it.each([
@@ -28,5 +28,23 @@ describe('httpServerTimeouts', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('expressMessageClasses', () => {
+  it("gives requests and responses Express's prototypes from birth, so Express's setPrototypeOf changes nothing", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const express = require('express') as () => { request: object; response: object };
+    const app = express();
+    const request = Object.getPrototypeOf(app.request) as object;
+    const classes = expressMessageClasses(app);
+    expect(app.request).toBe(classes.IncomingMessage.prototype);
+    expect(app.response).toBe(classes.ServerResponse.prototype);
+    // What Express had is still there: its methods through the prototype chain, its own `app`.
+    expect(Object.getPrototypeOf(app.request)).toBe(request);
+    expect((app.request as { app?: unknown }).app).toBe(app);
+    expect(typeof (app.response as { json?: unknown }).json).toBe('function');
+    expect(classes.IncomingMessage.prototype).toBeInstanceOf(http.IncomingMessage);
+    expect(classes.ServerResponse.prototype).toBeInstanceOf(http.ServerResponse);
   });
 });

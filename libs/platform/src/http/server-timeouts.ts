@@ -47,6 +47,42 @@ export class TimedExpressAdapter extends ExpressAdapter {
       server.requestTimeout = this.timeouts.requestTimeout;
       return;
     }
-    this.setHttpServer(http.createServer({ ...this.timeouts }, this.getInstance()));
+    const app = this.getInstance<http.RequestListener & ExpressPrototypes>();
+    this.setHttpServer(http.createServer({ ...this.timeouts, ...expressMessageClasses(app) }, app));
   }
+}
+
+interface ExpressPrototypes {
+  request: object;
+  response: object;
+}
+
+/**
+ * Request and response classes whose objects are born with the prototypes Express gives them. Express calls
+ * `Object.setPrototypeOf(req, app.request)` (and the same for `res`) on every request; after that V8 gives every
+ * property added to the object a map of its own, so each request and response ends up with private maps and
+ * descriptor arrays (≈ 4 KiB per request, measured), held for as long as the request lives — hours for an agent
+ * stream. Here `app.request`/`app.response` become these classes' prototypes (with what Express's had: its
+ * methods, `app`), so Express's call changes nothing and all requests share V8's maps.
+ */
+export function expressMessageClasses(app: ExpressPrototypes): {
+  IncomingMessage: typeof http.IncomingMessage;
+  ServerResponse: typeof http.ServerResponse;
+} {
+  class ExpressRequest extends http.IncomingMessage {}
+  class ExpressResponse extends http.ServerResponse {}
+  for (const [cls, key] of [
+    [ExpressRequest, 'request'],
+    [ExpressResponse, 'response'],
+  ] as const) {
+    const current = app[key];
+    // Express's own object: its methods come from its prototype, its own properties (`app`) are copied.
+    Object.setPrototypeOf(cls.prototype, Object.getPrototypeOf(current));
+    Object.defineProperties(cls.prototype, Object.getOwnPropertyDescriptors(current));
+    app[key] = cls.prototype;
+  }
+  return {
+    IncomingMessage: ExpressRequest,
+    ServerResponse: ExpressResponse as unknown as typeof http.ServerResponse,
+  };
 }

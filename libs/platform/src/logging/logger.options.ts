@@ -80,11 +80,20 @@ export function loggerOptions(config: RelayConfig): Params {
         censor: '[REDACTED]',
       },
       serializers: {
-        req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => {
+        req: (req: {
+          id: unknown;
+          method: string;
+          url: string;
+          headers: Record<string, unknown>;
+          raw?: { originalUrl?: string; url?: string };
+        }) => {
           const headers: Record<string, unknown> = {};
           for (const name of LOGGED_HEADERS)
             if (req.headers[name] !== undefined) headers[name] = req.headers[name];
-          return { id: req.id, method: req.method, url: redactUrl(req.url), headers };
+          // The URL as the client sent it (pino's own choice is Express's `req.path`, without the query when the
+          // router has not run, as on the webhook's fast path): redacted either way.
+          const url = req.raw?.originalUrl ?? req.raw?.url ?? req.url;
+          return { id: req.id, method: req.method, url: redactUrl(url), headers };
         },
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
