@@ -13,7 +13,7 @@ import {
   userMessage,
   waitUntil,
 } from '@app/testing';
-import { PubSubService, redisOptionsFromUrl } from '@app/messaging';
+import { PubSubService, redisOptionsFromUrl, StreamEventPublisher } from '@app/messaging';
 
 interface MessageData {
   id: string;
@@ -251,6 +251,26 @@ describe('agent stream details (e2e)', () => {
     await sendMessage(relay.url, userMessage('heartbeat-user', 'after pings'));
     await stream.waitFor('message');
     stream.close();
+  });
+
+  it('a publish refused while the queue works: the message reaches the stream through the delivery queue', async () => {
+    const agent = await pairAgent(relay.url, 'publish-fallback-user');
+    const stream = await openStream(relay.url, agent.token);
+    // The webhook's direct PUBLISH is refused once; the inbound-delivery worker's publish goes through.
+    const publisher = relay.app.get(StreamEventPublisher);
+    const spy = jest
+      .spyOn(publisher, 'toAccount')
+      .mockImplementationOnce(() => Promise.reject(new Error('publish refused')));
+    try {
+      await sendMessage(relay.url, userMessage('publish-fallback-user', 'through the queue'));
+      const event = await stream.waitFor('message', 10000);
+      expect(JSON.parse(event.data).normalized.text).toBe('through the queue');
+      expect(spy).toHaveBeenCalledTimes(2);
+      expect(stream.events.filter((e) => e.event === 'message')).toHaveLength(1);
+    } finally {
+      spy.mockRestore();
+      stream.close();
+    }
   });
 
   it('accepts an account relay token: connected with sessionId null, then messages', async () => {
