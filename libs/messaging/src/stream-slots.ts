@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { limitKeyDigest } from './rate-limiter';
 import { RedisService } from './redis.service';
 
 /*
@@ -134,11 +135,7 @@ export class StreamSlots {
       })),
     address: (address: string) =>
       cached(this.keys.addresses, address, () =>
-        this.redis.key(
-          'stream-slots',
-          'addr',
-          createHash('sha256').update(address).digest('hex').slice(0, 32),
-        ),
+        this.redis.key('stream-slots', 'addr', limitKeyDigest(address)),
       ),
   };
 

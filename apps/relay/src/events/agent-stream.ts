@@ -8,7 +8,7 @@ import type {
 } from '@app/messaging';
 import type { ReplayStart, StoredMessage } from '@app/persistence';
 import type { AgentPrincipal } from '../auth/agent-principal';
-import { formatSseEvent, SSE_PING } from './sse-format';
+import { formatSseEvent, formatSseEventJson, SSE_PING } from './sse-format';
 
 /** Why the relay ended a stream (metrics); `client` when the agent went away. */
 export type StreamCloseReason =
@@ -414,7 +414,7 @@ export class AgentStream {
 
   /** An event whose data object other streams of this process write too: its JSON is made once. */
   private writeShared(id: number, event: string, data: object): void {
-    this.writeFrame(`id: ${id}\nevent: ${event}\ndata: ${this.ctx.eventJson(data)}\n\n`);
+    this.writeFrame(formatSseEventJson(id, event, this.ctx.eventJson(data)));
   }
 
   /**

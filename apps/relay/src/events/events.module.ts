@@ -1,5 +1,5 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { RateLimitGuard } from '@app/platform';
+import { RateLimitGuard, STREAM_ROUTE } from '@app/platform';
 import { AuthModule } from '../auth/auth.module';
 import { PairingModule } from '../pairing/pairing.module';
 import { DeliveryMarker } from './delivery-marker';
@@ -16,6 +16,6 @@ import { streamRequestLog } from './stream-request-log';
 })
 export class EventsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(streamRequestLog).forRoutes({ path: 'v1/events', method: RequestMethod.GET });
+    consumer.apply(streamRequestLog).forRoutes({ path: STREAM_ROUTE.slice(1), method: RequestMethod.GET });
   }
 }

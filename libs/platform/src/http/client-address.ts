@@ -1,28 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import type { TrustProxy } from '@app/config';
-
-/** The eight 16-bit groups of a valid IPv6 address (an embedded IPv4 tail included). */
-function ipv6Groups(address: string): number[] {
-  const withoutZone = address.split('%')[0];
-  let text = withoutZone;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = v4[1].split('.').map(Number);
-    text = `${text.slice(0, -v4[1].length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail ? tail.split(':') : [];
-  const zeros = tail === undefined ? [] : new Array(8 - headGroups.length - tailGroups.length).fill('0');
-  return [...headGroups, ...zeros, ...tailGroups].map((g) => parseInt(g, 16));
-}
+import { ipv6Groups } from '@app/core';
 
 /** An address as the relay compares it: trimmed, lower case, an IPv4-mapped IPv6 address unwrapped. */
 export function normalizeAddress(address: string): string {
   const trimmed = address.trim().toLowerCase();
   if (isIP(trimmed) !== 6) return trimmed;
-  const g = ipv6Groups(trimmed);
+  const g = ipv6Groups(trimmed) as number[];
   if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
     return [g[6] >> 8, g[6] & 0xff, g[7] >> 8, g[7] & 0xff].join('.');
   }
@@ -37,7 +22,7 @@ export function normalizeAddress(address: string): string {
 export function addressKey(address: string): string {
   const normalized = normalizeAddress(address);
   if (isIP(normalized) !== 6) return normalized;
-  const groups = ipv6Groups(normalized).slice(0, 4);
+  const groups = (ipv6Groups(normalized) as number[]).slice(0, 4);
   return `${groups.map((g) => g.toString(16)).join(':')}::/64`;
 }
 

@@ -38,16 +38,12 @@ export function logRequestCompleted(
   res: ServerResponse,
   id: string,
   startedMs: number,
-  extra: Record<string, unknown> = {},
 ): void {
   const logger = PinoLogger.root;
   const level = requestLogLevel(res.statusCode);
   if (!logger?.isLevelEnabled(level)) return;
   (req as IncomingMessage & { id?: unknown }).id = id;
-  logger[level](
-    { req, res, responseTime: Math.round(performance.now() - startedMs), ...extra },
-    'request completed',
-  );
+  logger[level]({ req, res, responseTime: Math.round(performance.now() - startedMs) }, 'request completed');
 }
 
 /** Request headers worth a log line; the secret ones among them are redacted below. */
