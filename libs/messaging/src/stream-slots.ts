@@ -92,6 +92,11 @@ function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
 /** How many missed refreshes make an entry stale (its replica died without releasing it). */
 const STALE_AFTER_REFRESHES = 3;
 
+/** How long a key outlives its last claim or refresh: twice the time after which its entries go stale. */
+function keyTtlMs(refreshMs: number): number {
+  return refreshMs * STALE_AFTER_REFRESHES * 2;
+}
+
 /**
  * Cluster-wide counts of open agent streams, per credential and per client address, in Redis: the per-token cap
  * (one more stream replaces the oldest) and the per-address cap (one more is refused). Each replica refreshes
@@ -117,27 +122,22 @@ export class StreamSlots {
 
   /** The slot of a stream: the credential is an id of ours, the address is hashed (never raw client input). */
   slot(id: string, credential: string, address: string): StreamSlot {
-    const { credentialKey, replacedKey } = this.keys.credential(credential);
-    return { id, credentialKey, replacedKey, addressKey: this.keys.address(address) };
+    const { credentialKey, replacedKey } = cached(this.credentialKeys, credential, () => ({
+      credentialKey: this.redis.key('stream-slots', 'cred', credential),
+      replacedKey: this.redis.key('stream-slots', 'replaced', credential),
+    }));
+    const addressKey = cached(this.addressKeys, address, () =>
+      this.redis.key('stream-slots', 'addr', limitKeyDigest(address)),
+    );
+    return { id, credentialKey, replacedKey, addressKey };
   }
 
   /**
    * The key strings of recent credentials and addresses, shared by their streams (an idle stream holds its
    * slot for hours; one copy of each key per stream would be most of what its slot costs).
    */
-  private readonly keys = {
-    credentials: new Map<string, { credentialKey: string; replacedKey: string }>(),
-    addresses: new Map<string, string>(),
-    credential: (credential: string) =>
-      cached(this.keys.credentials, credential, () => ({
-        credentialKey: this.redis.key('stream-slots', 'cred', credential),
-        replacedKey: this.redis.key('stream-slots', 'replaced', credential),
-      })),
-    address: (address: string) =>
-      cached(this.keys.addresses, address, () =>
-        this.redis.key('stream-slots', 'addr', limitKeyDigest(address)),
-      ),
-  };
+  private readonly credentialKeys = new Map<string, { credentialKey: string; replacedKey: string }>();
+  private readonly addressKeys = new Map<string, string>();
 
   async claim(
     slot: StreamSlot,
@@ -155,7 +155,7 @@ export class StreamSlots {
       slot.id,
       caps.perCredential,
       caps.perAddress,
-      staleMs * 2,
+      keyTtlMs(refreshMs),
     );
     if (Number(result[0]) !== 1) return { allowed: false };
     return { allowed: true, replaced: result.slice(1).map(String) };
@@ -168,7 +168,7 @@ export class StreamSlots {
   async refresh(slots: readonly StreamSlot[], refreshMs: number): Promise<Set<string>> {
     if (slots.length === 0) return new Set();
     const now = Date.now();
-    const ttl = refreshMs * STALE_AFTER_REFRESHES * 2;
+    const ttl = keyTtlMs(refreshMs);
     const pipeline = this.redis.command.pipeline();
     const keys = new Set<string>();
     for (const slot of slots) {

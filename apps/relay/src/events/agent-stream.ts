@@ -196,18 +196,15 @@ export class AgentStream {
 
   private async readForward(): Promise<void> {
     const accountId = this.accountId as string;
-    let after = this.cursor;
-    for (;;) {
-      const rows = await this.ctx.replayPage(accountId, {
-        afterSeq: after,
-        upToSeq: NO_UPPER_BOUND,
-        includeDelivered: true,
-      });
-      if (this.closed || rows.length === 0) return;
-      for (const row of rows) this.onLiveMessage(row.seq, messageEventData(row));
-      after = rows[rows.length - 1].seq;
-      if (!(await this.drained())) return;
-    }
+    const forward = (afterSeq: number): ReplayRange => ({
+      afterSeq,
+      upToSeq: NO_UPPER_BOUND,
+      includeDelivered: true,
+    });
+    const first = await this.ctx.replayPage(accountId, forward(this.cursor));
+    await this.writePages(accountId, first, forward, (row) =>
+      this.onLiveMessage(row.seq, messageEventData(row)),
+    );
   }
 
   private async attach(
@@ -250,14 +247,31 @@ export class AgentStream {
   /** Writes the replay a page at a time; each next page waits until the client read the previous one. */
   private async replay(replay: { start: ReplayStart; first: StoredMessage[] } | null): Promise<void> {
     if (!replay || !this.accountId) return;
-    const accountId = this.accountId;
-    let page = replay.first;
+    await this.writePages(
+      this.accountId,
+      replay.first,
+      (afterSeq) => this.range(replay.start, afterSeq),
+      (message) => this.emitMessage(message.seq, messageEventData(message), false, true),
+    );
+  }
+
+  /**
+   * Hands owed messages to `write` page by page, from `first` on: the next page is read after the last one's
+   * highest sequence number, once the client has read what was written (`drained`), until a page comes empty.
+   */
+  private async writePages(
+    accountId: string,
+    first: StoredMessage[],
+    range: (afterSeq: number) => ReplayRange,
+    write: (message: StoredMessage) => void,
+  ): Promise<void> {
+    let page = first;
     while (!this.closed && page.length > 0) {
-      for (const message of page) this.emitMessage(message.seq, messageEventData(message), false, true);
+      for (const message of page) write(message);
       const after = page[page.length - 1].seq;
       page = []; // not held while the client reads
       if (!(await this.drained())) return;
-      page = await this.ctx.replayPage(accountId, this.range(replay.start, after));
+      page = await this.ctx.replayPage(accountId, range(after));
     }
   }
 

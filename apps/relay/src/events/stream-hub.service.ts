@@ -295,10 +295,11 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     for (const stream of withSession) {
       if (stream.isClosed) continue;
       const state = states.get(stream.sessionId as string);
+      const expired =
+        state?.status === 'expired' ||
+        (state?.status === 'pending_pairing' && state.expiresAt.getTime() <= now);
       if (!state || state.status === 'disconnected') stream.revoke('disconnected');
-      else if (state.status === 'expired') stream.revoke('expired');
-      else if (state.status === 'pending_pairing' && state.expiresAt.getTime() <= now)
-        stream.revoke('expired');
+      else if (expired) stream.revoke('expired');
       else if (state.status === 'paired' && !stream.accountId && state.accountId) {
         stream.adoptPairing({
           accountId: state.accountId,
