@@ -68,8 +68,8 @@ export interface StreamSlot {
   credentialKey: string;
   addressKey: string;
   /**
-   * The credential's streams that newer ones replaced: tombstones, removed when the replaced stream closes and
-   * otherwise gone with the key's expiry (an entry of a stream nobody holds any more can be replaced too).
+   * The credential's streams that newer ones replaced: tombstones, kept until the key expires (`keyTtlMs` after
+   * the last replacement), so a replaced stream that missed its announcement still learns it on a refresh.
    */
   replacedKey: string;
 }
