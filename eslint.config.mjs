@@ -13,6 +13,49 @@ export default tseslint.config(
       'no-console': ['error', { allow: ['error'] }],
     },
   },
+  // Boundaries (docs/architecture.md): apps never import apps, libs never import apps, a library is imported
+  // through its `@app/<name>` alias (never a relative path out of its folder), and a feature folder of an app
+  // does not reach into another one: what two features share lives in a lib.
+  {
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)apps/',
+              message: 'apps and libs never import an app: move what is shared into a lib.',
+            },
+            {
+              regex: '^(\\.\\./){2,}',
+              message: 'Import another lib or feature through its @app/<name> alias, not a relative path out of this folder.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['apps/*/src/*/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)apps/',
+              message: 'apps and libs never import an app: move what is shared into a lib.',
+            },
+            {
+              regex: '^\\.\\./',
+              message: 'A feature folder does not import another one: what two features share lives in a lib.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js'],
     languageOptions: {

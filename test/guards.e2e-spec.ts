@@ -19,7 +19,7 @@ import {
   waitUntil,
   endRateLimitWindows,
 } from '@app/testing';
-import { CleanupService } from '../apps/worker/src/cleanup/cleanup.service';
+import { CleanupService } from '@app/jobs';
 
 const ADMIN_TOKEN = 'admin-token-for-guard-tests-0123';
 

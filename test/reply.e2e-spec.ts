@@ -1,4 +1,4 @@
-import { CallbackHttpClient, CallbackDns } from '../apps/worker/src/callback/callback-sender.exports';
+import { CallbackHttpClient, CallbackDns } from '@app/reply';
 import {
   FakeKakao,
   KAKAO_FAIL,

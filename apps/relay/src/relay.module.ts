@@ -1,12 +1,11 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { RelayConfig } from '@app/config';
 import { createJsonBodyMiddleware, PlatformModule } from '@app/platform';
-import { WorkerModule } from '../../worker/src/worker.module';
+import { JobsModule } from '@app/jobs';
+import { AuthModule, PairingModule } from '@app/pairing';
+import { CallbackProxyModule } from '@app/reply';
 import { AdminModule } from './admin/admin.module';
-import { AuthModule } from './auth/auth.module';
-import { CallbackProxyModule } from './callback-proxy/callback-proxy.module';
 import { EventsModule } from './events/events.module';
-import { PairingModule } from './pairing/pairing.module';
 import { RootController } from './root/root.controller';
 import { WEBHOOK_BODY_LIMIT } from './webhook/webhook-http.handler';
 import { WebhookModule } from './webhook/webhook.module';
@@ -30,7 +29,7 @@ export class RelayModule implements NestModule {
         EventsModule,
         CallbackProxyModule,
         AdminModule,
-        ...(config.workerInProcess ? [WorkerModule] : []),
+        ...(config.workerInProcess ? [JobsModule] : []),
       ],
       controllers: [RootController],
     };

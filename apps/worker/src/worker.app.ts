@@ -3,12 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { RelayConfig } from '@app/config';
 import { configureHttpApp, PlatformModule } from '@app/platform';
-import { WorkerModule } from './worker.module';
+import { JobsModule } from '@app/jobs';
 
 @Module({})
 class WorkerAppModule {
   static forRoot(config: RelayConfig): DynamicModule {
-    return { module: WorkerAppModule, imports: [PlatformModule.forRoot(config), WorkerModule] };
+    return { module: WorkerAppModule, imports: [PlatformModule.forRoot(config), JobsModule] };
   }
 }
 

@@ -1,6 +1,6 @@
 // A relative path: the tests' global setup loads this file without the @app aliases.
-import { parseCallbackHostEntry } from '../../core/src/callback-url-policy';
-import { MAX_KAKAO_ID_LENGTH } from '../../core/src/kakao';
+import { parseCallbackHostEntry } from '@app/core/callback-url-policy';
+import { MAX_KAKAO_ID_LENGTH } from '@app/core/kakao';
 import { parseTrustProxy, TrustProxy } from './trust-proxy';
 
 /**

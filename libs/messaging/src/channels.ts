@@ -1,3 +1,5 @@
+import type { StoredMessage } from '@app/persistence';
+
 /**
  * What travels over Redis Pub/Sub between replicas. Each agent stream subscribes to its account's channel
  * and, for a session token, to its session's channel.
@@ -43,3 +45,14 @@ export const channelNames = {
   /** The SendOutcome of a message's reply. */
   sendOutcome: (messageId: string) => ['outcome', messageId],
 };
+
+/** The `message` event of a stored message, as every transport sends it (one shape, built in one place). */
+export function messageEventData(message: StoredMessage): MessageEventData {
+  return {
+    id: message.id,
+    conversationKey: message.conversationKey,
+    kakaoPayload: message.kakaoPayload,
+    normalized: message.normalized,
+    createdAt: message.createdAt.toISOString(),
+  };
+}

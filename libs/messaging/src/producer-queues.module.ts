@@ -1,10 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { registerProducerQueue } from './producer-queue';
 import { QUEUES } from './queues';
 
 const queues = [registerProducerQueue(QUEUES.inboundDelivery), registerProducerQueue(QUEUES.callbackSend)];
 
-/** The producer side of every queue, for `@InjectQueue` anywhere (fail-fast connections). */
-@Global()
+/** The producer side of every queue (fail-fast connections), imported by each module that queues work. */
 @Module({ imports: queues, exports: queues })
 export class ProducerQueuesModule {}

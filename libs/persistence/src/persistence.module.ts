@@ -1,4 +1,4 @@
-import { Global, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
@@ -87,10 +87,10 @@ class DatabaseLifecycle implements OnApplicationShutdown {
 }
 
 /**
- * PostgreSQL through TypeORM. On start: create the database if it is missing, connect, and run the
+ * The PostgreSQL connection through TypeORM, imported once by each deployable (`PlatformModule`); its
+ * `DataSource` is global infrastructure. On start: create the database if it is missing, connect, and run the
  * migrations under an advisory lock (never `synchronize`); if PostgreSQL is away, start degraded and retry.
  */
-@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -106,9 +106,15 @@ class DatabaseLifecycle implements OnApplicationShutdown {
         return openOrDefer(new DataSource(options), (options as { url: string }).url);
       },
     }),
-    TypeOrmModule.forFeature(ENTITIES),
   ],
-  providers: [...REPOSITORIES, DatabaseLifecycle],
-  exports: [TypeOrmModule, ...REPOSITORIES],
+  providers: [DatabaseLifecycle],
+})
+export class DatabaseModule {}
+
+/** The repositories, imported by each feature module that reads or writes rows (not global: a real dependency). */
+@Module({
+  imports: [TypeOrmModule.forFeature(ENTITIES)],
+  providers: REPOSITORIES,
+  exports: REPOSITORIES,
 })
 export class PersistenceModule {}

@@ -1,9 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { RelayConfig, RelayConfigModule } from '@app/config';
-import { MessagingModule, ProducerQueuesModule } from '@app/messaging';
-import { PersistenceModule } from '@app/persistence';
-import { AdminAuthModule } from './admin-auth/admin-auth.module';
+import { MessagingModule } from '@app/messaging';
+import { DatabaseModule } from '@app/persistence';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { loggerOptions } from './logging/logger.options';
@@ -17,11 +16,9 @@ export class PlatformModule {
       imports: [
         RelayConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerOptions(config)),
-        PersistenceModule,
+        DatabaseModule,
         MessagingModule,
-        ProducerQueuesModule,
         HealthModule,
-        AdminAuthModule,
         MetricsModule,
       ],
     };

@@ -1,6 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
-import { RedisService } from '../../messaging/src/redis.service';
+import { RedisService } from '@app/messaging/redis.service';
 import { createRelayApp } from '../../../apps/relay/src/relay.app';
 import { testConfig } from './test-config';
 

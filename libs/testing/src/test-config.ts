@@ -1,4 +1,4 @@
-import { parseConfig, RelayConfig } from '../../config/src/relay-config';
+import { parseConfig, RelayConfig } from '@app/config/relay-config';
 
 export const TEST_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/kakao_relay_test';

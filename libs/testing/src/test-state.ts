@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { redisOptionsFromUrl } from '../../messaging/src/redis-options';
+import { redisOptionsFromUrl } from '@app/messaging/redis-options';
 import { assertTestDatabase, TEST_DATABASE_URL, TEST_REDIS_URL } from './test-config';
 
 const TABLES = [

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
-import { PairingModule } from '../pairing/pairing.module';
+import { PersistenceModule } from '@app/persistence';
+import { AdminAuthModule } from '@app/platform';
+import { PairingModule } from '@app/pairing';
 import { AdminController } from './admin.controller';
 import { AdminService } from './admin.service';
 
 /** The operator's API under /admin/api, every route behind the admin token. */
 @Module({
-  imports: [PairingModule],
+  imports: [PersistenceModule, AdminAuthModule, PairingModule],
   controllers: [AdminController],
   providers: [AdminService],
 })

@@ -7,7 +7,7 @@ import {
   CleanupRepository,
   SessionsRepository,
 } from '@app/persistence';
-import { PairingService } from '../pairing/pairing.service';
+import { PairingService } from '@app/pairing';
 import {
   AccountDetailDto,
   AdminCreatedSessionDto,

@@ -6,8 +6,9 @@ import type {
   PairingCompleteData,
   StreamSlot,
 } from '@app/messaging';
+import { messageEventData } from '@app/messaging';
 import type { ReplayStart, StoredMessage } from '@app/persistence';
-import type { AgentPrincipal } from '../auth/agent-principal';
+import type { AgentPrincipal } from '@app/pairing';
 import { formatSseEvent, formatSseEventJson, SSE_PING } from './sse-format';
 
 /** Why the relay ended a stream (metrics); `client` when the agent went away. */
@@ -52,16 +53,6 @@ const HELD_MAX = 1024;
 const REPLAY_HIGH_WATER = 64 * 1024;
 /** Sequence numbers have no upper bound in a catch-up. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
-
-export function messageEventData(message: StoredMessage): MessageEventData {
-  return {
-    id: message.id,
-    conversationKey: message.conversationKey,
-    kakaoPayload: message.kakaoPayload,
-    normalized: message.normalized,
-    createdAt: message.createdAt.toISOString(),
-  };
-}
 
 /**
  * One agent connection. Message events are written strictly in sequence order, each once: `cursor` is the

@@ -12,8 +12,8 @@ import {
 } from '@nestjs/swagger';
 import { RateLimit, RateLimitGuard } from '@app/platform';
 import type { Request, Response } from 'express';
-import { Agent, AgentAuthGuard } from '../auth/agent-auth.guard';
-import { AgentPrincipal } from '../auth/agent-principal';
+import { Agent, AgentAuthGuard } from '@app/pairing';
+import { AgentPrincipal } from '@app/pairing';
 import { parseLastEventId } from './sse-format';
 import { StreamHub } from './stream-hub.service';
 

@@ -1,7 +1,8 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { PersistenceModule } from '@app/persistence';
 import { RateLimitGuard, STREAM_ROUTE } from '@app/platform';
-import { AuthModule } from '../auth/auth.module';
-import { PairingModule } from '../pairing/pairing.module';
+import { AuthModule } from '@app/pairing';
+import { PairingModule } from '@app/pairing';
 import { DeliveryMarker } from './delivery-marker';
 import { EventsController } from './events.controller';
 import { StreamHub } from './stream-hub.service';
@@ -9,7 +10,7 @@ import { streamRequestLog } from './stream-request-log';
 
 /** The SSE broker: agent streams, replay, live fan-out from Redis, delivery marking. */
 @Module({
-  imports: [AuthModule, PairingModule],
+  imports: [PersistenceModule, AuthModule, PairingModule],
   controllers: [EventsController],
   providers: [StreamHub, DeliveryMarker, RateLimitGuard],
   exports: [StreamHub],

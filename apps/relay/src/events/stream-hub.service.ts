@@ -20,8 +20,8 @@ import {
 } from '@app/messaging';
 import { AccountsRepository, InboundMessagesRepository, SessionsRepository } from '@app/persistence';
 import { clientIp, RelayMetrics } from '@app/platform';
-import { AgentPrincipal } from '../auth/agent-principal';
-import { PairingService } from '../pairing/pairing.service';
+import { AgentPrincipal } from '@app/pairing';
+import { PairingService } from '@app/pairing';
 import { AgentStream, StreamCloseReason, StreamContext } from './agent-stream';
 import { DeliveryMarker } from './delivery-marker';
 import { formatSseEventJson } from './sse-format';

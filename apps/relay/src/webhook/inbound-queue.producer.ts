@@ -1,9 +1,8 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { InboundDeliveryJob, MessageEventData, QUEUES } from '@app/messaging';
+import { InboundDeliveryJob, MessageEventData, messageEventData, QUEUES } from '@app/messaging';
 import { StoredMessage } from '@app/persistence';
-import { messageEventData } from '../events/agent-stream';
 
 export type InboundDeliveryJobData = InboundDeliveryJob & { event: MessageEventData };
 

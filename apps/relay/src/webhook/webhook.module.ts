@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
-import { PairingModule } from '../pairing/pairing.module';
+import { ProducerQueuesModule } from '@app/messaging';
+import { PersistenceModule } from '@app/persistence';
+import { PairingModule } from '@app/pairing';
 import { InboundQueueProducer } from './inbound-queue.producer';
 import { InlineReplyWaiter } from './inline-reply.waiter';
 import { KakaoWebhookController } from './kakao-webhook.controller';
@@ -10,7 +12,7 @@ import { WebhookService } from './webhook.service';
 
 /** The Kakao skill webhook: authentication, validation, relay commands, storage and hand-off to the agent. */
 @Module({
-  imports: [PairingModule],
+  imports: [PersistenceModule, ProducerQueuesModule, PairingModule],
   controllers: [KakaoWebhookController],
   providers: [
     WebhookService,

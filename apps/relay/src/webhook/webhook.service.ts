@@ -9,12 +9,12 @@ import {
   SkillResponse,
   useCallbackResponse,
 } from '@app/core';
-import { RateLimiter, StreamEventPublisher } from '@app/messaging';
+import { messageEventData, RateLimiter, StreamEventPublisher } from '@app/messaging';
 import { RelayMetrics } from '@app/platform';
 import { ConversationsRepository, InboundMessagesRepository, StoredMessage } from '@app/persistence';
-import { PairingService } from '../pairing/pairing.service';
+import { PairingService } from '@app/pairing';
 import { parseCommand, RelayCommand } from './commands';
-import { messageEventData } from '../events/agent-stream';
+
 import { InboundQueueProducer } from './inbound-queue.producer';
 import { InlineReplyWaiter, InlineWait } from './inline-reply.waiter';
 import { KO } from './replies.ko';

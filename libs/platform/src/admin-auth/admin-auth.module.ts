@@ -1,10 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { AdminAuthGuard, AdminAuthService, AdminTokenStrategy } from './admin-auth.guard';
 import { AdminTokenService } from './admin-token.service';
 
 /** The operator's credential, for the admin API, the dashboard's API calls and /metrics. */
-@Global()
 @Module({
   imports: [PassportModule],
   providers: [AdminTokenService, AdminAuthService, AdminTokenStrategy, AdminAuthGuard],

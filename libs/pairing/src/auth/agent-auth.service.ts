@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { hashToken, isWellFormedToken, UnauthorizedError } from '@app/core';
 import { AccountsRepository, SessionsRepository } from '@app/persistence';
-import { PairingService } from '../pairing/pairing.service';
+import { PairingService } from '../pairing.service';
 import { AgentPrincipal } from './agent-principal';
 
 /** Resolves an agent token (session token or account relay token) to a principal, or a 401. */

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { CallbackModule } from './callback/callback.module';
+import { CallbackSendModule } from '@app/reply';
 import { CleanupModule } from './cleanup/cleanup.module';
 import { DeliveryModule } from './delivery/delivery.module';
 
@@ -9,6 +9,6 @@ import { DeliveryModule } from './delivery/delivery.module';
  * the relay process for a single-machine install (`WORKER_IN_PROCESS=true`, the default of `npm start`).
  */
 @Module({
-  imports: [ScheduleModule.forRoot(), DeliveryModule, CallbackModule, CleanupModule],
+  imports: [ScheduleModule.forRoot(), DeliveryModule, CallbackSendModule, CleanupModule],
 })
-export class WorkerModule {}
+export class JobsModule {}

@@ -14,8 +14,8 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { RateLimit, RateLimitGuard } from '@app/platform';
-import { Agent, AgentAuthGuard } from '../auth/agent-auth.guard';
-import { AgentPrincipal } from '../auth/agent-principal';
+import { Agent, AgentAuthGuard } from '@app/pairing';
+import { AgentPrincipal } from '@app/pairing';
 import { ReplyAcceptedDto, ReplyDeliveredDto, ReplyDto } from './dto/reply.dto';
 import { ReplyService } from './reply.service';
 

@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
+import { ProducerQueuesModule } from '@app/messaging';
+import { PersistenceModule } from '@app/persistence';
 import { RateLimitGuard } from '@app/platform';
-import { AuthModule } from '../auth/auth.module';
+import { AuthModule } from '@app/pairing';
 import { CallbackSendProducer } from './callback-send.producer';
 import { ReplyController } from './reply.controller';
 import { ReplyService } from './reply.service';
 
 /** `POST /openclaw/reply`: validation, auth, tenant isolation, coalescing and the send job per message. */
 @Module({
-  imports: [AuthModule],
+  imports: [PersistenceModule, ProducerQueuesModule, AuthModule],
   controllers: [ReplyController],
   providers: [ReplyService, CallbackSendProducer, RateLimitGuard],
 })

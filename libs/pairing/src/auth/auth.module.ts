@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
+import { PersistenceModule } from '@app/persistence';
 import { PassportModule } from '@nestjs/passport';
-import { PairingModule } from '../pairing/pairing.module';
+import { PairingModule } from '../pairing.module';
 import { AgentAuthGuard } from './agent-auth.guard';
 import { AgentAuthService } from './agent-auth.service';
 import { AgentTokenStrategy } from './agent-token.strategy';
 
 /** Agent authentication (session token or account relay token) as a passport strategy. */
 @Module({
-  imports: [PassportModule, PairingModule],
+  imports: [PersistenceModule, PassportModule, PairingModule],
   providers: [AgentAuthService, AgentTokenStrategy, AgentAuthGuard],
   exports: [AgentAuthService, AgentAuthGuard],
 })

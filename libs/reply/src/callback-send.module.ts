@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { ProducerQueuesModule } from '@app/messaging';
+import { PersistenceModule } from '@app/persistence';
 import { CallbackHttpClient } from './callback-http.client';
 import { CallbackSendWorker } from './callback-send.worker';
 import { CallbackDns, CallbackSender } from './callback-sender';
@@ -6,6 +8,7 @@ import { SendSweeper } from './send-sweeper';
 
 /** The worker side of the callback proxy: the send job, the URL policy and HTTP client, the overdue sweep. */
 @Module({
+  imports: [PersistenceModule, ProducerQueuesModule],
   providers: [CallbackSendWorker, CallbackSender, CallbackHttpClient, CallbackDns, SendSweeper],
 })
-export class CallbackModule {}
+export class CallbackSendModule {}

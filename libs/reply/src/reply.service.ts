@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError, RelayError, UnauthorizedError } from '@ap
 import { ChannelWait, channelNames, PubSubService, SendOutcome } from '@app/messaging';
 import { OutboundMessagesRepository } from '@app/persistence';
 import { RelayMetrics } from '@app/platform';
-import { AgentPrincipal } from '../auth/agent-principal';
+import { AgentPrincipal } from '@app/pairing';
 import { CallbackSendProducer } from './callback-send.producer';
 import { ReplyAcceptedDto, ReplyDeliveredDto, ReplyDto } from './dto/reply.dto';
 

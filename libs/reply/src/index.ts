@@ -1,0 +1,5 @@
+export * from './callback-proxy.module';
+export * from './callback-send.module';
+export * from './reply.service';
+export { CallbackHttpClient } from './callback-http.client';
+export { CallbackDns } from './callback-sender';
