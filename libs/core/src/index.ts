@@ -6,3 +6,4 @@ export * from './skill-merge';
 export * from './micro-batcher';
 export * from './uuid-v7';
 export * from './callback-url-policy';
+export * from './clock';

@@ -16,3 +16,4 @@ export * from './http/request-credentials';
 export * from './http/prepend-request-handler';
 export * from './http/server-timeouts';
 export * from './http/client-address';
+export * from './clock.module';

@@ -3,6 +3,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { RelayConfig, RelayConfigModule } from '@app/config';
 import { MessagingModule } from '@app/messaging';
 import { DatabaseModule } from '@app/persistence';
+import { ClockModule } from './clock.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { loggerOptions } from './logging/logger.options';
@@ -16,6 +17,7 @@ export class PlatformModule {
       imports: [
         RelayConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerOptions(config)),
+        ClockModule,
         DatabaseModule,
         MessagingModule,
         HealthModule,
