@@ -4,3 +4,4 @@ export * from './database';
 export * from './persistence.module';
 export { MIGRATIONS } from './migrations';
 export * from './availability';
+export * from './sql';
