@@ -23,7 +23,7 @@ import {
 } from '@app/testing';
 import { PubSubService, RedisService } from '@app/messaging';
 import { RelayMetrics } from '@app/platform';
-import { StreamHub } from '../apps/relay/src/events/stream-hub.service';
+import { StreamHub } from '@app/streams';
 import { KO } from '../apps/relay/src/webhook/replies.ko';
 import { bogusAuthorizations, oddButValidAuthorizations, SEGMENT_PIECES } from './support/fuzz/catalogue';
 import { expected, rowCounts, RowCounts } from './support/fuzz/db';

@@ -24,7 +24,7 @@ import {
   userMessage,
   waitUntil,
 } from '@app/testing';
-import { StreamHub } from '../apps/relay/src/events/stream-hub.service';
+import { StreamHub } from '@app/streams';
 import { RelayProcess, spawnRelay } from './support/relay-process';
 import { StalledStream } from './support/stalled-stream';
 

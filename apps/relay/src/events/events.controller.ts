@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Req, Res, UseGuards } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiHeader,
@@ -10,17 +10,21 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { RateLimit, RateLimitGuard } from '@app/platform';
+import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import { clientIp, RateLimit, RateLimitGuard } from '@app/platform';
 import type { Request, Response } from 'express';
-import { Agent, AgentAuthGuard } from '@app/pairing';
-import { AgentPrincipal } from '@app/pairing';
+import { Agent, AgentAuthGuard, AgentPrincipal } from '@app/pairing';
+import { StreamHub } from '@app/streams';
 import { parseLastEventId } from './sse-format';
-import { StreamHub } from './stream-hub.service';
+import { SseTransport } from './sse-transport';
 
 @ApiTags('agent')
 @Controller('v1')
 export class EventsController {
-  constructor(private readonly hub: StreamHub) {}
+  constructor(
+    @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
+    private readonly hub: StreamHub,
+  ) {}
 
   @Get('events')
   // Counted per presented token before it is checked, so guessing tokens is throttled too.
@@ -71,6 +75,7 @@ export class EventsController {
     @Res() res: Response,
     @Headers('last-event-id') lastEventId?: string,
   ): Promise<void> {
-    await this.hub.open(agent, req, res, parseLastEventId(lastEventId));
+    const address = clientIp(req, this.config.trustProxy);
+    await this.hub.open(agent, new SseTransport(req, res), address, parseLastEventId(lastEventId));
   }
 }

@@ -1,19 +1,15 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { PersistenceModule } from '@app/persistence';
-import { RateLimitGuard, STREAM_ROUTE } from '@app/platform';
 import { AuthModule } from '@app/pairing';
-import { PairingModule } from '@app/pairing';
-import { DeliveryMarker } from './delivery-marker';
+import { RateLimitGuard, STREAM_ROUTE } from '@app/platform';
+import { StreamsModule } from '@app/streams';
 import { EventsController } from './events.controller';
-import { StreamHub } from './stream-hub.service';
 import { streamRequestLog } from './stream-request-log';
 
-/** The SSE broker: agent streams, replay, live fan-out from Redis, delivery marking. */
+/** The SSE transport: `GET /v1/events` hands an `SseTransport` to the delivery core (`StreamsModule`). */
 @Module({
-  imports: [PersistenceModule, AuthModule, PairingModule],
+  imports: [AuthModule, StreamsModule],
   controllers: [EventsController],
-  providers: [StreamHub, DeliveryMarker, RateLimitGuard],
-  exports: [StreamHub],
+  providers: [RateLimitGuard],
 })
 export class EventsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

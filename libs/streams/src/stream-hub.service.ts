@@ -6,7 +6,6 @@ import {
   OnModuleDestroy,
   OnModuleInit,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { TooManyStreamsError } from '@app/core';
 import {
@@ -19,36 +18,21 @@ import {
   StreamSlots,
 } from '@app/messaging';
 import { AccountsRepository, InboundMessagesRepository, SessionsRepository } from '@app/persistence';
-import { clientIp, RelayMetrics } from '@app/platform';
+import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '@app/pairing';
 import { PairingService } from '@app/pairing';
 import { AgentStream, StreamCloseReason, StreamContext } from './agent-stream';
 import { DeliveryMarker } from './delivery-marker';
-import { formatSseEventJson } from './sse-format';
+import type { EventFormat, StreamTransport } from './stream-transport';
 
 const PRESENCE_EVERY_MS = 5000;
 const PRESENCE_DEBOUNCE_MS = 50;
-const SSE_HEAD = [
-  'Content-Type',
-  'text/event-stream',
-  'Cache-Control',
-  'no-cache',
-  'Connection',
-  'keep-alive',
-  'X-Accel-Buffering',
-  'no',
-];
-/** The stream each open response belongs to: one shared 'close' listener instead of a closure per stream. */
-const STREAM_OF = new WeakMap<Response, AgentStream>();
-function onResponseClosed(this: Response): void {
-  STREAM_OF.get(this)?.close();
-}
 
 /** A replay page: at most this many messages and (after the first) this many bytes of payload. */
 const REPLAY_PAGE = { rows: 64, bytes: 256 * 1024 };
 
 /**
- * The SSE broker of this replica: holds its agent streams, wires them to Redis Pub/Sub (through the process's
+ * The stream broker of this replica, whatever the transport (SSE today): holds its agent streams, wires them to Redis Pub/Sub (through the process's
  * single subscriber), enforces the stream caps (per credential and per client address, cluster-wide through
  * `StreamSlots`), serialises each live event once for all its streams, and on every heartbeat re-checks every
  * stream's credential and slot in one batch — so a revocation or replacement whose Pub/Sub message was lost
@@ -65,8 +49,11 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
   private removeReconnectListener: (() => void) | null = null;
   private verifying: Promise<void> | null = null;
   private stopping = false;
-  /** Serialised live events, keyed by the data object that `PubSubService` parsed once for all streams. */
-  private readonly frames = new WeakMap<object, string>();
+  /**
+   * Framed live events per transport format, keyed by the data object that `PubSubService` parsed once for all
+   * streams.
+   */
+  private readonly frames = new Map<EventFormat, WeakMap<object, string>>();
   private readonly json = new WeakMap<object, string>();
   private readonly ctx: StreamContext;
 
@@ -92,7 +79,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
       replayStart: (accountId, lastEventId) => this.messages.replayStart(accountId, lastEventId),
       replayPage: (accountId, range) => this.messages.replayPage(accountId, range, ttl, REPLAY_PAGE),
       seqRange: (accountId, from, to) => this.messages.findSeqRange(accountId, from, to),
-      messageFrame: (seq, data) => this.messageFrame(seq, data),
+      messageFrame: (format, seq, data) => this.messageFrame(format, seq, data),
       eventJson: (data) => this.eventJson(data),
       markDelivered: (accountId, seq) => {
         this.marker.mark(accountId, seq);
@@ -137,39 +124,33 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
   }
 
   /**
-   * Takes over an authenticated request and turns it into an agent stream. Refused with 429 when the client
+   * Takes over an authenticated connection and turns it into an agent stream. Refused with 429 when the client
    * address holds `MAX_STREAMS_PER_IP` streams; the oldest streams of the credential beyond
    * `MAX_STREAMS_PER_TOKEN` are replaced (wherever they are in the cluster). With Redis away the caps are not
    * enforced (the stream is served, and logged).
    */
   async open(
     principal: AgentPrincipal,
-    req: Request,
-    res: Response,
+    transport: StreamTransport,
+    clientAddress: string,
     lastEventId: number | null,
   ): Promise<void> {
     const id = this.slots.newId();
     const credential = principal.sessionId ? `s:${principal.sessionId}` : `a:${principal.accountId}`;
-    const slot = this.slots.slot(id, credential, clientIp(req, this.config.trustProxy));
+    const slot = this.slots.slot(id, credential, clientAddress);
     const replaced = await this.claim(slot);
-    if (res.destroyed || req.socket.destroyed) {
+    if (transport.isGone) {
       // The client went away while its place was claimed: give the place back, there is no stream to run.
       if (replaced) this.releaseSlot(slot);
       return;
     }
 
-    req.socket.setTimeout(0);
-    req.socket.setNoDelay(true);
-    req.socket.setKeepAlive(true, 60_000);
-    // One flat array for the head: nothing per header is kept for the stream's life.
-    res.writeHead(200, SSE_HEAD);
-    res.flushHeaders();
-    const stream = new AgentStream(this.ctx, res, principal, lastEventId, id);
+    transport.open();
+    const stream = new AgentStream(this.ctx, transport, principal, lastEventId, id);
     stream.slot = replaced ? slot : null;
     this.streams.set(id, stream);
     this.presenceChanged();
-    STREAM_OF.set(res, stream);
-    res.once('close', onResponseClosed);
+    transport.onGone(stream);
     if (replaced && replaced.length > 0) this.replace(principal, replaced);
     try {
       await stream.start();
@@ -210,13 +191,17 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     sent.catch((e: Error) => this.logger.warn(`could not announce replaced streams: ${e.message}`));
   }
 
-  /** The `message` event of a live message, made once per process (its SSE id is the sequence number). */
-  private messageFrame(seq: number, data: MessageEventData): string {
-    let frame = this.frames.get(data);
+  /**
+   * The `message` event of a live message in `format`, made once per process (its id is the sequence number).
+   * The data is serialised once whatever the formats (`eventJson`); each format frames it once.
+   */
+  private messageFrame(format: EventFormat, seq: number, data: MessageEventData): string {
+    let frames = this.frames.get(format);
+    if (!frames) this.frames.set(format, (frames = new WeakMap()));
+    let frame = frames.get(data);
     if (frame === undefined) {
-      frame = formatSseEventJson(seq, 'message', JSON.stringify(data));
-      this.metrics.streamEventSerializations.inc();
-      this.frames.set(data, frame);
+      frame = format.frame(seq, 'message', this.eventJson(data));
+      frames.set(data, frame);
     }
     return frame;
   }

@@ -1,4 +1,3 @@
-import type { Response } from 'express';
 import type {
   ChannelEnvelope,
   ChannelHandler,
@@ -9,7 +8,7 @@ import type {
 import { messageEventData } from '@app/messaging';
 import type { ReplayStart, StoredMessage } from '@app/persistence';
 import type { AgentPrincipal } from '@app/pairing';
-import { formatSseEvent, formatSseEventJson, SSE_PING } from './sse-format';
+import type { EventFormat, StreamTransport } from './stream-transport';
 
 /** Why the relay ended a stream (metrics); `client` when the agent went away. */
 export type StreamCloseReason =
@@ -30,8 +29,8 @@ export interface StreamContext {
   /** One page (bounded in rows and bytes) of owed messages, oldest first. */
   replayPage(accountId: string, range: ReplayRange): Promise<StoredMessage[]>;
   seqRange(accountId: string, fromExclusive: number, toInclusive: number): Promise<StoredMessage[]>;
-  /** The `message` event of a live message, serialised once per process for every stream that writes it. */
-  messageFrame(seq: number, data: MessageEventData): string;
+  /** The `message` event of a live message in `format`, made once per process for every stream that writes it. */
+  messageFrame(format: EventFormat, seq: number, data: MessageEventData): string;
   /** The JSON of a shared event's data, serialised once per process. */
   eventJson(data: object): string;
   markDelivered(accountId: string, seq: number): void;
@@ -55,7 +54,7 @@ const REPLAY_HIGH_WATER = 64 * 1024;
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
 /**
- * One agent connection. Message events are written strictly in sequence order, each once: `cursor` is the
+ * One agent connection, whatever its transport. Message events are written strictly in sequence order, each once: `cursor` is the
  * highest sequence number settled for this stream (written, or deliberately not replayed), live events at or
  * below it are duplicates, events ahead of a gap wait briefly and then the gap is read from PostgreSQL.
  * Non-message events carry the last message id written so that `Last-Event-ID` always means "seen up to".
@@ -92,7 +91,7 @@ export class AgentStream {
 
   constructor(
     private readonly ctx: StreamContext,
-    private readonly res: Response,
+    private readonly transport: StreamTransport,
     principal: AgentPrincipal,
     private readonly lastEventId: number | null,
     readonly id: string,
@@ -139,7 +138,7 @@ export class AgentStream {
   ping(): void {
     // Only on a connection with nothing unsent: bytes already on their way keep it alive as well, and a ping
     // queued behind a replay page that is still being read must not count the stream as a slow consumer.
-    if (this.greeted && this.res.writableLength === 0) this.writeFrame(SSE_PING);
+    if (this.greeted && this.transport.unsentBytes === 0) this.writeFrame(this.transport.format.ping);
   }
 
   /** Ends the stream (the client went away, or the relay ends it for `reason`). */
@@ -153,8 +152,8 @@ export class AgentStream {
     this.unsubscribeSession = this.unsubscribeAccount = null;
     this.pending = null;
     this.held = null;
-    if (reason === 'slow_consumer') this.res.destroy();
-    else if (!this.res.writableEnded) this.res.end();
+    if (reason === 'slow_consumer') this.transport.destroy();
+    else this.transport.end();
     this.ctx.onClosed(this, reason);
   }
 
@@ -267,18 +266,9 @@ export class AgentStream {
   }
 
   /** Resolves true once the unsent data is below the replay's high-water mark, false if the stream closed. */
-  private drained(): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false);
-    if (this.res.writableLength <= REPLAY_HIGH_WATER) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = () => {
-        this.res.off('drain', done);
-        this.res.off('close', done);
-        resolve(!this.closed);
-      };
-      this.res.on('drain', done);
-      this.res.on('close', done);
-    });
+  private async drained(): Promise<boolean> {
+    if (this.closed) return false;
+    return (await this.transport.drained(REPLAY_HIGH_WATER)) && !this.closed;
   }
 
   /** Processes what arrived on the channels while the stream was attaching, then goes live. */
@@ -406,7 +396,11 @@ export class AgentStream {
   /** `shared`: the data came over Pub/Sub and other streams of this process write the very same event. */
   private emitMessage(seq: number, data: MessageEventData, shared = false, paced = false): void {
     if (this.closed || seq <= this.lastId) return; // ids never go backwards on one stream
-    this.writeFrame(shared ? this.ctx.messageFrame(seq, data) : formatSseEvent(seq, 'message', data), paced);
+    const format = this.transport.format;
+    this.writeFrame(
+      shared ? this.ctx.messageFrame(format, seq, data) : format.frame(seq, 'message', JSON.stringify(data)),
+      paced,
+    );
     if (this.closed) return;
     this.cursor = Math.max(this.cursor, seq);
     this.lastId = seq;
@@ -414,12 +408,12 @@ export class AgentStream {
   }
 
   private write(id: number, event: string, data: unknown): void {
-    this.writeFrame(formatSseEvent(id, event, data));
+    this.writeFrame(this.transport.format.frame(id, event, JSON.stringify(data)));
   }
 
   /** An event whose data object other streams of this process write too: its JSON is made once. */
   private writeShared(id: number, event: string, data: object): void {
-    this.writeFrame(formatSseEventJson(id, event, this.ctx.eventJson(data)));
+    this.writeFrame(this.transport.format.frame(id, event, this.ctx.eventJson(data)));
   }
 
   /**
@@ -429,12 +423,13 @@ export class AgentStream {
    */
   private writeFrame(frame: string, paced = false): void {
     if (this.closed) return;
-    if (!paced && this.res.writableLength > this.ctx.maxBufferBytes) {
-      this.ctx.warn(`closing a stream that does not read (${this.res.writableLength} bytes unsent)`);
+    const unsent = this.transport.unsentBytes;
+    if (!paced && unsent > this.ctx.maxBufferBytes) {
+      this.ctx.warn(`closing a stream that does not read (${unsent} bytes unsent)`);
       this.close('slow_consumer');
       return;
     }
-    this.res.write(frame);
+    this.transport.write(frame);
     this.greeted = true;
   }
 

@@ -1,0 +1,4 @@
+export * from './stream-transport';
+export * from './agent-stream';
+export * from './stream-hub.service';
+export * from './streams.module';

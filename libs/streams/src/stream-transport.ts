@@ -1,0 +1,35 @@
+/**
+ * How events are framed on one kind of connection. The data is serialised to JSON once per process (shared by
+ * every stream that writes the same event); a format only wraps it.
+ */
+export interface EventFormat {
+  /** One event: its id (a message's sequence number, else the last one written), its name, its JSON data. */
+  frame(id: number, event: string, json: string): string;
+  /** The heartbeat, which carries no id. */
+  readonly ping: string;
+}
+
+/**
+ * One agent connection as the delivery core sees it (`AgentStream`): somewhere to write framed events, how much
+ * of that the client has not taken yet, and how to end it. SSE is the first transport (apps/relay/src/events);
+ * WebSocket and push deliveries implement the same interface, so ordering, replay, exactly-once, pacing and the
+ * slow-consumer limit live once, in `AgentStream`.
+ */
+export interface StreamTransport {
+  readonly format: EventFormat;
+  /** Bytes written that the client has not read yet (what the slow-consumer limit and replay pacing watch). */
+  readonly unsentBytes: number;
+  /** The client went away (or the connection was ended). */
+  readonly isGone: boolean;
+  /** Starts the connection (status line and headers for SSE); called once the stream may run. */
+  open(): void;
+  write(frame: string): void;
+  /** Resolves true once at most `highWater` bytes are unsent, false if the connection closed first. */
+  drained(highWater: number): Promise<boolean>;
+  /** Calls `stream.close()` once when the client goes away. */
+  onGone(stream: { close(): void }): void;
+  /** Ends the connection after what was written (a graceful end). */
+  end(): void;
+  /** Drops the connection now, unsent data included (a client that does not read). */
+  destroy(): void;
+}
