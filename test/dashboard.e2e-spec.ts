@@ -1,8 +1,8 @@
 import { tmpdir } from 'node:os';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import {
   pairAgent,
   PairedAgent,
@@ -12,8 +12,8 @@ import {
   startRelay,
   userMessage,
 } from '@app/testing';
+import { launchTestBrowser } from './support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN_TOKEN = 'dashboard-admin-token-0123456789';
 const TOKEN_KEY = 'kakao-relay.adminToken';
 const MESSAGE = '안녕하세요 대시보드';
@@ -23,7 +23,7 @@ const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT
   : join(tmpdir(), `kakao-relay-dashboard-${process.pid}.png`);
 const CODE = /^[A-Z0-9]{4}-[A-Z0-9]{4}$/;
 
-/** A headless Chromium (Debian's package, driven by playwright-core) against the dashboard a relay serves. */
+/** A headless Chromium (npm's @sparticuz/chromium, driven by playwright-core) against the dashboard a relay serves. */
 describe('dashboard (browser e2e)', () => {
   let relay: RunningRelay;
   let agent: PairedAgent;
@@ -37,31 +37,13 @@ describe('dashboard (browser e2e)', () => {
   const sessionToken = () => page.evaluate(`sessionStorage.getItem(${JSON.stringify(TOKEN_KEY)})`);
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} not found: the dashboard test needs Debian's chromium ` +
-          '(apt-get install -y chromium; .ci/run installs it), or set CHROMIUM_PATH.',
-      );
-    }
     await resetState();
     relay = await startRelay({ ADMIN_TOKEN });
     agent = await pairAgent(relay.url, 'dashboard-user');
     await sendMessage(relay.url, userMessage('dashboard-user', MESSAGE));
 
     // launch() starts from a fresh temporary profile; the context is fresh too.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchTestBrowser();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'ko-KR' });
     page = await context.newPage();
     page.on('request', (req) => requests.push(req.url()));
