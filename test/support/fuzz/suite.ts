@@ -176,26 +176,29 @@ export function fuzzSuite(file: keyof typeof BARRAGE_FLOORS, options: FuzzSuiteO
     startedAt = Date.now();
     console.log(`fuzz seed: ${SEED} (0x${SEED.toString(16)}); replay with FUZZ_SEED=${SEED}`);
     await resetState();
-    world.relay = await startRelay(options.relay ?? MAIN_RELAY_ENV);
-    if (options.secured) world.secured = await startRelay(SECURED_RELAY_ENV);
-    if (options.world !== false) {
-      world.kakao = await FakeKakao.start();
-      world.agentA = await pairAgent(world.relay.url, 'fuzz-agent-a');
-      world.agentB = await pairAgent(world.relay.url, 'fuzz-agent-b');
-      world.pending = await createSession(world.relay.url);
-      world.bait = await createSession(world.relay.url);
-      for (let i = 0; i < 12; i++) {
-        await sendMessage(
-          world.relay.url,
-          userMessage(world.agentA.userKey, `질문 ${i}`, world.kakao.callbackUrl()),
-        );
-      }
-      for (let i = 0; i < 3; i++) {
-        await sendMessage(
-          world.relay.url,
-          userMessage(world.agentB.userKey, `question ${i}`, world.kakao.callbackUrl()),
-        );
-      }
+    const [relay, secured, kakao] = await Promise.all([
+      startRelay(options.relay ?? MAIN_RELAY_ENV),
+      options.secured ? startRelay(SECURED_RELAY_ENV) : undefined,
+      options.world !== false ? FakeKakao.start() : undefined,
+    ]);
+    Object.assign(world, { relay, secured, kakao });
+    if (kakao) {
+      [world.agentA, world.agentB, world.pending, world.bait] = await Promise.all([
+        pairAgent(relay.url, 'fuzz-agent-a'),
+        pairAgent(relay.url, 'fuzz-agent-b'),
+        createSession(relay.url),
+        createSession(relay.url),
+      ]);
+      // In order per account (their sequence numbers follow the texts); the two accounts side by side.
+      const sendMessages = async (agent: PairedAgent, count: number, text: (i: number) => string) => {
+        for (let i = 0; i < count; i++) {
+          await sendMessage(relay.url, userMessage(agent.userKey, text(i), kakao.callbackUrl()));
+        }
+      };
+      await Promise.all([
+        sendMessages(world.agentA, 12, (i) => `질문 ${i}`),
+        sendMessages(world.agentB, 3, (i) => `question ${i}`),
+      ]);
       const ids = async (accountId: string) =>
         (
           await sql<{ id: string }>('SELECT id FROM inbound_messages WHERE account_id = $1 ORDER BY seq', [
