@@ -16,6 +16,7 @@ import {
   userMessage,
   endRateLimitWindows,
   TEST_REDIS_PREFIX,
+  expectErrorBody,
 } from '@app/testing';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
@@ -71,15 +72,9 @@ describe('admin API (e2e)', () => {
     async (method, path) => {
       const agent = request(relay.url) as unknown as Record<string, (p: string) => request.Test>;
       const missing = await agent[method](path);
-      expect(missing.status).toBe(401);
-      expect(missing.body).toEqual({ statusCode: 401, code: 'TOKEN_MISSING', message: expect.any(String) });
+      expectErrorBody(missing, 401, 'TOKEN_MISSING');
       const wrong = await agent[method](path).set('Authorization', 'Bearer wrong-token-wrong-token');
-      expect(wrong.status).toBe(401);
-      expect(wrong.body).toEqual({
-        statusCode: 401,
-        code: 'INVALID_ADMIN_TOKEN',
-        message: expect.any(String),
-      });
+      expectErrorBody(wrong, 401, 'INVALID_ADMIN_TOKEN');
     },
   );
 
@@ -225,8 +220,7 @@ describe('admin API (e2e)', () => {
   ])('%s %s answers 404 %s', async (method, path, code) => {
     const agent = request(relay.url) as unknown as Record<string, (p: string) => request.Test>;
     const res = await agent[method](path).set(admin());
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({ statusCode: 404, code, message: expect.any(String) });
+    expectErrorBody(res, 404, code);
   });
 
   it('creating a session for an unknown account is 404', async () => {
@@ -234,8 +228,7 @@ describe('admin API (e2e)', () => {
       .post('/admin/api/sessions')
       .set(admin())
       .send({ accountId: NO_SUCH });
-    expect(res.status).toBe(404);
-    expect(res.body.code).toBe('ACCOUNT_NOT_FOUND');
+    expectErrorBody(res, 404, 'ACCOUNT_NOT_FOUND');
   });
 
   it.each([
@@ -250,8 +243,7 @@ describe('admin API (e2e)', () => {
     '/admin/api/accounts?unknown=1',
   ])('answers %s with 400', async (path) => {
     const res = await get(path);
-    expect(res.status).toBe(400);
-    expect(res.body.code).toBe('VALIDATION_ERROR');
+    expectErrorBody(res, 400, 'VALIDATION_ERROR', { details: 'allowed' });
   });
 
   it('paginates with limit and cursor', async () => {

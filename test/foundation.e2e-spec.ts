@@ -9,6 +9,7 @@ import {
   TEST_REDIS_PREFIX,
   TEST_REDIS_URL,
   userMessage,
+  expectErrorResponse,
 } from '@app/testing';
 import { freePort, spawnTs, startRedisServer, waitForStatus } from './support/processes';
 
@@ -111,15 +112,10 @@ describe('foundation (separate processes)', () => {
       await waitForStatus(`${base}/health/ready`, 200, 30000);
       await redis.stop();
       await waitForStatus(`${base}/health/ready`, 503, 10000);
-      const ready = await fetch(`${base}/health/ready`);
-      const body = (await ready.json()) as {
-        statusCode: number;
-        code: string;
-        details: Array<{ field: string }>;
-      };
-      expect(body.statusCode).toBe(503);
-      expect(body.code).toBe('NOT_READY');
-      expect(body.details.map((d) => d.field)).toEqual(expect.arrayContaining(['database', 'redis']));
+      const body = await expectErrorResponse(await fetch(`${base}/health/ready`), 503, 'NOT_READY', {
+        details: 'required',
+      });
+      expect(body.details?.map((d) => d.field)).toEqual(expect.arrayContaining(['database', 'redis']));
       expect((await fetch(`${base}/health`)).status).toBe(200);
       restarted = await startRedisServer(redis.port);
       await waitForStatus(`${base}/health/ready`, 200, 15000);

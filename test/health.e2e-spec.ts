@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { resetState, RunningRelay, startRelay } from '@app/testing';
+import { resetState, RunningRelay, startRelay, expectErrorBody } from '@app/testing';
 
 describe('health and basics (e2e)', () => {
   let relay: RunningRelay;
@@ -30,8 +30,7 @@ describe('health and basics (e2e)', () => {
   });
 
   it('unknown routes get the uniform error body', async () => {
-    const res = await request(relay.url).get('/no/such/route').expect(404);
-    expect(res.body).toEqual({ statusCode: 404, code: 'NOT_FOUND', message: expect.any(String) });
+    expectErrorBody(await request(relay.url).get('/no/such/route'), 404, 'NOT_FOUND');
   });
 
   it('sets a request id and security headers', async () => {

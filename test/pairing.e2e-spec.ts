@@ -14,6 +14,7 @@ import {
   startRelay,
   textOf,
   userMessage,
+  expectErrorBody,
 } from '@app/testing';
 import type { SkillResponse } from '@app/core';
 
@@ -183,11 +184,7 @@ describe('pairing (e2e)', () => {
     const again = await SseClient.connect(relay.url, { token: agent.token });
     expect(again.status).toBe(401);
     await again.waitForEnd();
-    expect(JSON.parse(again.body)).toEqual({
-      statusCode: 401,
-      code: 'SESSION_DISCONNECTED',
-      message: expect.any(String),
-    });
+    expectErrorBody(again, 401, 'SESSION_DISCONNECTED');
     const status = await request(relay.url).get(`/v1/sessions/${agent.token}/status`).expect(200);
     expect(status.body.status).toBe('disconnected');
     // The user's messages no longer reach anyone.
@@ -197,10 +194,8 @@ describe('pairing (e2e)', () => {
   });
 
   it('status of an unknown or malformed token is 404 with the error body', async () => {
-    const res = await request(relay.url)
-      .get(`/v1/sessions/${'0'.repeat(64)}/status`)
-      .expect(404);
-    expect(res.body).toEqual({ statusCode: 404, code: 'SESSION_NOT_FOUND', message: expect.any(String) });
+    const res = await request(relay.url).get(`/v1/sessions/${'0'.repeat(64)}/status`);
+    expectErrorBody(res, 404, 'SESSION_NOT_FOUND');
     await request(relay.url).get('/v1/sessions/..%2F..%2Fetc%2Fpasswd/status').expect(404);
     await request(relay.url).get('/v1/sessions/x/status').expect(404);
   });
@@ -224,7 +219,7 @@ describe('pairing expiry (e2e)', () => {
     const again = await SseClient.connect(relay.url, { token: session.sessionToken });
     expect(again.status).toBe(401);
     await again.waitForEnd();
-    expect(JSON.parse(again.body).code).toBe('SESSION_EXPIRED');
+    expectErrorBody(again, 401, 'SESSION_EXPIRED');
     const status = await request(relay.url).get(`/v1/sessions/${session.sessionToken}/status`).expect(200);
     expect(status.body).toEqual({ status: 'expired' });
     expect(await sendPair(relay.url, session.pairingCode, 'late-user')).toContain('유효하지 않거나');

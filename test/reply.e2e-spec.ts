@@ -17,6 +17,7 @@ import {
   userMessage,
   createSession,
   postWebhook,
+  expectErrorBody,
 } from '@app/testing';
 import type { SkillResponse } from '@app/core';
 
@@ -97,8 +98,8 @@ describe('agent replies through the callback proxy (e2e)', () => {
       inbound_status: 'replied',
     });
     // A later reply is refused and nothing more is sent.
-    const late = await postReply(relay.url, agent.token, { messageId, response }).expect(409);
-    expect(late.body).toEqual({ statusCode: 409, code: 'ALREADY_REPLIED', message: expect.any(String) });
+    const late = await postReply(relay.url, agent.token, { messageId, response });
+    expectErrorBody(late, 409, 'ALREADY_REPLIED');
     expect(kakao.requestsTo(callbackUrl)).toHaveLength(1);
   });
 
@@ -114,8 +115,7 @@ describe('agent replies through the callback proxy (e2e)', () => {
     expect(received.body).toEqual(textReply('첫 번째\n\n두 번째\n\n세 번째'));
     await waitForOutbound(messageId, 'sent');
     const fourth = await postReply(relay.url, agent.token, { messageId, response: textReply('네 번째') });
-    expect(fourth.status).toBe(409);
-    expect(fourth.body.code).toBe('ALREADY_REPLIED');
+    expectErrorBody(fourth, 409, 'ALREADY_REPLIED');
     expect(kakao.requestsTo(callbackUrl)).toHaveLength(1);
   });
 
@@ -171,10 +171,8 @@ describe('agent replies through the callback proxy (e2e)', () => {
     const { agent, stream, messageId } = await messageFor(relay, 'owner-user', kakao.callbackUrl());
     streams.push(stream);
     const other = await pairAgent(relay.url, 'other-user');
-    const foreign = await postReply(relay.url, other.token, { messageId, response: textReply('x') }).expect(
-      404,
-    );
-    expect(foreign.body).toEqual({ statusCode: 404, code: 'MESSAGE_NOT_FOUND', message: expect.any(String) });
+    const foreign = await postReply(relay.url, other.token, { messageId, response: textReply('x') });
+    expectErrorBody(foreign, 404, 'MESSAGE_NOT_FOUND');
     await postReply(relay.url, agent.token, {
       messageId: '6f1c1e9e-1111-4a4a-9b9b-000000000000',
       response: textReply('x'),
@@ -191,16 +189,15 @@ describe('agent replies through the callback proxy (e2e)', () => {
       '[]',
     ]) {
       const res = await postReply(relay.url, agent.token, body);
-      expect(res.status).toBe(400);
-      expect(res.body.code).toBe('VALIDATION_ERROR');
+      expectErrorBody(res, 400, 'VALIDATION_ERROR', { details: 'allowed' });
     }
     await postReply(relay.url, 'f'.repeat(64), { messageId, response: textReply('x') }).expect(401);
     const pending = await createSession(relay.url);
     const notPaired = await postReply(relay.url, pending.sessionToken, {
       messageId,
       response: textReply('x'),
-    }).expect(401);
-    expect(notPaired.body.code).toBe('SESSION_NOT_PAIRED');
+    });
+    expectErrorBody(notPaired, 401, 'SESSION_NOT_PAIRED');
     // Nothing of that reached the outbound table.
     expect(await outboundOf(messageId)).toEqual(expect.objectContaining({ status: null }));
   });
@@ -223,8 +220,7 @@ describe('callback deadlines (e2e)', () => {
     const { agent, stream, messageId } = await messageFor(relay, 'slow-agent', kakao.callbackUrl());
     await new Promise((r) => setTimeout(r, 2100));
     const res = await postReply(relay.url, agent.token, { messageId, response: textReply('too late') });
-    expect(res.status).toBe(409);
-    expect(res.body).toEqual({ statusCode: 409, code: 'CALLBACK_EXPIRED', message: expect.any(String) });
+    expectErrorBody(res, 409, 'CALLBACK_EXPIRED');
     stream.close();
   });
 
@@ -280,9 +276,8 @@ describe('callback URL policy (e2e)', () => {
     const userKey = `policy-${Math.random()}`;
     const agent = await pairAgent(relay.url, userKey);
     const res = await postWebhook(relay.url, userMessage(userKey, 'refused callback', callbackUrl));
-    expect(res.status).toBe(400);
-    expect(res.body.code).toBe('VALIDATION_ERROR');
-    expect(JSON.stringify(res.body.details)).toMatch(reason);
+    const body = expectErrorBody(res, 400, 'VALIDATION_ERROR', { details: 'required' });
+    expect(JSON.stringify(body.details)).toMatch(reason);
     expect(await sql('SELECT id FROM inbound_messages WHERE account_id = $1', [agent.accountId])).toEqual([]);
   });
 
@@ -359,18 +354,14 @@ describe('synchronous replies with REPLY_COALESCE_MS=0 (e2e)', () => {
     const failed = await postReply(relay.url, agent.token, {
       messageId: second,
       response: textReply('x'),
-    }).expect(502);
-    expect(failed.body).toEqual({
-      statusCode: 502,
-      code: 'CALLBACK_FAILED',
-      message: expect.stringContaining('FAIL'),
     });
+    expectErrorBody(failed, 502, 'CALLBACK_FAILED', { message: 'FAIL' });
 
     const limited = await postReply(relay.url, agent.token, { messageId: second, response: textReply('x') });
-    expect(limited.status).toBe(429);
-    expect(limited.body.code).toBe('RATE_LIMITED');
-    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-    expect(limited.headers['x-ratelimit-remaining']).toBe('0');
+    expectErrorBody(limited, 429, 'RATE_LIMITED', {
+      retryAfter: true,
+      headers: { 'x-ratelimit-remaining': '0' },
+    });
     stream.close();
   });
 });
@@ -409,8 +400,7 @@ describe('inline mode across replicas (e2e)', () => {
       expect(JSON.stringify(answer)).toContain('답변을 준비하고');
       const messageId = JSON.parse((await stream.waitFor('message')).data).id as string;
       const late = await postReply(relayShort.url, agent.token, { messageId, response: textReply('late') });
-      expect(late.status).toBe(409);
-      expect(late.body.code).toBe('CALLBACK_EXPIRED');
+      expectErrorBody(late, 409, 'CALLBACK_EXPIRED');
       stream.close();
     } finally {
       await relayShort.close();

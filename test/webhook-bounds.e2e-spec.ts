@@ -19,6 +19,7 @@ import {
   uniqueCallbackUrl,
   userMessage,
   waitUntil,
+  expectErrorBody,
 } from '@app/testing';
 import { KO } from '../apps/relay/src/webhook/replies.ko';
 import { WebhookHttpHandler } from '../apps/relay/src/webhook/webhook-http.handler';
@@ -135,13 +136,7 @@ describe('webhook input bounds (e2e)', () => {
     const routed = await postWebhookRaw(relay.url, raw, headers, true);
     expect(fastPath).toHaveBeenCalledTimes(1);
     for (const answer of [fast, routed]) {
-      expect(answer.status).toBe(400);
-      expect(answer.body).toEqual({
-        statusCode: 400,
-        code: 'VALIDATION_ERROR',
-        message: expect.any(String),
-        details: expect.any(Array),
-      });
+      expectErrorBody(answer, 400, 'VALIDATION_ERROR', { details: 'required' });
       expect(JSON.stringify(answer.body)).toMatch(detail);
     }
     expect(routed.body).toEqual(fast.body);
@@ -249,8 +244,7 @@ describe('KAKAO_ALLOWED_BOT_IDS (e2e)', () => {
     const routed = await postWebhookRaw(relay.url, raw, auth, true);
     expect(fastPath).toHaveBeenCalledTimes(1);
     for (const answer of [fast, routed]) {
-      expect(answer.status).toBe(403);
-      expect(answer.body).toEqual({ statusCode: 403, code: 'BOT_NOT_ALLOWED', message: expect.any(String) });
+      expectErrorBody(answer, 403, 'BOT_NOT_ALLOWED');
     }
     expect(await rowsOf(accountId)).toBe(before);
     const [conversation] = await sql<{ state: string }>(

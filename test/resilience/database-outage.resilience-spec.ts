@@ -1,4 +1,11 @@
-import { TEST_DATABASE_URL, TEST_REDIS_PREFIX, TEST_REDIS_URL, textOf, kakaoPayload } from '@app/testing';
+import {
+  TEST_DATABASE_URL,
+  TEST_REDIS_PREFIX,
+  TEST_REDIS_URL,
+  textOf,
+  kakaoPayload,
+  expectErrorResponse,
+} from '@app/testing';
 import type { SkillResponse } from '@app/core';
 import { freePort, waitForStatus } from '../support/processes';
 import { postWebhookRaw } from '../support/load';
@@ -27,9 +34,7 @@ describe('PostgreSQL unreachable for one instance', () => {
     );
 
     const ready = await fetch(`${relay.url}/health/ready`);
-    expect(ready.status).toBe(503);
-    const body = (await ready.json()) as { code: string; details: Array<{ field: string; status: string }> };
-    expect(body.code).toBe('NOT_READY');
+    const body = await expectErrorResponse(ready, 503, 'NOT_READY', { details: 'required' });
     expect(body.details).toEqual(
       expect.arrayContaining([expect.objectContaining({ field: 'database', status: 'down' })]),
     );
@@ -40,12 +45,7 @@ describe('PostgreSQL unreachable for one instance', () => {
     expect(textOf(answer.body as SkillResponse)).toContain('일시적으로');
 
     const created = await fetch(`${relay.url}/v1/sessions/create`, { method: 'POST' });
-    expect(created.status).toBe(503);
-    expect(await created.json()).toEqual({
-      statusCode: 503,
-      code: 'DATABASE_UNAVAILABLE',
-      message: expect.any(String),
-    });
+    await expectErrorResponse(created, 503, 'DATABASE_UNAVAILABLE', { retryAfter: 5 });
     expect((await fetch(`${relay.url}/health`)).status).toBe(200);
 
     // The database comes back at that address: the instance heals without a restart.

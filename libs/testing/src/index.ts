@@ -5,3 +5,4 @@ export * from './sse-client';
 export * from './kakao-fixtures';
 export * from './flows';
 export * from './fake-kakao';
+export * from './error-body';

@@ -1,3 +1,4 @@
+import { errorBodyShapeProblems, LEAK_PATTERN } from '@app/testing';
 import type { FuzzResponse } from './http-client';
 
 export interface Expectation {
@@ -30,30 +31,12 @@ export interface Exchange {
   expect?: Expectation;
 }
 
-const ERROR_KEYS = new Set(['statusCode', 'code', 'message', 'details']);
 /** Answers Node's HTTP parser writes itself before the app sees the request (no JSON body, no request id). */
 const NODE_LEVEL_STATUSES = new Set([400, 413, 414, 417, 431, 501, 505]);
-const LEAK = /QueryFailedError|node_modules|\n\s+at [\w.<>]+ \(|"stack"/;
 
 function describeBody(res: FuzzResponse): string {
   const text = res.text.length > 300 ? `${res.text.slice(0, 300)}… (${res.text.length} chars)` : res.text;
   return text.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
-}
-
-/** The uniform error body of contract §0, or a reason it is not one. */
-export function uniformErrorProblem(status: number, json: unknown): string | null {
-  if (json === null || typeof json !== 'object' || Array.isArray(json))
-    return 'error body is not a JSON object';
-  const body = json as Record<string, unknown>;
-  const extra = Object.keys(body).filter((k) => !ERROR_KEYS.has(k));
-  if (extra.length > 0) return `error body has extra keys ${extra.join(',')}`;
-  if (body.statusCode !== status) return `error body statusCode ${String(body.statusCode)} ≠ HTTP ${status}`;
-  if (typeof body.code !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(body.code))
-    return 'error body code is not a CODE';
-  if (typeof body.message !== 'string' || body.message.length === 0)
-    return 'error body message is not a string';
-  if (body.details !== undefined && !Array.isArray(body.details)) return 'error body details is not an array';
-  return null;
 }
 
 export function parseJson(res: FuzzResponse): { ok: true; value: unknown } | { ok: false } {
@@ -120,10 +103,11 @@ export class Recorder {
       if (isJson(res)) {
         if (!json.ok) problems.push('error body is not valid JSON');
         else {
-          const p = uniformErrorProblem(res.status, json.value);
-          if (p) problems.push(p);
+          // The same uniform body `expectErrorBody` asserts (any error may carry details here).
+          const shape = errorBodyShapeProblems(res.status, json.value, 'allowed');
+          problems.push(...shape);
           const code = (json.value as { code?: string }).code;
-          if (!p && !serverError && expect.codes && code && !expect.codes.includes(code)) {
+          if (shape.length === 0 && !serverError && expect.codes && code && !expect.codes.includes(code)) {
             problems.push(`error code ${code} not in [${expect.codes.join(',')}]`);
           }
         }
@@ -140,7 +124,8 @@ export class Recorder {
         if (p) problems.push(p);
       }
     }
-    if (LEAK.test(res.text)) problems.push('answer leaks internals (stack trace, SQL error or file path)');
+    if (LEAK_PATTERN.test(res.text))
+      problems.push('answer leaks internals (stack trace, SQL error or file path)');
     const names = Object.keys(res.headers).map((h) => h.toLowerCase());
     if (names.includes('x-injected')) problems.push('an injected header came back in the response');
     if (names.includes('set-cookie')) problems.push('unexpected Set-Cookie in the response');
