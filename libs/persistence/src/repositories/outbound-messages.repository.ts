@@ -3,6 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import type { SkillResponse } from '@app/core';
 import { AcceptedReply, OutboundMessageEntity, OutboundMode } from '../entities';
+import { affectedRows, queryRow, queryRows } from '../sql';
 
 export interface AcceptReplyInput {
   messageId: string;
@@ -55,15 +56,22 @@ export class OutboundMessagesRepository {
    */
   acceptReply(input: AcceptReplyInput): Promise<AcceptReplyOutcome> {
     return this.dataSource.transaction(async (manager) => {
-      const [inbound] = (await manager.query(
+      const inbound = await queryRow<{
+        account_id: string;
+        callback_url: string | null;
+        reply_deadline: Date;
+        status: string;
+      }>(
+        manager,
         `SELECT account_id, callback_url, reply_deadline, status FROM inbound_messages WHERE id = $1 FOR UPDATE`,
         [input.messageId],
-      )) as Array<{ account_id: string; callback_url: string | null; reply_deadline: Date; status: string }>;
+      );
       if (!inbound || inbound.account_id !== input.accountId) return { kind: 'not_found' };
-      const [existing] = (await manager.query(
+      const existing = await queryRow<{ status: string; claimed_at: Date | null }>(
+        manager,
         `SELECT status, claimed_at FROM outbound_messages WHERE inbound_message_id = $1`,
         [input.messageId],
-      )) as Array<{ status: string; claimed_at: Date | null }>;
+      );
       if (existing && (existing.status !== 'pending' || existing.claimed_at))
         return { kind: 'already_replied' };
       const now = Date.now();
@@ -72,7 +80,8 @@ export class OutboundMessagesRepository {
       const mode: OutboundMode = inbound.callback_url ? 'callback' : 'inline';
       const sendBy = deadline - input.sendMarginMs[mode];
       const sendAfter = new Date(Math.max(now, Math.min(now + input.coalesceMs, sendBy)));
-      const rows = (await manager.query(
+      const rows = await queryRows<{ id: string }>(
+        manager,
         `INSERT INTO outbound_messages (inbound_message_id, account_id, mode, status, replies, send_after)
          VALUES ($1, $2, $3, 'pending', $4::jsonb, $5)
          ON CONFLICT (inbound_message_id) DO UPDATE
@@ -82,7 +91,7 @@ export class OutboundMessagesRepository {
          WHERE outbound_messages.status = 'pending' AND outbound_messages.claimed_at IS NULL
          RETURNING id`,
         [input.messageId, input.accountId, mode, JSON.stringify([input.reply]), sendAfter],
-      )) as Array<{ id: string }>;
+      );
       if (rows.length === 0) return { kind: 'already_replied' };
       return { kind: 'accepted', mode, sendAfter, replyDeadline: inbound.reply_deadline };
     });
@@ -90,27 +99,24 @@ export class OutboundMessagesRepository {
 
   /** Takes the replies of a due send; from now on no reply is accepted for the message. */
   async claimDue(messageId: string): Promise<ClaimedSend | null> {
-    const [rows] = (await this.dataSource.query(
+    const row = await queryRow<{
+      id: string;
+      account_id: string;
+      mode: OutboundMode;
+      replies: AcceptedReply[];
+      attempts: number;
+      callback_url: string | null;
+      reply_deadline: Date;
+      created_at: Date;
+    }>(
+      this.dataSource,
       `UPDATE outbound_messages o SET claimed_at = now(), updated_at = now()
          FROM inbound_messages i
         WHERE o.inbound_message_id = $1 AND i.id = o.inbound_message_id
           AND o.status = 'pending' AND o.send_after <= now() + interval '5 milliseconds'
         RETURNING o.id, o.account_id, o.mode, o.replies, o.attempts, i.callback_url, i.reply_deadline, i.created_at`,
       [messageId],
-    )) as [
-      Array<{
-        id: string;
-        account_id: string;
-        mode: OutboundMode;
-        replies: AcceptedReply[];
-        attempts: number;
-        callback_url: string | null;
-        reply_deadline: Date;
-        created_at: Date;
-      }>,
-      number,
-    ];
-    const row = rows[0];
+    );
     if (!row) return null;
     return {
       id: row.id,
@@ -153,7 +159,8 @@ export class OutboundMessagesRepository {
     },
   ): Promise<Date> {
     return this.dataSource.transaction(async (manager) => {
-      const [rows] = (await manager.query(
+      const row = await queryRow<{ inbound_message_id: string; updated_at: Date }>(
+        manager,
         `UPDATE outbound_messages
             SET status = $2::varchar, response = $3::jsonb, attempts = $4, last_http_status = $5, error = $6,
                 sent_at = CASE WHEN $2::varchar = 'sent' THEN now() END,
@@ -169,24 +176,27 @@ export class OutboundMessagesRepository {
           outcome.httpStatus,
           outcome.error,
         ],
-      )) as [Array<{ inbound_message_id: string; updated_at: Date }>, number];
-      await manager.query(
+      );
+      if (!row) throw new Error(`outbound message ${id} does not exist`);
+      await affectedRows(
+        manager,
         `UPDATE inbound_messages SET status = $2::varchar, replied_at = CASE WHEN $2::varchar = 'replied' THEN now() END
           WHERE id = $1`,
-        [rows[0].inbound_message_id, outcome.ok ? 'replied' : 'failed'],
+        [row.inbound_message_id, outcome.ok ? 'replied' : 'failed'],
       );
-      return rows[0].updated_at;
+      return row.updated_at;
     });
   }
 
   /** Pending sends that are overdue and unclaimed: their job was lost (Redis outage) and must be queued again. */
   async findOverdueMessageIds(olderThanMs: number, limit: number): Promise<string[]> {
-    const rows = (await this.dataSource.query(
+    const rows = await queryRows<{ inbound_message_id: string }>(
+      this.dataSource,
       `SELECT inbound_message_id FROM outbound_messages
         WHERE status = 'pending' AND claimed_at IS NULL AND send_after < now() - make_interval(secs => $1)
         ORDER BY send_after LIMIT $2`,
       [olderThanMs / 1000, limit],
-    )) as Array<{ inbound_message_id: string }>;
+    );
     return rows.map((r) => r.inbound_message_id);
   }
 }
