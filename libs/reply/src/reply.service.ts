@@ -6,7 +6,7 @@ import { ChannelWait, channelNames, PubSubService, SendOutcome } from '@app/mess
 import { OutboundMessagesRepository } from '@app/persistence';
 import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '@app/pairing';
-import { CallbackSendProducer } from './callback-send.producer';
+import { CallbackSendQueue } from './callback-send.queue';
 import { ReplyAcceptedDto, ReplyDeliveredDto, ReplyDto } from './dto/reply.dto';
 
 /** How long before the reply deadline a coalesced send must start. */
@@ -31,7 +31,7 @@ export class ReplyService {
   constructor(
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
     private readonly outbound: OutboundMessagesRepository,
-    private readonly producer: CallbackSendProducer,
+    private readonly sends: CallbackSendQueue,
     private readonly pubsub: PubSubService,
     private readonly metrics: RelayMetrics,
   ) {}
@@ -70,7 +70,7 @@ export class ReplyService {
       }
       this.metrics.repliesAccepted.inc();
       try {
-        await this.producer.schedule(dto.messageId, outcome.sendAfter);
+        await this.sends.schedule(dto.messageId, outcome.sendAfter);
       } catch (e) {
         // Accepted and stored; the worker's sweeper queues overdue sends once Redis is back.
         this.logger.warn(`reply ${replyId} stored but its send not queued: ${(e as Error).message}`);

@@ -1,9 +1,7 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { Queue } from 'bullmq';
-import { CallbackSendJob, callbackSendJobId, QUEUES } from '@app/messaging';
 import { OutboundMessagesRepository } from '@app/persistence';
+import { CallbackSendQueue } from './callback-send.queue';
 
 const SWEEP_EVERY_MS = 2000;
 const OVERDUE_AFTER_MS = 2000;
@@ -20,7 +18,7 @@ export class SendSweeper {
 
   constructor(
     private readonly outbound: OutboundMessagesRepository,
-    @InjectQueue(QUEUES.callbackSend) private readonly queue: Queue<CallbackSendJob>,
+    private readonly sends: CallbackSendQueue,
   ) {}
 
   @Interval(SWEEP_EVERY_MS)
@@ -29,13 +27,7 @@ export class SendSweeper {
     this.running = true;
     try {
       const ids = await this.outbound.findOverdueMessageIds(OVERDUE_AFTER_MS, 200);
-      for (const messageId of ids) {
-        await this.queue.add(
-          'send',
-          { messageId },
-          { jobId: callbackSendJobId(messageId), attempts: 3, removeOnComplete: true, removeOnFail: true },
-        );
-      }
+      for (const messageId of ids) await this.sends.scheduleNow(messageId);
       if (ids.length > 0) this.logger.log(`re-queued ${ids.length} overdue reply sends`);
       return ids.length;
     } catch (e) {
