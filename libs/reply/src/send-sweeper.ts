@@ -1,10 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { OutboundMessagesRepository } from '@app/persistence';
+import { Clock, ReplyStore } from '@app/core';
 import { CallbackSendQueue } from './callback-send.queue';
 
 const SWEEP_EVERY_MS = 2000;
 const OVERDUE_AFTER_MS = 2000;
+const SWEEP_BATCH = 200;
 
 /**
  * Nothing accepted is lost: a reply whose send job could not be queued (Redis away at that moment) stays
@@ -17,8 +18,9 @@ export class SendSweeper {
   private running = false;
 
   constructor(
-    private readonly outbound: OutboundMessagesRepository,
+    private readonly store: ReplyStore,
     private readonly sends: CallbackSendQueue,
+    private readonly clock: Clock,
   ) {}
 
   @Interval(SWEEP_EVERY_MS)
@@ -26,7 +28,10 @@ export class SendSweeper {
     if (this.running) return 0;
     this.running = true;
     try {
-      const ids = await this.outbound.findOverdueMessageIds(OVERDUE_AFTER_MS, 200);
+      const ids = await this.store.findOverdueMessageIds(
+        new Date(this.clock.now() - OVERDUE_AFTER_MS),
+        SWEEP_BATCH,
+      );
       for (const messageId of ids) await this.sends.scheduleNow(messageId);
       if (ids.length > 0) this.logger.log(`re-queued ${ids.length} overdue reply sends`);
       return ids.length;
