@@ -9,9 +9,10 @@ export interface PageCursor {
   id: string;
 }
 
-export interface Page<T> {
-  items: T[];
-  next: PageCursor | null;
+/** Which rows of a list to read: at most `take`, those after `after` (from the start when null). */
+export interface PageWindow {
+  after: PageCursor | null;
+  take: number;
 }
 
 export interface OverviewCounts {
@@ -87,10 +88,11 @@ export interface OutboundRow {
   failedAt: Date | null;
 }
 
+/** Optional filters of a list; an absent one does not filter. */
 export interface ListFilter {
-  accountId: string | null;
+  accountId?: string;
   /** `state` of conversations, `status` of the others. */
-  state: string | null;
+  state?: string;
 }
 
 interface ListSpec {
@@ -154,8 +156,9 @@ function grouped(rows: GroupCount[]): Record<string, number> {
 }
 
 /**
- * Read models for the admin API: counters and keyset-paginated lists (newest first). Filters are bound
- * parameters; the optional ones are written as `($n::type IS NULL OR column = $n)`, never by string building.
+ * Read models for the admin API: counters, and lists read in keyset windows, newest first (the admin feature's
+ * `pagedList` makes pages of them). Filters are bound parameters; the optional ones are written as
+ * `($n::type IS NULL OR column = $n)`, never by string building.
  */
 @Injectable()
 export class AdminReadRepository {
@@ -184,25 +187,15 @@ export class AdminReadRepository {
     };
   }
 
-  private page<T extends { createdAt: Date; id: string }>(rows: T[], limit: number): Page<T> {
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items,
-      next: rows.length > limit && last ? { createdAt: last.createdAt.toISOString(), id: last.id } : null,
-    };
-  }
-
-  async accounts(limit: number, cursor: PageCursor | null): Promise<Page<AccountSummaryRow>> {
-    const rows = await queryRows<AccountSummaryRow>(
+  accounts(window: PageWindow): Promise<AccountSummaryRow[]> {
+    return queryRows<AccountSummaryRow>(
       this.db,
       `${ACCOUNT_SUMMARY}
         WHERE ($1::timestamptz IS NULL OR (a.created_at, a.id) < ($1::timestamptz, $2::uuid))
         ORDER BY a.created_at DESC, a.id DESC
         LIMIT $3`,
-      [cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
+      [window.after?.createdAt ?? null, window.after?.id ?? null, window.take],
     );
-    return this.page(rows, limit);
   }
 
   account(id: string): Promise<AccountSummaryRow | null> {
@@ -227,37 +220,28 @@ export class AdminReadRepository {
     return { inbound: grouped(inbound), outbound: grouped(outbound) };
   }
 
-  conversations(
-    filter: ListFilter,
-    limit: number,
-    cursor: PageCursor | null,
-  ): Promise<Page<ConversationRow>> {
-    return this.list<ConversationRow>(LISTS.conversations, filter, limit, cursor);
+  conversations(filter: ListFilter, window: PageWindow): Promise<ConversationRow[]> {
+    return this.list<ConversationRow>(LISTS.conversations, filter, window);
   }
 
-  sessions(filter: ListFilter, limit: number, cursor: PageCursor | null): Promise<Page<SessionRow>> {
-    return this.list<SessionRow>(LISTS.sessions, filter, limit, cursor);
+  sessions(filter: ListFilter, window: PageWindow): Promise<SessionRow[]> {
+    return this.list<SessionRow>(LISTS.sessions, filter, window);
   }
 
-  inbound(filter: ListFilter, limit: number, cursor: PageCursor | null): Promise<Page<InboundRow>> {
-    return this.list<InboundRow>(LISTS.inbound, filter, limit, cursor);
+  inbound(filter: ListFilter, window: PageWindow): Promise<InboundRow[]> {
+    return this.list<InboundRow>(LISTS.inbound, filter, window);
   }
 
-  outbound(filter: ListFilter, limit: number, cursor: PageCursor | null): Promise<Page<OutboundRow>> {
-    return this.list<OutboundRow>(LISTS.outbound, filter, limit, cursor);
+  outbound(filter: ListFilter, window: PageWindow): Promise<OutboundRow[]> {
+    return this.list<OutboundRow>(LISTS.outbound, filter, window);
   }
 
   /**
-   * One keyset page of a list, newest first, optionally filtered by account and state. The SQL is assembled
-   * from the constant fragments of LISTS only; every value is a bound parameter.
+   * The rows of a list in a keyset window, newest first, optionally filtered by account and state. The SQL is
+   * assembled from the constant fragments of LISTS only; every value is a bound parameter.
    */
-  private async list<T extends { createdAt: Date; id: string }>(
-    spec: ListSpec,
-    filter: ListFilter,
-    limit: number,
-    cursor: PageCursor | null,
-  ): Promise<Page<T>> {
-    const rows = await queryRows<T>(
+  private list<T>(spec: ListSpec, filter: ListFilter, window: PageWindow): Promise<T[]> {
+    return queryRows<T>(
       this.db,
       `SELECT ${spec.columns}
          FROM ${spec.table}
@@ -265,8 +249,13 @@ export class AdminReadRepository {
           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
         ORDER BY created_at DESC, id DESC
         LIMIT $5`,
-      [filter.accountId, filter.state, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
+      [
+        filter.accountId ?? null,
+        filter.state ?? null,
+        window.after?.createdAt ?? null,
+        window.after?.id ?? null,
+        window.take,
+      ],
     );
-    return this.page(rows, limit);
   }
 }
