@@ -7,3 +7,5 @@ export * from './micro-batcher';
 export * from './uuid-v7';
 export * from './callback-url-policy';
 export * from './clock';
+export * from './replies';
+export * from './ports/reply-store.port';

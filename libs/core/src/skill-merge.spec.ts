@@ -60,4 +60,24 @@ describe('mergeSkillResponses', () => {
     const { response } = mergeSkillResponses([reply([text('a')]), reply([odd])]);
     expect(response.template?.outputs).toEqual([text('a'), odd]);
   });
+
+  it('counts outputs after joining texts: joined simpleTexts take one of the 3 places', () => {
+    const result = mergeSkillResponses([
+      reply([text('a')]),
+      reply([text('b'), card('1')]),
+      reply([card('2'), text('c')]),
+    ]);
+    expect(result.response.template?.outputs).toEqual([text('a\n\nb'), card('1'), card('2')]);
+    expect(result.droppedOutputs).toBe(1);
+  });
+
+  it('takes quickReplies from a reply without outputs, and keeps the last one that has them', () => {
+    const { response } = mergeSkillResponses([
+      reply([text('answer')], { quickReplies: [{ label: 'old' }] }),
+      { version: '2.0', template: { outputs: [], quickReplies: [{ label: 'new' }] } } as SkillResponse,
+      reply([text('more')]),
+    ]);
+    expect(response.template?.outputs).toEqual([text('answer\n\nmore')]);
+    expect(response.template?.quickReplies).toEqual([{ label: 'new' }]);
+  });
 });

@@ -2,6 +2,7 @@ import { Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/commo
 import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import { ReplyStore } from '@app/core';
 import { isDatabaseUnavailable } from './availability';
 import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './database';
 import { ENTITIES } from './entities';
@@ -24,6 +25,9 @@ const REPOSITORIES = [
   InboundMessagesRepository,
   OutboundMessagesRepository,
 ];
+
+/** The ports of @app/core bound to their adapters here; features inject the port. */
+const PORTS = [{ provide: ReplyStore, useExisting: OutboundMessagesRepository }];
 
 const logger = new Logger('Database');
 const retries = new WeakMap<DataSource, { stop: boolean }>();
@@ -114,7 +118,7 @@ export class DatabaseModule {}
 /** The repositories, imported by each feature module that reads or writes rows (not global: a real dependency). */
 @Module({
   imports: [TypeOrmModule.forFeature(ENTITIES)],
-  providers: REPOSITORIES,
-  exports: REPOSITORIES,
+  providers: [...REPOSITORIES, ...PORTS],
+  exports: [...REPOSITORIES, ...PORTS.map((p) => p.provide)],
 })
 export class PersistenceModule {}

@@ -17,3 +17,4 @@ export * from './http/prepend-request-handler';
 export * from './http/server-timeouts';
 export * from './http/client-address';
 export * from './clock.module';
+export * from './http/bearer.strategy';

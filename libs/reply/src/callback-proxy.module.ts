@@ -3,7 +3,7 @@ import { ProducerQueuesModule } from '@app/messaging';
 import { PersistenceModule } from '@app/persistence';
 import { RateLimitGuard } from '@app/platform';
 import { AuthModule } from '@app/pairing';
-import { CallbackSendProducer } from './callback-send.producer';
+import { CallbackSendQueue } from './callback-send.queue';
 import { ReplyController } from './reply.controller';
 import { ReplyService } from './reply.service';
 
@@ -11,6 +11,6 @@ import { ReplyService } from './reply.service';
 @Module({
   imports: [PersistenceModule, ProducerQueuesModule, AuthModule],
   controllers: [ReplyController],
-  providers: [ReplyService, CallbackSendProducer, RateLimitGuard],
+  providers: [ReplyService, CallbackSendQueue, RateLimitGuard],
 })
 export class CallbackProxyModule {}

@@ -4,11 +4,19 @@ import { PersistenceModule } from '@app/persistence';
 import { CallbackHttpClient } from './callback-http.client';
 import { CallbackSendWorker } from './callback-send.worker';
 import { CallbackDns, CallbackSender } from './callback-sender';
+import { CallbackSendQueue } from './callback-send.queue';
 import { SendSweeper } from './send-sweeper';
 
 /** The worker side of the callback proxy: the send job, the URL policy and HTTP client, the overdue sweep. */
 @Module({
   imports: [PersistenceModule, ProducerQueuesModule],
-  providers: [CallbackSendWorker, CallbackSender, CallbackHttpClient, CallbackDns, SendSweeper],
+  providers: [
+    CallbackSendWorker,
+    CallbackSender,
+    CallbackHttpClient,
+    CallbackDns,
+    SendSweeper,
+    CallbackSendQueue,
+  ],
 })
 export class CallbackSendModule {}

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { mergeSkillResponses, SkillResponse } from '@app/core';
+import { ClaimedSend, Clock, mergeSkillResponses, ReplyStore, SkillResponse } from '@app/core';
 import {
   CallbackSendJob,
   channelNames,
@@ -11,7 +11,6 @@ import {
   SendOutcome,
   StreamEventPublisher,
 } from '@app/messaging';
-import { ClaimedSend, OutboundMessagesRepository } from '@app/persistence';
 import { RelayMetrics } from '@app/platform';
 import { CallbackSender, DeliveryResult } from './callback-sender';
 
@@ -35,21 +34,27 @@ export class CallbackSendWorker extends QueueWorker<CallbackSendJob, Outcome> {
 
   constructor(
     @Inject(RELAY_CONFIG) config: RelayConfig,
-    private readonly outbound: OutboundMessagesRepository,
+    private readonly store: ReplyStore,
     private readonly sender: CallbackSender,
     private readonly pubsub: PubSubService,
     private readonly events: StreamEventPublisher,
     private readonly metrics: RelayMetrics,
+    private readonly clock: Clock,
   ) {
     super(config);
   }
 
   async process(job: Job<CallbackSendJob, Outcome>, token?: string): Promise<Outcome> {
     const { messageId } = job.data;
-    const claimed = await this.outbound.claimDue(messageId);
+    const claimed = await this.store.claimDue(messageId, this.clock.date());
     if (!claimed) {
-      const state = await this.outbound.sendState(messageId);
-      if (state?.status === 'pending' && state.sendAfter && state.sendAfter.getTime() > Date.now() + 5) {
+      // Not due: later replies extended the quiet time since this job was queued; run again when it ends.
+      const state = await this.store.sendState(messageId);
+      if (
+        state?.status === 'pending' &&
+        state.sendAfter &&
+        state.sendAfter.getTime() > this.clock.now() + 5
+      ) {
         await job.moveToDelayed(state.sendAfter.getTime(), token);
         throw new DelayedError();
       }
@@ -68,7 +73,7 @@ export class CallbackSendWorker extends QueueWorker<CallbackSendJob, Outcome> {
     const outcome = result.ok ? 'sent' : result.error?.startsWith('refused:') ? 'refused' : 'failed';
     this.metrics.callbackSends.inc({ outcome, mode: claimed.mode });
     if (result.ok) this.metrics.messagesReplied.inc();
-    const finishedAt = await this.outbound.finish(claimed.id, { ...result, response });
+    const finishedAt = await this.store.finish(claimed.id, { ...result, response });
     await this.announce(messageId, claimed.accountId, result, finishedAt);
     return result.ok ? 'sent' : 'failed';
   }
@@ -80,7 +85,7 @@ export class CallbackSendWorker extends QueueWorker<CallbackSendJob, Outcome> {
       claimed.replyDeadline.getTime() + SEND_GRACE_MS,
     );
     return this.sender.deliver(claimed.callbackUrl, response, deadline, (attempt, r) =>
-      this.outbound.recordAttempt(claimed.id, claimed.attempts + attempt, r.httpStatus, r.error),
+      this.store.recordAttempt(claimed.id, claimed.attempts + attempt, r.httpStatus, r.error),
     );
   }
 

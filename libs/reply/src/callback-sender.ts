@@ -1,7 +1,13 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { promises as dns } from 'node:dns';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { CallbackRefusedError, CallbackUrlPolicy, type ResolvedAddress, type SkillResponse } from '@app/core';
+import {
+  CallbackRefusedError,
+  CallbackUrlPolicy,
+  Clock,
+  type ResolvedAddress,
+  type SkillResponse,
+} from '@app/core';
 import { AttemptResult, CallbackHttpClient } from './callback-http.client';
 
 /** Resolves callback hosts; a provider of its own so tests can answer for hosts they do not own. */
@@ -37,6 +43,7 @@ export class CallbackSender implements OnModuleInit {
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
     private readonly http: CallbackHttpClient,
     dnsResolver: CallbackDns,
+    private readonly clock: Clock,
   ) {
     this.policy = new CallbackUrlPolicy(
       { allowedHosts: config.kakaoCallbackAllowedHosts, allowHttp: config.kakaoCallbackAllowHttp },
@@ -72,7 +79,7 @@ export class CallbackSender implements OnModuleInit {
     let attempts = 0;
     let last: AttemptResult | null = null;
     for (;;) {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - this.clock.now();
       if (remaining < 200) break;
       attempts += 1;
       last = await this.http.attempt(
@@ -83,7 +90,7 @@ export class CallbackSender implements OnModuleInit {
       );
       await onAttempt(attempts, last);
       if (last.ok || !last.transient) break;
-      if (Date.now() + backoff >= deadline - 200) break;
+      if (this.clock.now() + backoff >= deadline - 200) break;
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }

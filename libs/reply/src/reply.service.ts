@@ -1,12 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { ConflictError, NotFoundError, RelayError, UnauthorizedError } from '@app/core';
+import {
+  Clock,
+  ConflictError,
+  NotFoundError,
+  RelayError,
+  ReplyDecision,
+  ReplyStore,
+  ReplyTarget,
+  UnauthorizedError,
+} from '@app/core';
 import { ChannelWait, channelNames, PubSubService, SendOutcome } from '@app/messaging';
-import { OutboundMessagesRepository } from '@app/persistence';
 import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '@app/pairing';
-import { CallbackSendProducer } from './callback-send.producer';
+import { CallbackSendQueue } from './callback-send.queue';
 import { ReplyAcceptedDto, ReplyDeliveredDto, ReplyDto } from './dto/reply.dto';
 
 /** How long before the reply deadline a coalesced send must start. */
@@ -30,10 +38,11 @@ export class ReplyService {
 
   constructor(
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
-    private readonly outbound: OutboundMessagesRepository,
-    private readonly producer: CallbackSendProducer,
+    private readonly store: ReplyStore,
+    private readonly sends: CallbackSendQueue,
     private readonly pubsub: PubSubService,
     private readonly metrics: RelayMetrics,
+    private readonly clock: Clock,
   ) {}
 
   async reply(agent: AgentPrincipal, dto: ReplyDto): Promise<ReplyAcceptedDto | ReplyDeliveredDto> {
@@ -53,13 +62,12 @@ export class ReplyService {
       : null;
     try {
       const replyId = randomUUID();
-      const outcome = await this.outbound.acceptReply({
-        messageId: dto.messageId,
-        accountId: agent.accountId,
-        reply: { replyId, response: dto.response, receivedAt: new Date().toISOString() },
-        coalesceMs: this.config.replyCoalesceMs,
-        sendMarginMs: SEND_MARGIN_MS,
-      });
+      const accountId = agent.accountId;
+      const outcome = await this.store.acceptReply(
+        dto.messageId,
+        { replyId, response: dto.response, receivedAt: this.clock.date().toISOString() },
+        (target) => this.decide(target, accountId),
+      );
       switch (outcome.kind) {
         case 'not_found':
           throw new NotFoundError('MESSAGE_NOT_FOUND', 'No message with this id exists for this agent.');
@@ -70,7 +78,7 @@ export class ReplyService {
       }
       this.metrics.repliesAccepted.inc();
       try {
-        await this.producer.schedule(dto.messageId, outcome.sendAfter);
+        await this.sends.schedule(dto.messageId, outcome.sendAfter);
       } catch (e) {
         // Accepted and stored; the worker's sweeper queues overdue sends once Redis is back.
         this.logger.warn(`reply ${replyId} stored but its send not queued: ${(e as Error).message}`);
@@ -82,6 +90,24 @@ export class ReplyService {
     }
   }
 
+  /**
+   * The rules for one reply, applied with the message locked: only its own account may answer (another
+   * account's message is as unknown as a missing one), not after its send started, not past its deadline. An
+   * accepted reply pushes the send back by the quiet time, but never past the deadline minus the send margin.
+   */
+  private decide(target: ReplyTarget | null, accountId: string): ReplyDecision {
+    if (!target || target.accountId !== accountId) return { kind: 'not_found' };
+    if (target.sendStarted) return { kind: 'already_replied' };
+    const now = this.clock.now();
+    const deadline = target.replyDeadline.getTime();
+    if (now >= deadline || target.expired) return { kind: 'expired' };
+    const sendBy = deadline - SEND_MARGIN_MS[target.mode];
+    return {
+      kind: 'accept',
+      sendAfter: new Date(Math.max(now, Math.min(now + this.config.replyCoalesceMs, sendBy))),
+    };
+  }
+
   private async awaitOutcome(messageId: string, wait: ChannelWait): Promise<ReplyDeliveredDto> {
     const raw = await wait.result;
     if (raw !== null) {
@@ -89,8 +115,9 @@ export class ReplyService {
       if (outcome.status === 'sent') return { success: true, deliveredAt: outcome.deliveredAt };
       throw new CallbackFailedError(outcome.error);
     }
-    const row = await this.outbound.findByInboundMessageId(messageId);
-    if (row?.status === 'sent' && row.sentAt) return { success: true, deliveredAt: row.sentAt.getTime() };
-    throw new CallbackFailedError(row?.error ?? 'no outcome before the deadline');
+    const state = await this.store.sendState(messageId);
+    if (state?.status === 'sent' && state.sentAt)
+      return { success: true, deliveredAt: state.sentAt.getTime() };
+    throw new CallbackFailedError(state?.error ?? 'no outcome before the deadline');
   }
 }

@@ -1,12 +1,11 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { Queue } from 'bullmq';
-import { CallbackSendJob, callbackSendJobId, QUEUES } from '@app/messaging';
-import { OutboundMessagesRepository } from '@app/persistence';
+import { Clock, ReplyStore } from '@app/core';
+import { CallbackSendQueue } from './callback-send.queue';
 
 const SWEEP_EVERY_MS = 2000;
 const OVERDUE_AFTER_MS = 2000;
+const SWEEP_BATCH = 200;
 
 /**
  * Nothing accepted is lost: a reply whose send job could not be queued (Redis away at that moment) stays
@@ -19,8 +18,9 @@ export class SendSweeper {
   private running = false;
 
   constructor(
-    private readonly outbound: OutboundMessagesRepository,
-    @InjectQueue(QUEUES.callbackSend) private readonly queue: Queue<CallbackSendJob>,
+    private readonly store: ReplyStore,
+    private readonly sends: CallbackSendQueue,
+    private readonly clock: Clock,
   ) {}
 
   @Interval(SWEEP_EVERY_MS)
@@ -28,14 +28,11 @@ export class SendSweeper {
     if (this.running) return 0;
     this.running = true;
     try {
-      const ids = await this.outbound.findOverdueMessageIds(OVERDUE_AFTER_MS, 200);
-      for (const messageId of ids) {
-        await this.queue.add(
-          'send',
-          { messageId },
-          { jobId: callbackSendJobId(messageId), attempts: 3, removeOnComplete: true, removeOnFail: true },
-        );
-      }
+      const ids = await this.store.findOverdueMessageIds(
+        new Date(this.clock.now() - OVERDUE_AFTER_MS),
+        SWEEP_BATCH,
+      );
+      for (const messageId of ids) await this.sends.scheduleNow(messageId);
       if (ids.length > 0) this.logger.log(`re-queued ${ids.length} overdue reply sends`);
       return ids.length;
     } catch (e) {

@@ -23,7 +23,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ValidationError } from '@app/core';
-import { AdminReadRepository } from '@app/persistence';
+import { AdminReadRepository, PageWindow } from '@app/persistence';
 import { AdminAuthGuard } from '@app/platform';
 import { AdminService } from './admin.service';
 import {
@@ -44,9 +44,7 @@ import {
   SessionPageDto,
   SessionStateDto,
 } from './dto/admin.dto';
-import { decodeCursor, toPage } from './page-cursor';
-
-const DEFAULT_LIMIT = 25;
+import { JsonPage, KeysetRow, pagedList } from './paged-list';
 const uuid = new ParseUUIDPipe({
   exceptionFactory: () => new ValidationError('The id in the path must be a UUID.'),
 });
@@ -78,8 +76,8 @@ export class AdminController {
   @ApiOperation({ summary: 'Accounts, newest first' })
   @ApiOkResponse({ type: AccountPageDto })
   @ApiBadRequestResponse({ description: 'VALIDATION_ERROR (limit, cursor)' })
-  async accounts(@Query() q: PageQueryDto): Promise<AccountPageDto> {
-    return toPage(await this.read.accounts(q.limit ?? DEFAULT_LIMIT, decodeCursor(q.cursor)));
+  accounts(@Query() q: PageQueryDto): Promise<AccountPageDto> {
+    return pagedList(q, (window) => this.read.accounts(window));
   }
 
   @Get('accounts/:accountId')
@@ -94,17 +92,12 @@ export class AdminController {
   @ApiOperation({ summary: "An account's conversations (Kakao users)" })
   @ApiOkResponse({ type: ConversationPageDto })
   @ApiNotFoundResponse({ description: 'ACCOUNT_NOT_FOUND' })
-  async accountConversations(
+  accountConversations(
     @Param('accountId', uuid) accountId: string,
     @Query() q: ConversationListQueryDto,
   ): Promise<ConversationPageDto> {
-    await this.admin.requireAccount(accountId);
-    return toPage(
-      await this.read.conversations(
-        { accountId, state: q.state ?? null },
-        q.limit ?? DEFAULT_LIMIT,
-        decodeCursor(q.cursor),
-      ),
+    return this.ofAccount(accountId, q, (window) =>
+      this.read.conversations({ accountId, state: q.state }, window),
     );
   }
 
@@ -112,17 +105,12 @@ export class AdminController {
   @ApiOperation({ summary: "An account's sessions" })
   @ApiOkResponse({ type: SessionPageDto })
   @ApiNotFoundResponse({ description: 'ACCOUNT_NOT_FOUND' })
-  async accountSessions(
+  accountSessions(
     @Param('accountId', uuid) accountId: string,
     @Query() q: SessionListQueryDto,
   ): Promise<SessionPageDto> {
-    await this.admin.requireAccount(accountId);
-    return toPage(
-      await this.read.sessions(
-        { accountId, state: q.status ?? null },
-        q.limit ?? DEFAULT_LIMIT,
-        decodeCursor(q.cursor),
-      ),
+    return this.ofAccount(accountId, q, (window) =>
+      this.read.sessions({ accountId, state: q.status }, window),
     );
   }
 
@@ -130,17 +118,12 @@ export class AdminController {
   @ApiOperation({ summary: "An account's inbound messages, filter by status" })
   @ApiOkResponse({ type: InboundPageDto })
   @ApiNotFoundResponse({ description: 'ACCOUNT_NOT_FOUND' })
-  async accountMessages(
+  accountMessages(
     @Param('accountId', uuid) accountId: string,
     @Query() q: InboundListQueryDto,
   ): Promise<InboundPageDto> {
-    await this.admin.requireAccount(accountId);
-    return toPage(
-      await this.read.inbound(
-        { accountId, state: q.status ?? null },
-        q.limit ?? DEFAULT_LIMIT,
-        decodeCursor(q.cursor),
-      ),
+    return this.ofAccount(accountId, q, (window) =>
+      this.read.inbound({ accountId, state: q.status }, window),
     );
   }
 
@@ -148,17 +131,12 @@ export class AdminController {
   @ApiOperation({ summary: "An account's replies to Kakao, filter by status" })
   @ApiOkResponse({ type: OutboundPageDto })
   @ApiNotFoundResponse({ description: 'ACCOUNT_NOT_FOUND' })
-  async accountOutbound(
+  accountOutbound(
     @Param('accountId', uuid) accountId: string,
     @Query() q: OutboundListQueryDto,
   ): Promise<OutboundPageDto> {
-    await this.admin.requireAccount(accountId);
-    return toPage(
-      await this.read.outbound(
-        { accountId, state: q.status ?? null },
-        q.limit ?? DEFAULT_LIMIT,
-        decodeCursor(q.cursor),
-      ),
+    return this.ofAccount(accountId, q, (window) =>
+      this.read.outbound({ accountId, state: q.status }, window),
     );
   }
 
@@ -185,14 +163,8 @@ export class AdminController {
   @Get('sessions')
   @ApiOperation({ summary: 'Sessions, newest first (live pairing codes included)' })
   @ApiOkResponse({ type: SessionPageDto })
-  async sessions(@Query() q: SessionListQueryDto): Promise<SessionPageDto> {
-    return toPage(
-      await this.read.sessions(
-        { accountId: q.accountId ?? null, state: q.status ?? null },
-        q.limit ?? DEFAULT_LIMIT,
-        decodeCursor(q.cursor),
-      ),
-    );
+  sessions(@Query() q: SessionListQueryDto): Promise<SessionPageDto> {
+    return pagedList(q, (window) => this.read.sessions({ accountId: q.accountId, state: q.status }, window));
   }
 
   @Post('sessions')
@@ -227,13 +199,9 @@ export class AdminController {
   @Get('conversations')
   @ApiOperation({ summary: 'Conversations (Kakao users), newest first' })
   @ApiOkResponse({ type: ConversationPageDto })
-  async conversations(@Query() q: ConversationListQueryDto): Promise<ConversationPageDto> {
-    return toPage(
-      await this.read.conversations(
-        { accountId: q.accountId ?? null, state: q.state ?? null },
-        q.limit ?? DEFAULT_LIMIT,
-        decodeCursor(q.cursor),
-      ),
+  conversations(@Query() q: ConversationListQueryDto): Promise<ConversationPageDto> {
+    return pagedList(q, (window) =>
+      this.read.conversations({ accountId: q.accountId, state: q.state }, window),
     );
   }
 
@@ -249,39 +217,31 @@ export class AdminController {
   @Get('messages')
   @ApiOperation({ summary: 'Recent inbound messages across accounts, filter by status or account' })
   @ApiOkResponse({ type: InboundPageDto })
-  async messages(@Query() q: InboundListQueryDto): Promise<InboundPageDto> {
-    return toPage(
-      await this.read.inbound(
-        { accountId: q.accountId ?? null, state: q.status ?? null },
-        q.limit ?? DEFAULT_LIMIT,
-        decodeCursor(q.cursor),
-      ),
-    );
+  messages(@Query() q: InboundListQueryDto): Promise<InboundPageDto> {
+    return pagedList(q, (window) => this.read.inbound({ accountId: q.accountId, state: q.status }, window));
   }
 
   @Get('outbound')
   @ApiOperation({ summary: 'Replies to Kakao across accounts, filter by status or account' })
   @ApiOkResponse({ type: OutboundPageDto })
-  async outbound(@Query() q: OutboundListQueryDto): Promise<OutboundPageDto> {
-    return toPage(
-      await this.read.outbound(
-        { accountId: q.accountId ?? null, state: q.status ?? null },
-        q.limit ?? DEFAULT_LIMIT,
-        decodeCursor(q.cursor),
-      ),
-    );
+  outbound(@Query() q: OutboundListQueryDto): Promise<OutboundPageDto> {
+    return pagedList(q, (window) => this.read.outbound({ accountId: q.accountId, state: q.status }, window));
   }
 
   @Get('failures')
   @ApiOperation({ summary: 'Failed replies (Kakao refused, timed out, URL refused), newest first' })
   @ApiOkResponse({ type: OutboundPageDto })
-  async failures(@Query() q: PageQueryDto): Promise<OutboundPageDto> {
-    return toPage(
-      await this.read.outbound(
-        { accountId: null, state: 'failed' },
-        q.limit ?? DEFAULT_LIMIT,
-        decodeCursor(q.cursor),
-      ),
-    );
+  failures(@Query() q: PageQueryDto): Promise<OutboundPageDto> {
+    return pagedList(q, (window) => this.read.outbound({ state: 'failed' }, window));
+  }
+
+  /** A list of one account's rows: 404 when there is no such account, else the page. */
+  private async ofAccount<T extends KeysetRow>(
+    accountId: string,
+    query: PageQueryDto,
+    read: (window: PageWindow) => Promise<T[]>,
+  ): Promise<JsonPage<T>> {
+    await this.admin.requireAccount(accountId);
+    return pagedList(query, read);
   }
 }

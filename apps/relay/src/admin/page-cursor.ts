@@ -1,5 +1,5 @@
 import { ValidationError } from '@app/core';
-import type { Page, PageCursor } from '@app/persistence';
+import type { PageCursor } from '@app/persistence';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,14 +28,10 @@ export function decodeCursor(raw: string | undefined): PageCursor | null {
   throw new ValidationError('cursor is not valid', [{ field: 'cursor', message: 'cursor is not valid' }]);
 }
 
-type Json<T> = {
+/** A row as JSON sends it: Dates become ISO strings. */
+export type Json<T> = {
   [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K];
 };
-
-/** Dates as ISO strings, the cursor encoded. */
-export function toPage<T extends object>(page: Page<T>): { items: Json<T>[]; nextCursor: string | null } {
-  return { items: page.items.map((item) => toJson(item)), nextCursor: encodeCursor(page.next) };
-}
 
 export function toJson<T extends object>(item: T): Json<T> {
   const out: Record<string, unknown> = {};

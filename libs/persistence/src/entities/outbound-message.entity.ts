@@ -1,15 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { SkillResponse } from '@app/core';
+import type { AcceptedReply, OutboundMode, OutboundStatus, SkillResponse } from '@app/core';
 
-export type OutboundStatus = 'pending' | 'sent' | 'failed';
+export type { AcceptedReply, OutboundMode, OutboundStatus };
 export const OUTBOUND_STATUSES: readonly OutboundStatus[] = ['pending', 'sent', 'failed'];
-export type OutboundMode = 'callback' | 'inline';
-
-export interface AcceptedReply {
-  replyId: string;
-  response: SkillResponse;
-  receivedAt: string;
-}
 
 /**
  * The agent's answer to one inbound message: the replies accepted for it (coalesced into one SkillResponse)

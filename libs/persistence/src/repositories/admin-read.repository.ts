@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { queryRow, queryRows } from '../sql';
 
 /** Keyset page position: newest first by (created_at, id). */
 export interface PageCursor {
@@ -8,9 +9,10 @@ export interface PageCursor {
   id: string;
 }
 
-export interface Page<T> {
-  items: T[];
-  next: PageCursor | null;
+/** Which rows of a list to read: at most `take`, those after `after` (from the start when null). */
+export interface PageWindow {
+  after: PageCursor | null;
+  take: number;
 }
 
 export interface OverviewCounts {
@@ -86,10 +88,11 @@ export interface OutboundRow {
   failedAt: Date | null;
 }
 
+/** Optional filters of a list; an absent one does not filter. */
 export interface ListFilter {
-  accountId: string | null;
+  accountId?: string;
   /** `state` of conversations, `status` of the others. */
-  state: string | null;
+  state?: string;
 }
 
 interface ListSpec {
@@ -143,13 +146,19 @@ const LISTS: Record<'conversations' | 'sessions' | 'inbound' | 'outbound', ListS
   },
 };
 
-function grouped(rows: Array<{ key: string; n: string }>): Record<string, number> {
+interface GroupCount {
+  key: string;
+  n: string;
+}
+
+function grouped(rows: GroupCount[]): Record<string, number> {
   return Object.fromEntries(rows.map((r) => [r.key, Number(r.n)]));
 }
 
 /**
- * Read models for the admin API: counters and keyset-paginated lists (newest first). Filters are bound
- * parameters; the optional ones are written as `($n::type IS NULL OR column = $n)`, never by string building.
+ * Read models for the admin API: counters, and lists read in keyset windows, newest first (the admin feature's
+ * `pagedList` makes pages of them). Filters are bound parameters; the optional ones are written as
+ * `($n::type IS NULL OR column = $n)`, never by string building.
  */
 @Injectable()
 export class AdminReadRepository {
@@ -157,14 +166,20 @@ export class AdminReadRepository {
 
   async overview(): Promise<OverviewCounts> {
     const [accounts, sessions, conversations, inbound, outbound] = await Promise.all([
-      this.db.query(`SELECT count(*) AS n FROM accounts`) as Promise<Array<{ n: string }>>,
-      this.db.query(`SELECT status AS key, count(*) AS n FROM sessions GROUP BY status`),
-      this.db.query(`SELECT state AS key, count(*) AS n FROM conversations GROUP BY state`),
-      this.db.query(`SELECT status AS key, count(*) AS n FROM inbound_message_states GROUP BY status`),
-      this.db.query(`SELECT status AS key, count(*) AS n FROM outbound_messages GROUP BY status`),
+      queryRow<{ n: string }>(this.db, `SELECT count(*) AS n FROM accounts`),
+      queryRows<GroupCount>(this.db, `SELECT status AS key, count(*) AS n FROM sessions GROUP BY status`),
+      queryRows<GroupCount>(this.db, `SELECT state AS key, count(*) AS n FROM conversations GROUP BY state`),
+      queryRows<GroupCount>(
+        this.db,
+        `SELECT status AS key, count(*) AS n FROM inbound_message_states GROUP BY status`,
+      ),
+      queryRows<GroupCount>(
+        this.db,
+        `SELECT status AS key, count(*) AS n FROM outbound_messages GROUP BY status`,
+      ),
     ]);
     return {
-      accounts: Number(accounts[0].n),
+      accounts: Number(accounts?.n ?? 0),
       sessions: grouped(sessions),
       conversations: grouped(conversations),
       inbound: grouped(inbound),
@@ -172,40 +187,32 @@ export class AdminReadRepository {
     };
   }
 
-  private page<T extends { createdAt: Date; id: string }>(rows: T[], limit: number): Page<T> {
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items,
-      next: rows.length > limit && last ? { createdAt: last.createdAt.toISOString(), id: last.id } : null,
-    };
-  }
-
-  async accounts(limit: number, cursor: PageCursor | null): Promise<Page<AccountSummaryRow>> {
-    const rows = await this.db.query(
+  accounts(window: PageWindow): Promise<AccountSummaryRow[]> {
+    return queryRows<AccountSummaryRow>(
+      this.db,
       `${ACCOUNT_SUMMARY}
         WHERE ($1::timestamptz IS NULL OR (a.created_at, a.id) < ($1::timestamptz, $2::uuid))
         ORDER BY a.created_at DESC, a.id DESC
         LIMIT $3`,
-      [cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
+      [window.after?.createdAt ?? null, window.after?.id ?? null, window.take],
     );
-    return this.page(rows as AccountSummaryRow[], limit);
   }
 
-  async account(id: string): Promise<AccountSummaryRow | null> {
-    const rows = (await this.db.query(`${ACCOUNT_SUMMARY} WHERE a.id = $1`, [id])) as AccountSummaryRow[];
-    return rows[0] ?? null;
+  account(id: string): Promise<AccountSummaryRow | null> {
+    return queryRow<AccountSummaryRow>(this.db, `${ACCOUNT_SUMMARY} WHERE a.id = $1`, [id]);
   }
 
   async accountStats(
     id: string,
   ): Promise<{ inbound: Record<string, number>; outbound: Record<string, number> }> {
     const [inbound, outbound] = await Promise.all([
-      this.db.query(
+      queryRows<GroupCount>(
+        this.db,
         `SELECT status AS key, count(*) AS n FROM inbound_message_states WHERE account_id = $1 GROUP BY status`,
         [id],
       ),
-      this.db.query(
+      queryRows<GroupCount>(
+        this.db,
         `SELECT status AS key, count(*) AS n FROM outbound_messages WHERE account_id = $1 GROUP BY status`,
         [id],
       ),
@@ -213,45 +220,42 @@ export class AdminReadRepository {
     return { inbound: grouped(inbound), outbound: grouped(outbound) };
   }
 
-  conversations(
-    filter: ListFilter,
-    limit: number,
-    cursor: PageCursor | null,
-  ): Promise<Page<ConversationRow>> {
-    return this.list<ConversationRow>(LISTS.conversations, filter, limit, cursor);
+  conversations(filter: ListFilter, window: PageWindow): Promise<ConversationRow[]> {
+    return this.list<ConversationRow>(LISTS.conversations, filter, window);
   }
 
-  sessions(filter: ListFilter, limit: number, cursor: PageCursor | null): Promise<Page<SessionRow>> {
-    return this.list<SessionRow>(LISTS.sessions, filter, limit, cursor);
+  sessions(filter: ListFilter, window: PageWindow): Promise<SessionRow[]> {
+    return this.list<SessionRow>(LISTS.sessions, filter, window);
   }
 
-  inbound(filter: ListFilter, limit: number, cursor: PageCursor | null): Promise<Page<InboundRow>> {
-    return this.list<InboundRow>(LISTS.inbound, filter, limit, cursor);
+  inbound(filter: ListFilter, window: PageWindow): Promise<InboundRow[]> {
+    return this.list<InboundRow>(LISTS.inbound, filter, window);
   }
 
-  outbound(filter: ListFilter, limit: number, cursor: PageCursor | null): Promise<Page<OutboundRow>> {
-    return this.list<OutboundRow>(LISTS.outbound, filter, limit, cursor);
+  outbound(filter: ListFilter, window: PageWindow): Promise<OutboundRow[]> {
+    return this.list<OutboundRow>(LISTS.outbound, filter, window);
   }
 
   /**
-   * One keyset page of a list, newest first, optionally filtered by account and state. The SQL is assembled
-   * from the constant fragments of LISTS only; every value is a bound parameter.
+   * The rows of a list in a keyset window, newest first, optionally filtered by account and state. The SQL is
+   * assembled from the constant fragments of LISTS only; every value is a bound parameter.
    */
-  private async list<T extends { createdAt: Date; id: string }>(
-    spec: ListSpec,
-    filter: ListFilter,
-    limit: number,
-    cursor: PageCursor | null,
-  ): Promise<Page<T>> {
-    const rows = await this.db.query(
+  private list<T>(spec: ListSpec, filter: ListFilter, window: PageWindow): Promise<T[]> {
+    return queryRows<T>(
+      this.db,
       `SELECT ${spec.columns}
          FROM ${spec.table}
         WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::text IS NULL OR ${spec.stateColumn} = $2)
           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
         ORDER BY created_at DESC, id DESC
         LIMIT $5`,
-      [filter.accountId, filter.state, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
+      [
+        filter.accountId ?? null,
+        filter.state ?? null,
+        window.after?.createdAt ?? null,
+        window.after?.id ?? null,
+        window.take,
+      ],
     );
-    return this.page(rows as T[], limit);
   }
 }

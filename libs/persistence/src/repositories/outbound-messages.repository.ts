@@ -1,78 +1,69 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import type { SkillResponse } from '@app/core';
-import { AcceptedReply, OutboundMessageEntity, OutboundMode } from '../entities';
+import type {
+  AcceptedReply,
+  AcceptReplyOutcome,
+  ClaimedSend,
+  OutboundMode,
+  ReplyDecision,
+  ReplyTarget,
+  SendRecord,
+  SendState,
+} from '@app/core';
+import { ReplyStore } from '@app/core';
+import { OutboundMessageEntity } from '../entities';
+import { affectedRows, queryRow, queryRows } from '../sql';
 
-export interface AcceptReplyInput {
-  messageId: string;
-  accountId: string;
-  reply: AcceptedReply;
-  /** Quiet time before the coalesced send. */
-  coalesceMs: number;
-  /** How long before the reply deadline the send must start, per mode. */
-  sendMarginMs: Record<OutboundMode, number>;
-}
-
-export type AcceptReplyOutcome =
-  | { kind: 'accepted'; mode: OutboundMode; sendAfter: Date; replyDeadline: Date }
-  | { kind: 'not_found' }
-  | { kind: 'already_replied' }
-  | { kind: 'expired' };
-
-/** What the send job needs once it has claimed a row. */
-export interface ClaimedSend {
-  id: string;
-  accountId: string;
-  mode: OutboundMode;
-  replies: AcceptedReply[];
-  callbackUrl: string | null;
-  replyDeadline: Date;
-  createdAt: Date;
-  attempts: number;
-}
-
-export interface SendState {
-  status: OutboundMessageEntity['status'];
-  sendAfter: Date | null;
-}
-
+/** The reply path's store (`ReplyStore`) on `outbound_messages`, one row per answered message. */
 @Injectable()
-export class OutboundMessagesRepository {
+export class OutboundMessagesRepository implements ReplyStore {
   constructor(
     @InjectRepository(OutboundMessageEntity) private readonly repo: Repository<OutboundMessageEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  findByInboundMessageId(inboundMessageId: string): Promise<OutboundMessageEntity | null> {
-    return this.repo.findOne({ where: { inboundMessageId } });
-  }
-
   /**
-   * Accepts one reply for a message: with the message row locked, checks ownership, that no send has started
-   * and that the deadline has not passed, then appends the reply and pushes the send back by the quiet time
-   * (never past the deadline minus the margin).
+   * One transaction: locks the message row, reads it and its outbound row, asks `decide`, and on `accept`
+   * appends the reply and sets `send_after` — unless the send was claimed meanwhile.
    */
-  acceptReply(input: AcceptReplyInput): Promise<AcceptReplyOutcome> {
+  acceptReply(
+    messageId: string,
+    reply: AcceptedReply,
+    decide: (target: ReplyTarget | null) => ReplyDecision,
+  ): Promise<AcceptReplyOutcome> {
     return this.dataSource.transaction(async (manager) => {
-      const [inbound] = (await manager.query(
+      const inbound = await queryRow<{
+        account_id: string;
+        callback_url: string | null;
+        reply_deadline: Date;
+        status: string;
+      }>(
+        manager,
         `SELECT account_id, callback_url, reply_deadline, status FROM inbound_messages WHERE id = $1 FOR UPDATE`,
-        [input.messageId],
-      )) as Array<{ account_id: string; callback_url: string | null; reply_deadline: Date; status: string }>;
-      if (!inbound || inbound.account_id !== input.accountId) return { kind: 'not_found' };
-      const [existing] = (await manager.query(
-        `SELECT status, claimed_at FROM outbound_messages WHERE inbound_message_id = $1`,
-        [input.messageId],
-      )) as Array<{ status: string; claimed_at: Date | null }>;
-      if (existing && (existing.status !== 'pending' || existing.claimed_at))
-        return { kind: 'already_replied' };
-      const now = Date.now();
-      const deadline = inbound.reply_deadline.getTime();
-      if (now >= deadline || inbound.status === 'expired') return { kind: 'expired' };
-      const mode: OutboundMode = inbound.callback_url ? 'callback' : 'inline';
-      const sendBy = deadline - input.sendMarginMs[mode];
-      const sendAfter = new Date(Math.max(now, Math.min(now + input.coalesceMs, sendBy)));
-      const rows = (await manager.query(
+        [messageId],
+      );
+      const existing = inbound
+        ? await queryRow<{ status: string; claimed_at: Date | null }>(
+            manager,
+            `SELECT status, claimed_at FROM outbound_messages WHERE inbound_message_id = $1`,
+            [messageId],
+          )
+        : null;
+      const target: ReplyTarget | null = inbound
+        ? {
+            accountId: inbound.account_id,
+            mode: inbound.callback_url ? 'callback' : 'inline',
+            replyDeadline: inbound.reply_deadline,
+            expired: inbound.status === 'expired',
+            sendStarted: !!existing && (existing.status !== 'pending' || existing.claimed_at !== null),
+          }
+        : null;
+      const decision = decide(target);
+      if (decision.kind !== 'accept') return decision;
+      if (!target) return { kind: 'not_found' };
+      const rows = await queryRows<{ id: string }>(
+        manager,
         `INSERT INTO outbound_messages (inbound_message_id, account_id, mode, status, replies, send_after)
          VALUES ($1, $2, $3, 'pending', $4::jsonb, $5)
          ON CONFLICT (inbound_message_id) DO UPDATE
@@ -81,36 +72,38 @@ export class OutboundMessagesRepository {
                updated_at = now()
          WHERE outbound_messages.status = 'pending' AND outbound_messages.claimed_at IS NULL
          RETURNING id`,
-        [input.messageId, input.accountId, mode, JSON.stringify([input.reply]), sendAfter],
-      )) as Array<{ id: string }>;
+        [messageId, target.accountId, target.mode, JSON.stringify([reply]), decision.sendAfter],
+      );
       if (rows.length === 0) return { kind: 'already_replied' };
-      return { kind: 'accepted', mode, sendAfter, replyDeadline: inbound.reply_deadline };
+      return {
+        kind: 'accepted',
+        mode: target.mode,
+        sendAfter: decision.sendAfter,
+        replyDeadline: target.replyDeadline,
+      };
     });
   }
 
   /** Takes the replies of a due send; from now on no reply is accepted for the message. */
-  async claimDue(messageId: string): Promise<ClaimedSend | null> {
-    const [rows] = (await this.dataSource.query(
+  async claimDue(messageId: string, now: Date): Promise<ClaimedSend | null> {
+    const row = await queryRow<{
+      id: string;
+      account_id: string;
+      mode: OutboundMode;
+      replies: AcceptedReply[];
+      attempts: number;
+      callback_url: string | null;
+      reply_deadline: Date;
+      created_at: Date;
+    }>(
+      this.dataSource,
       `UPDATE outbound_messages o SET claimed_at = now(), updated_at = now()
          FROM inbound_messages i
         WHERE o.inbound_message_id = $1 AND i.id = o.inbound_message_id
-          AND o.status = 'pending' AND o.send_after <= now() + interval '5 milliseconds'
+          AND o.status = 'pending' AND o.send_after <= $2::timestamptz + interval '5 milliseconds'
         RETURNING o.id, o.account_id, o.mode, o.replies, o.attempts, i.callback_url, i.reply_deadline, i.created_at`,
-      [messageId],
-    )) as [
-      Array<{
-        id: string;
-        account_id: string;
-        mode: OutboundMode;
-        replies: AcceptedReply[];
-        attempts: number;
-        callback_url: string | null;
-        reply_deadline: Date;
-        created_at: Date;
-      }>,
-      number,
-    ];
-    const row = rows[0];
+      [messageId, now],
+    );
     if (!row) return null;
     return {
       id: row.id,
@@ -126,34 +119,28 @@ export class OutboundMessagesRepository {
 
   async sendState(messageId: string): Promise<SendState | null> {
     const row = await this.repo.findOne({
-      select: { status: true, sendAfter: true },
+      select: { status: true, sendAfter: true, sentAt: true, error: true },
       where: { inboundMessageId: messageId },
     });
-    return row ? { status: row.status, sendAfter: row.sendAfter } : null;
+    return row
+      ? { status: row.status, sendAfter: row.sendAfter, sentAt: row.sentAt, error: row.error }
+      : null;
   }
 
   async recordAttempt(
-    id: string,
+    sendId: string,
     attempts: number,
     httpStatus: number | null,
     error: string | null,
   ): Promise<void> {
-    await this.repo.update({ id }, { attempts, lastHttpStatus: httpStatus, error });
+    await this.repo.update({ id: sendId }, { attempts, lastHttpStatus: httpStatus, error });
   }
 
   /** Outcome of the send, on the outbound row and its message (`replied` or `failed`) together. */
-  async finish(
-    id: string,
-    outcome: {
-      ok: boolean;
-      response: SkillResponse;
-      attempts: number;
-      httpStatus: number | null;
-      error: string | null;
-    },
-  ): Promise<Date> {
+  async finish(sendId: string, outcome: SendRecord): Promise<Date> {
     return this.dataSource.transaction(async (manager) => {
-      const [rows] = (await manager.query(
+      const row = await queryRow<{ inbound_message_id: string; updated_at: Date }>(
+        manager,
         `UPDATE outbound_messages
             SET status = $2::varchar, response = $3::jsonb, attempts = $4, last_http_status = $5, error = $6,
                 sent_at = CASE WHEN $2::varchar = 'sent' THEN now() END,
@@ -162,31 +149,34 @@ export class OutboundMessagesRepository {
           WHERE id = $1
           RETURNING inbound_message_id, updated_at`,
         [
-          id,
+          sendId,
           outcome.ok ? 'sent' : 'failed',
           JSON.stringify(outcome.response),
           outcome.attempts,
           outcome.httpStatus,
           outcome.error,
         ],
-      )) as [Array<{ inbound_message_id: string; updated_at: Date }>, number];
-      await manager.query(
+      );
+      if (!row) throw new Error(`outbound message ${sendId} does not exist`);
+      await affectedRows(
+        manager,
         `UPDATE inbound_messages SET status = $2::varchar, replied_at = CASE WHEN $2::varchar = 'replied' THEN now() END
           WHERE id = $1`,
-        [rows[0].inbound_message_id, outcome.ok ? 'replied' : 'failed'],
+        [row.inbound_message_id, outcome.ok ? 'replied' : 'failed'],
       );
-      return rows[0].updated_at;
+      return row.updated_at;
     });
   }
 
   /** Pending sends that are overdue and unclaimed: their job was lost (Redis outage) and must be queued again. */
-  async findOverdueMessageIds(olderThanMs: number, limit: number): Promise<string[]> {
-    const rows = (await this.dataSource.query(
+  async findOverdueMessageIds(dueBefore: Date, limit: number): Promise<string[]> {
+    const rows = await queryRows<{ inbound_message_id: string }>(
+      this.dataSource,
       `SELECT inbound_message_id FROM outbound_messages
-        WHERE status = 'pending' AND claimed_at IS NULL AND send_after < now() - make_interval(secs => $1)
+        WHERE status = 'pending' AND claimed_at IS NULL AND send_after < $1
         ORDER BY send_after LIMIT $2`,
-      [olderThanMs / 1000, limit],
-    )) as Array<{ inbound_message_id: string }>;
+      [dueBefore, limit],
+    );
     return rows.map((r) => r.inbound_message_id);
   }
 }

@@ -1,11 +1,11 @@
 import { ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
-import { Strategy } from 'passport-strategy';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { RateLimitedError, UnauthorizedError } from '@app/core';
 import { RateLimiter } from '@app/messaging';
-import { bearerToken, clientIp } from '../http/request-credentials';
+import { BearerAuthenticator, BearerRefusal, BearerStrategy } from '../http/bearer.strategy';
+import { clientIp } from '../http/request-credentials';
 import { AdminTokenService } from './admin-token.service';
 
 export const ADMIN_STRATEGY = 'admin-token';
@@ -19,9 +19,14 @@ export interface AdminPrincipal {
   admin: true;
 }
 
-/** See AgentAuthGuard: the guard hands its own application's service to the process-wide strategy. */
+/** See BearerStrategy: the guard hands its own application's service to the process-wide strategy. */
 const REQUEST_ADMIN_AUTH = Symbol('admin-auth');
 type AdminAuthRequest = Request & { [REQUEST_ADMIN_AUTH]?: AdminAuthService };
+
+const ADMIN_INVALID: BearerRefusal = {
+  code: 'INVALID_ADMIN_TOKEN',
+  message: 'The admin token is not valid.',
+};
 
 /**
  * `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. The correct token always authenticates, from
@@ -32,23 +37,28 @@ type AdminAuthRequest = Request & { [REQUEST_ADMIN_AUTH]?: AdminAuthService };
  * same limit.
  */
 @Injectable()
-export class AdminAuthService {
+export class AdminAuthService extends BearerAuthenticator<AdminPrincipal> {
+  protected override readonly missing: BearerRefusal = {
+    code: 'TOKEN_MISSING',
+    message: 'Send the admin token as "Authorization: Bearer <token>".',
+  };
+  protected override readonly invalid = ADMIN_INVALID;
   private readonly logger = new Logger('AdminAuth');
 
   constructor(
     private readonly tokens: AdminTokenService,
     private readonly limiter: RateLimiter,
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
-  ) {}
+  ) {
+    super();
+  }
 
-  async authenticate(req: Request): Promise<AdminPrincipal> {
-    const token = bearerToken(req);
-    if (this.tokens.matches(token)) return { admin: true };
-    if (!token)
-      throw new UnauthorizedError(
-        'TOKEN_MISSING',
-        'Send the admin token as "Authorization: Bearer <token>".',
-      );
+  protected async principalFor(token: string): Promise<AdminPrincipal | null> {
+    return this.tokens.matches(token) ? { admin: true } : null;
+  }
+
+  /** Counts the wrong token against the client address; past the limit the answer is 429 instead of 401. */
+  protected override async onRefused(req: Request): Promise<RateLimitedError | void> {
     let result;
     try {
       result = await this.limiter.hit(
@@ -61,8 +71,7 @@ export class AdminAuthService {
       // Redis away: the failure is not counted (limits fail open), the answer is still 401.
       this.logger.warn(`admin failure counter unavailable: ${(e as Error).message}`);
     }
-    if (result && !result.allowed) throw this.tooMany(result.resetMs);
-    throw new UnauthorizedError('INVALID_ADMIN_TOKEN', 'The admin token is not valid.');
+    if (result && !result.allowed) return this.tooMany(result.resetMs);
   }
 
   private tooMany(resetMs: number): RateLimitedError {
@@ -74,26 +83,10 @@ export class AdminAuthService {
   }
 }
 
-class AdminBearerStrategy extends Strategy {
-  name = ADMIN_STRATEGY;
-
-  constructor(private readonly verify: (req: Request, done: (err: unknown, user?: unknown) => void) => void) {
-    super();
-  }
-
-  override authenticate(req: Request): void {
-    this.verify(req, (err, user) => {
-      if (err) return this.error(err as Error);
-      if (!user) return this.fail(401);
-      return this.success(user);
-    });
-  }
-}
-
 @Injectable()
-export class AdminTokenStrategy extends PassportStrategy(AdminBearerStrategy, ADMIN_STRATEGY) {
+export class AdminTokenStrategy extends PassportStrategy(BearerStrategy, ADMIN_STRATEGY) {
   constructor(private readonly service: AdminAuthService) {
-    super();
+    super({ invalid: ADMIN_INVALID });
   }
 
   validate(req: AdminAuthRequest): Promise<AdminPrincipal> {
@@ -109,7 +102,7 @@ export class AdminAuthGuard extends AuthGuard(ADMIN_STRATEGY) {
 
   override handleRequest<T = AdminPrincipal>(err: unknown, user: T | false): T {
     if (err) throw err;
-    if (!user) throw new UnauthorizedError('INVALID_ADMIN_TOKEN', 'The admin token is not valid.');
+    if (!user) throw new UnauthorizedError(ADMIN_INVALID.code, ADMIN_INVALID.message);
     return user;
   }
 

@@ -1,0 +1,298 @@
+import { Logger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { parseConfig } from '@app/config';
+import { FixedClock, RelayError, SkillResponse } from '@app/core';
+import type { CallbackSendJob, PubSubService } from '@app/messaging';
+import type { AgentPrincipal } from '@app/pairing';
+import { RelayMetrics } from '@app/platform';
+import { InMemoryReplyStore } from '@app/testing/in-memory-reply-store';
+import { CallbackSendQueue } from './callback-send.queue';
+import type { ReplyDto } from './dto/reply.dto';
+import { ReplyService, SEND_MARGIN_MS } from './reply.service';
+
+const ACCOUNT = '0190a5c4-0000-7000-8000-00000000000a';
+const OTHER_ACCOUNT = '0190a5c4-0000-7000-8000-00000000000b';
+const MESSAGE = '0190a5c4-0000-7000-8000-000000000001';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const text = (t: string): SkillResponse => ({
+  version: '2.0',
+  template: { outputs: [{ simpleText: { text: t } }] },
+});
+
+const agent = (accountId: string | null = ACCOUNT): AgentPrincipal => ({
+  kind: 'session',
+  sessionId: '0190a5c4-0000-7000-8000-0000000000ee',
+  accountId,
+  status: accountId ? 'paired' : 'pending_pairing',
+  expiresAt: null,
+  tokenHash: 'hash',
+});
+
+const dto = (response: SkillResponse, messageId = MESSAGE): ReplyDto => ({ messageId, response });
+
+/** BullMQ's `add` as the queue sees it; `down` makes it fail like Redis away. */
+function fakeBull() {
+  const jobs: Array<{ data: CallbackSendJob; options: { jobId?: string; delay?: number } }> = [];
+  const state = { down: false };
+  const queue = {
+    add: async (_name: string, data: CallbackSendJob, options: { jobId?: string; delay?: number }) => {
+      if (state.down) throw new Error('Connection is closed.');
+      jobs.push({ data, options });
+      return {};
+    },
+  };
+  return { queue: queue as unknown as Queue<CallbackSendJob>, jobs, state };
+}
+
+/** The outcome channel of a synchronous reply: `outcome` is what the send job publishes (null: nothing came). */
+function fakePubSub(log: string[]) {
+  const state: { outcome: string | null; channels: string[]; timeouts: number[]; cancelled: number } = {
+    outcome: null,
+    channels: [],
+    timeouts: [],
+    cancelled: 0,
+  };
+  const pubsub = {
+    channel: (...parts: string[]) => parts.join(':'),
+    waitForOne: async (channel: string, timeoutMs: number) => {
+      log.push('subscribe');
+      state.channels.push(channel);
+      state.timeouts.push(timeoutMs);
+      return { result: Promise.resolve(state.outcome), cancel: () => void state.cancelled++ };
+    },
+  };
+  return { pubsub: pubsub as unknown as PubSubService, state };
+}
+
+function setup(env: Record<string, string> = {}) {
+  const clock = new FixedClock(Date.UTC(2026, 0, 1, 12));
+  const log: string[] = [];
+  const store = new InMemoryReplyStore(clock);
+  const accept = store.acceptReply.bind(store);
+  store.acceptReply = (...args) => {
+    log.push('accept');
+    return accept(...args);
+  };
+  const bull = fakeBull();
+  const { pubsub, state: outcome } = fakePubSub(log);
+  const metrics = new RelayMetrics();
+  const config = parseConfig(env);
+  const service = new ReplyService(
+    config,
+    store,
+    new CallbackSendQueue(bull.queue, clock),
+    pubsub,
+    metrics,
+    clock,
+  );
+  store.addMessage({ id: MESSAGE, accountId: ACCOUNT, replyDeadline: clock.after(55_000) });
+  return { clock, store, bull, outcome, metrics, service, log };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<RelayError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(RelayError);
+  return error as RelayError;
+}
+
+describe('ReplyService', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
+
+  it('accepts a reply at once and schedules the send after the quiet time', async () => {
+    const { service, store, bull, clock, metrics } = setup();
+    const answer = await service.reply(agent(), dto(text('hello')));
+    expect(answer).toEqual({ success: true, status: 'accepted', replyId: expect.stringMatching(UUID) });
+    const send = store.sendOf(MESSAGE);
+    expect(send?.replies.map((r) => r.response)).toEqual([text('hello')]);
+    expect(send?.replies[0].receivedAt).toBe(clock.date().toISOString());
+    expect(send?.sendAfter).toEqual(clock.after(1200));
+    expect(bull.jobs).toEqual([
+      {
+        data: { messageId: MESSAGE },
+        options: expect.objectContaining({ jobId: `send-${MESSAGE}`, delay: 1200 }),
+      },
+    ]);
+    expect((await metrics.repliesAccepted.get()).values[0].value).toBe(1);
+  });
+
+  it('each further reply in the quiet time joins the send and pushes it back; one job id throughout', async () => {
+    const { service, store, bull, clock } = setup();
+    await service.reply(agent(), dto(text('one')));
+    clock.advance(500);
+    await service.reply(agent(), dto(text('two')));
+    clock.advance(1100);
+    await service.reply(agent(), dto(text('three')));
+    const send = store.sendOf(MESSAGE);
+    expect(send?.replies.map((r) => r.response)).toEqual([text('one'), text('two'), text('three')]);
+    expect(send?.sendAfter).toEqual(clock.after(1200));
+    expect(new Set(bull.jobs.map((j) => j.options.jobId))).toEqual(new Set([`send-${MESSAGE}`]));
+  });
+
+  it('never lets the quiet time run past the deadline minus the callback margin', async () => {
+    const { service, store, clock } = setup();
+    store.addMessage({ id: MESSAGE, accountId: ACCOUNT, replyDeadline: clock.after(1500) });
+    await service.reply(agent(), dto(text('late in the window')));
+    expect(store.sendOf(MESSAGE)?.sendAfter).toEqual(clock.after(1500 - SEND_MARGIN_MS.callback));
+  });
+
+  it('inline messages (no callback URL) keep the smaller inline margin', async () => {
+    const { service, store, clock } = setup();
+    store.addMessage({
+      id: MESSAGE,
+      accountId: ACCOUNT,
+      callbackUrl: null,
+      replyDeadline: clock.after(1000),
+    });
+    await service.reply(agent(), dto(text('inline')));
+    const send = store.sendOf(MESSAGE);
+    expect(send?.mode).toBe('inline');
+    expect(send?.sendAfter).toEqual(clock.after(1000 - SEND_MARGIN_MS.inline));
+  });
+
+  it('inside the margin already: sends at once rather than never', async () => {
+    const { service, store, bull, clock } = setup();
+    store.addMessage({ id: MESSAGE, accountId: ACCOUNT, replyDeadline: clock.after(400) });
+    await service.reply(agent(), dto(text('now')));
+    expect(store.sendOf(MESSAGE)?.sendAfter).toEqual(clock.date());
+    expect(bull.jobs[0].options.delay).toBe(0);
+  });
+
+  it('a reply once the send was claimed, or after it, is 409 ALREADY_REPLIED and not stored', async () => {
+    const { service, store, clock } = setup();
+    await service.reply(agent(), dto(text('first')));
+    clock.advance(1200);
+    const claimed = await store.claimDue(MESSAGE, clock.date());
+    expect(claimed).not.toBeNull();
+    const inFlight = await refusal(service.reply(agent(), dto(text('too late'))));
+    expect([inFlight.statusCode, inFlight.code]).toEqual([409, 'ALREADY_REPLIED']);
+    await store.finish(claimed!.id, {
+      ok: true,
+      response: text('first'),
+      attempts: 1,
+      httpStatus: 200,
+      error: null,
+    });
+    const after = await refusal(service.reply(agent(), dto(text('later still'))));
+    expect([after.statusCode, after.code]).toEqual([409, 'ALREADY_REPLIED']);
+    expect(store.sendOf(MESSAGE)?.replies).toHaveLength(1);
+  });
+
+  it('at or past the callback deadline: 409 CALLBACK_EXPIRED (never 410 or 401), nothing queued', async () => {
+    const { service, store, bull, clock } = setup();
+    clock.advance(55_000);
+    const atDeadline = await refusal(service.reply(agent(), dto(text('x'))));
+    expect([atDeadline.statusCode, atDeadline.code]).toEqual([409, 'CALLBACK_EXPIRED']);
+    clock.advance(1);
+    const past = await refusal(service.reply(agent(), dto(text('x'))));
+    expect([past.statusCode, past.code]).toEqual([409, 'CALLBACK_EXPIRED']);
+    expect(store.sendOf(MESSAGE)).toBeUndefined();
+    expect(bull.jobs).toEqual([]);
+  });
+
+  it('a message the cleanup expired is 409 CALLBACK_EXPIRED even before its deadline', async () => {
+    const { service, store } = setup();
+    store.messages.get(MESSAGE)!.status = 'expired';
+    const e = await refusal(service.reply(agent(), dto(text('x'))));
+    expect([e.statusCode, e.code]).toEqual([409, 'CALLBACK_EXPIRED']);
+  });
+
+  it("answers another account's message exactly like an unknown one: 404 MESSAGE_NOT_FOUND", async () => {
+    const { service, store, clock } = setup();
+    const unknown = await refusal(
+      service.reply(agent(), dto(text('x'), '0190a5c4-0000-7000-8000-0000000000ff')),
+    );
+    const foreign = await refusal(service.reply(agent(OTHER_ACCOUNT), dto(text('x'))));
+    expect([unknown.statusCode, unknown.code]).toEqual([404, 'MESSAGE_NOT_FOUND']);
+    expect([foreign.statusCode, foreign.code, foreign.message]).toEqual([
+      unknown.statusCode,
+      unknown.code,
+      unknown.message,
+    ]);
+    // Not even "already replied" or "expired" leaks for a foreign message.
+    await service.reply(agent(), dto(text('own')));
+    clock.advance(60_000);
+    const foreignLate = await refusal(service.reply(agent(OTHER_ACCOUNT), dto(text('x'))));
+    expect(foreignLate.code).toBe('MESSAGE_NOT_FOUND');
+    expect(store.sendOf(MESSAGE)?.replies).toHaveLength(1);
+  });
+
+  it('a session that is not paired yet is 401 SESSION_NOT_PAIRED, before anything is read', async () => {
+    const { service, log } = setup();
+    const e = await refusal(service.reply(agent(null), dto(text('x'))));
+    expect([e.statusCode, e.code]).toEqual([401, 'SESSION_NOT_PAIRED']);
+    expect(log).toEqual([]);
+  });
+
+  it('keeps an accepted reply when the send job cannot be queued (the sweep queues it later)', async () => {
+    const { service, store, bull } = setup();
+    bull.state.down = true;
+    await expect(service.reply(agent(), dto(text('stored anyway')))).resolves.toMatchObject({
+      status: 'accepted',
+    });
+    expect(store.sendOf(MESSAGE)?.status).toBe('pending');
+    expect(await store.findOverdueMessageIds(new Date(Date.UTC(2030, 0)), 10)).toEqual([MESSAGE]);
+  });
+
+  describe('with REPLY_COALESCE_MS=0 (synchronous)', () => {
+    it('subscribes to the outcome before storing, sends at once, and answers deliveredAt', async () => {
+      const { service, store, outcome, log, bull } = setup({ REPLY_COALESCE_MS: '0' });
+      outcome.outcome = JSON.stringify({ status: 'sent', deliveredAt: 1_795_400_000_000 });
+      await expect(service.reply(agent(), dto(text('sync')))).resolves.toEqual({
+        success: true,
+        deliveredAt: 1_795_400_000_000,
+      });
+      expect(log).toEqual(['subscribe', 'accept']);
+      expect(outcome.channels).toEqual([`outcome:${MESSAGE}`]);
+      expect(outcome.timeouts).toEqual([55_000 + 6000]);
+      expect(outcome.cancelled).toBe(1);
+      expect(bull.jobs[0].options.delay).toBe(0);
+      expect(store.sendOf(MESSAGE)?.replies).toHaveLength(1);
+    });
+
+    it('answers 502 CALLBACK_FAILED with the reason when the send failed', async () => {
+      const { service, outcome } = setup({ REPLY_COALESCE_MS: '0' });
+      outcome.outcome = JSON.stringify({ status: 'failed', error: 'Kakao answered FAIL: expired' });
+      const e = await refusal(service.reply(agent(), dto(text('sync'))));
+      expect([e.statusCode, e.code]).toEqual([502, 'CALLBACK_FAILED']);
+      expect(e.message).toContain('Kakao answered FAIL: expired');
+    });
+
+    it('without a published outcome, 502 unless the store says it was sent', async () => {
+      const { service } = setup({ REPLY_COALESCE_MS: '0' });
+      await expect(service.reply(agent(), dto(text('sync')))).rejects.toMatchObject({
+        statusCode: 502,
+        code: 'CALLBACK_FAILED',
+        message: expect.stringContaining('no outcome before the deadline'),
+      });
+    });
+
+    it('without a published outcome, answers deliveredAt from the stored send', async () => {
+      const { service, store, clock } = setup({ REPLY_COALESCE_MS: '0' });
+      const accept = store.acceptReply.bind(store);
+      // The send job runs (and its publish is lost) while the reply waits.
+      store.acceptReply = async (...args) => {
+        const result = await accept(...args);
+        clock.advance(300);
+        const claimed = await store.claimDue(MESSAGE, clock.date());
+        await store.finish(claimed!.id, {
+          ok: true,
+          response: text('x'),
+          attempts: 1,
+          httpStatus: 200,
+          error: null,
+        });
+        return result;
+      };
+      const start = clock.now();
+      await expect(service.reply(agent(), dto(text('x')))).resolves.toEqual({
+        success: true,
+        deliveredAt: start + 300,
+      });
+    });
+  });
+});
