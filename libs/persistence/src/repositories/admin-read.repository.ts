@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { queryRow, queryRows } from '../sql';
 
 /** Keyset page position: newest first by (created_at, id). */
 export interface PageCursor {
@@ -143,7 +144,13 @@ const LISTS: Record<'conversations' | 'sessions' | 'inbound' | 'outbound', ListS
   },
 };
 
-function grouped(rows: Array<{ key: string; n: string }>): Record<string, number> {
+/** A `GROUP BY` count row; PostgreSQL's bigint `count(*)` arrives as a string. */
+interface Grouped {
+  key: string;
+  n: string;
+}
+
+function grouped(rows: Grouped[]): Record<string, number> {
   return Object.fromEntries(rows.map((r) => [r.key, Number(r.n)]));
 }
 
@@ -157,14 +164,20 @@ export class AdminReadRepository {
 
   async overview(): Promise<OverviewCounts> {
     const [accounts, sessions, conversations, inbound, outbound] = await Promise.all([
-      this.db.query(`SELECT count(*) AS n FROM accounts`) as Promise<Array<{ n: string }>>,
-      this.db.query(`SELECT status AS key, count(*) AS n FROM sessions GROUP BY status`),
-      this.db.query(`SELECT state AS key, count(*) AS n FROM conversations GROUP BY state`),
-      this.db.query(`SELECT status AS key, count(*) AS n FROM inbound_message_states GROUP BY status`),
-      this.db.query(`SELECT status AS key, count(*) AS n FROM outbound_messages GROUP BY status`),
+      queryRow<{ n: number }>(this.db, `SELECT count(*)::int AS n FROM accounts`),
+      queryRows<Grouped>(this.db, `SELECT status AS key, count(*) AS n FROM sessions GROUP BY status`),
+      queryRows<Grouped>(this.db, `SELECT state AS key, count(*) AS n FROM conversations GROUP BY state`),
+      queryRows<Grouped>(
+        this.db,
+        `SELECT status AS key, count(*) AS n FROM inbound_message_states GROUP BY status`,
+      ),
+      queryRows<Grouped>(
+        this.db,
+        `SELECT status AS key, count(*) AS n FROM outbound_messages GROUP BY status`,
+      ),
     ]);
     return {
-      accounts: Number(accounts[0].n),
+      accounts: accounts?.n ?? 0,
       sessions: grouped(sessions),
       conversations: grouped(conversations),
       inbound: grouped(inbound),
@@ -182,30 +195,32 @@ export class AdminReadRepository {
   }
 
   async accounts(limit: number, cursor: PageCursor | null): Promise<Page<AccountSummaryRow>> {
-    const rows = await this.db.query(
+    const rows = await queryRows<AccountSummaryRow>(
+      this.db,
       `${ACCOUNT_SUMMARY}
         WHERE ($1::timestamptz IS NULL OR (a.created_at, a.id) < ($1::timestamptz, $2::uuid))
         ORDER BY a.created_at DESC, a.id DESC
         LIMIT $3`,
       [cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
     );
-    return this.page(rows as AccountSummaryRow[], limit);
+    return this.page(rows, limit);
   }
 
-  async account(id: string): Promise<AccountSummaryRow | null> {
-    const rows = (await this.db.query(`${ACCOUNT_SUMMARY} WHERE a.id = $1`, [id])) as AccountSummaryRow[];
-    return rows[0] ?? null;
+  account(id: string): Promise<AccountSummaryRow | null> {
+    return queryRow<AccountSummaryRow>(this.db, `${ACCOUNT_SUMMARY} WHERE a.id = $1`, [id]);
   }
 
   async accountStats(
     id: string,
   ): Promise<{ inbound: Record<string, number>; outbound: Record<string, number> }> {
     const [inbound, outbound] = await Promise.all([
-      this.db.query(
+      queryRows<Grouped>(
+        this.db,
         `SELECT status AS key, count(*) AS n FROM inbound_message_states WHERE account_id = $1 GROUP BY status`,
         [id],
       ),
-      this.db.query(
+      queryRows<Grouped>(
+        this.db,
         `SELECT status AS key, count(*) AS n FROM outbound_messages WHERE account_id = $1 GROUP BY status`,
         [id],
       ),
@@ -243,7 +258,8 @@ export class AdminReadRepository {
     limit: number,
     cursor: PageCursor | null,
   ): Promise<Page<T>> {
-    const rows = await this.db.query(
+    const rows = await queryRows<T>(
+      this.db,
       `SELECT ${spec.columns}
          FROM ${spec.table}
         WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::text IS NULL OR ${spec.stateColumn} = $2)
@@ -252,6 +268,6 @@ export class AdminReadRepository {
         LIMIT $5`,
       [filter.accountId, filter.state, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
     );
-    return this.page(rows as T[], limit);
+    return this.page(rows, limit);
   }
 }
