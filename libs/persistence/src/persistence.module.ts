@@ -2,6 +2,7 @@ import { Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/commo
 import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import { AccountStore, CleanupStore, ConversationStore, PairingStore, SessionStore } from '@app/core';
 import { isDatabaseUnavailable } from './availability';
 import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './database';
 import { ENTITIES } from './entities';
@@ -12,6 +13,7 @@ import {
   ConversationsRepository,
   InboundMessagesRepository,
   OutboundMessagesRepository,
+  PairingRepository,
   SessionsRepository,
 } from './repositories';
 
@@ -21,8 +23,18 @@ const REPOSITORIES = [
   CleanupRepository,
   SessionsRepository,
   ConversationsRepository,
+  PairingRepository,
   InboundMessagesRepository,
   OutboundMessagesRepository,
+];
+
+/** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
+const PORTS = [
+  { provide: SessionStore, useExisting: SessionsRepository },
+  { provide: AccountStore, useExisting: AccountsRepository },
+  { provide: ConversationStore, useExisting: ConversationsRepository },
+  { provide: PairingStore, useExisting: PairingRepository },
+  { provide: CleanupStore, useExisting: CleanupRepository },
 ];
 
 const logger = new Logger('Database');
@@ -111,10 +123,13 @@ class DatabaseLifecycle implements OnApplicationShutdown {
 })
 export class DatabaseModule {}
 
-/** The repositories, imported by each feature module that reads or writes rows (not global: a real dependency). */
+/**
+ * The repositories and the ports they implement, imported by each feature module that reads or writes rows (not
+ * global: a real dependency). Features ask for the port (`SessionStore`, …), not the adapter class.
+ */
 @Module({
   imports: [TypeOrmModule.forFeature(ENTITIES)],
-  providers: REPOSITORIES,
-  exports: REPOSITORIES,
+  providers: [...REPOSITORIES, ...PORTS],
+  exports: [...REPOSITORIES, ...PORTS.map((p) => p.provide)],
 })
 export class PersistenceModule {}
