@@ -71,13 +71,16 @@ export class SessionsRepository implements SessionStore {
   }
 
   async expireLapsed(now: Date, limit: number): Promise<string[]> {
+    // A materialised CTE: as `IN (SELECT … LIMIT … FOR UPDATE)` the sub-select may run again per row and the
+    // limit would not hold.
     const rows = await queryRows<{ id: string }>(
       this.db,
-      `UPDATE sessions SET status = 'expired', ended_at = now(), updated_at = now()
-        WHERE id IN (SELECT id FROM sessions WHERE status = 'pending_pairing' AND expires_at <= $1
-                      LIMIT $2 FOR UPDATE SKIP LOCKED)
-          AND status = 'pending_pairing'
-        RETURNING id`,
+      `WITH due AS MATERIALIZED (
+         SELECT id FROM sessions WHERE status = 'pending_pairing' AND expires_at <= $1
+          LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE sessions s SET status = 'expired', ended_at = now(), updated_at = now()
+         FROM due WHERE s.id = due.id
+       RETURNING s.id`,
       [now, limit],
     );
     return rows.map((r) => r.id);
