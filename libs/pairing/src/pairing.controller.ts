@@ -9,12 +9,12 @@ import {
 } from '@nestjs/swagger';
 import { RateLimit, RateLimitGuard } from '@app/platform';
 import { CreateSessionResponseDto, SessionStatusResponseDto } from './dto/pairing.dto';
-import { PairingService } from './pairing.service';
+import { SessionService } from './session.service';
 
 @ApiTags('pairing')
 @Controller('v1/sessions')
 export class PairingController {
-  constructor(private readonly pairing: PairingService) {}
+  constructor(private readonly sessions: SessionService) {}
 
   @Post('create')
   @HttpCode(200)
@@ -33,7 +33,7 @@ export class PairingController {
   })
   @ApiOkResponse({ type: CreateSessionResponseDto })
   create(): Promise<CreateSessionResponseDto> {
-    return this.pairing.createSession();
+    return this.sessions.create();
   }
 
   @Get(':sessionToken/status')
@@ -52,6 +52,6 @@ export class PairingController {
   @ApiOkResponse({ type: SessionStatusResponseDto })
   @ApiNotFoundResponse({ description: 'SESSION_NOT_FOUND' })
   status(@Param('sessionToken') token: string): Promise<SessionStatusResponseDto> {
-    return this.pairing.statusByToken(token);
+    return this.sessions.statusByToken(token);
   }
 }

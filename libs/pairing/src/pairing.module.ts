@@ -1,14 +1,21 @@
 import { Module } from '@nestjs/common';
 import { PersistenceModule } from '@app/persistence';
 import { RateLimitGuard } from '@app/platform';
+import { OrphanedAccounts } from './orphaned-accounts';
+import { PairingAdmin } from './pairing-admin.service';
 import { PairingController } from './pairing.controller';
 import { PairingService } from './pairing.service';
+import { SessionExpiryModule } from './session-expiry.module';
+import { SessionService } from './session.service';
 
-/** Pairing sessions: create, status, and the `/pair` / `/unpair` transactions the webhook calls. */
+/**
+ * Pairing: sessions (create, status), the `/pair` and `/unpair` transactions the webhook calls, the operator's
+ * session and conversation changes, and (re-exported) session expiry.
+ */
 @Module({
-  imports: [PersistenceModule],
+  imports: [PersistenceModule, SessionExpiryModule],
   controllers: [PairingController],
-  providers: [PairingService, RateLimitGuard],
-  exports: [PairingService],
+  providers: [SessionService, PairingService, PairingAdmin, OrphanedAccounts, RateLimitGuard],
+  exports: [SessionService, PairingService, PairingAdmin, SessionExpiryModule],
 })
 export class PairingModule {}

@@ -2,7 +2,14 @@ import { Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/commo
 import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { ReplyStore } from '@app/core';
+import {
+  AccountStore,
+  CleanupStore,
+  ConversationStore,
+  PairingStore,
+  ReplyStore,
+  SessionStore,
+} from '@app/core';
 import { isDatabaseUnavailable } from './availability';
 import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './database';
 import { ENTITIES } from './entities';
@@ -13,6 +20,7 @@ import {
   ConversationsRepository,
   InboundMessagesRepository,
   OutboundMessagesRepository,
+  PairingRepository,
   SessionsRepository,
 } from './repositories';
 
@@ -22,12 +30,20 @@ const REPOSITORIES = [
   CleanupRepository,
   SessionsRepository,
   ConversationsRepository,
+  PairingRepository,
   InboundMessagesRepository,
   OutboundMessagesRepository,
 ];
 
-/** The ports of @app/core bound to their adapters here; features inject the port. */
-const PORTS = [{ provide: ReplyStore, useExisting: OutboundMessagesRepository }];
+/** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
+const PORTS = [
+  { provide: SessionStore, useExisting: SessionsRepository },
+  { provide: AccountStore, useExisting: AccountsRepository },
+  { provide: ConversationStore, useExisting: ConversationsRepository },
+  { provide: PairingStore, useExisting: PairingRepository },
+  { provide: CleanupStore, useExisting: CleanupRepository },
+  { provide: ReplyStore, useExisting: OutboundMessagesRepository },
+];
 
 const logger = new Logger('Database');
 const retries = new WeakMap<DataSource, { stop: boolean }>();
@@ -115,7 +131,10 @@ class DatabaseLifecycle implements OnApplicationShutdown {
 })
 export class DatabaseModule {}
 
-/** The repositories, imported by each feature module that reads or writes rows (not global: a real dependency). */
+/**
+ * The repositories and the ports they implement, imported by each feature module that reads or writes rows (not
+ * global: a real dependency). Features ask for the port (`SessionStore`, …), not the adapter class.
+ */
 @Module({
   imports: [TypeOrmModule.forFeature(ENTITIES)],
   providers: [...REPOSITORIES, ...PORTS],

@@ -17,10 +17,11 @@ import {
   StreamSlot,
   StreamSlots,
 } from '@app/messaging';
-import { AccountsRepository, InboundMessagesRepository, SessionsRepository } from '@app/persistence';
+import { AccountStore, SessionStore } from '@app/core';
+import { InboundMessagesRepository } from '@app/persistence';
 import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '@app/pairing';
-import { PairingService } from '@app/pairing';
+import { SessionExpiry } from '@app/pairing';
 import { AgentStream, StreamCloseReason, StreamContext } from './agent-stream';
 import { DeliveryMarker } from './delivery-marker';
 import type { EventFormat, StreamTransport } from './stream-transport';
@@ -61,9 +62,9 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
     private readonly pubsub: PubSubService,
     private readonly messages: InboundMessagesRepository,
-    private readonly sessions: SessionsRepository,
-    private readonly accounts: AccountsRepository,
-    private readonly pairing: PairingService,
+    private readonly sessions: SessionStore,
+    private readonly accounts: AccountStore,
+    private readonly expiry: SessionExpiry,
     private readonly marker: DeliveryMarker,
     private readonly metrics: RelayMetrics,
     private readonly presence: StreamPresence,
@@ -85,12 +86,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
         this.marker.mark(accountId, seq);
         this.metrics.messagesDelivered.inc();
       },
-      sessionExpired: async (sessionId) => {
-        const session = await this.sessions.findById(sessionId);
-        if (!session) return true;
-        const current = await this.pairing.applyExpiry(session);
-        return current.status === 'expired' || current.status === 'disconnected';
-      },
+      sessionExpired: (sessionId) => this.expiry.hasEnded(sessionId),
       onClosed: (stream, reason) => this.onClosed(stream, reason),
       warn: (message) => this.logger.warn(message),
       maxBufferBytes: config.streamMaxBufferBytes,
@@ -276,13 +272,10 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     const states = await this.sessions.findStates([
       ...new Set(withSession.map((s) => s.sessionId as string)),
     ]);
-    const now = Date.now();
     for (const stream of withSession) {
       if (stream.isClosed) continue;
       const state = states.get(stream.sessionId as string);
-      const expired =
-        state?.status === 'expired' ||
-        (state?.status === 'pending_pairing' && state.expiresAt.getTime() <= now);
+      const expired = state?.status === 'expired' || (!!state && this.expiry.hasLapsed(state));
       if (!state || state.status === 'disconnected') stream.revoke('disconnected');
       else if (expired) stream.revoke('expired');
       else if (state.status === 'paired' && !stream.accountId && state.accountId) {

@@ -7,7 +7,7 @@ import {
   CleanupRepository,
   SessionsRepository,
 } from '@app/persistence';
-import { PairingService } from '@app/pairing';
+import { PairingAdmin } from '@app/pairing';
 import {
   AccountDetailDto,
   AdminCreatedSessionDto,
@@ -37,7 +37,7 @@ export class AdminService {
     private readonly accounts: AccountsRepository,
     private readonly sessions: SessionsRepository,
     private readonly cleanup: CleanupRepository,
-    private readonly pairing: PairingService,
+    private readonly pairing: PairingAdmin,
     private readonly presence: StreamPresence,
     private readonly events: StreamEventPublisher,
   ) {}
@@ -100,7 +100,7 @@ export class AdminService {
   }
 
   async disconnectSession(sessionId: string): Promise<SessionStateDto> {
-    if (!(await this.pairing.disconnectSession(sessionId, false))) {
+    if (!(await this.pairing.disconnectSession(sessionId))) {
       throw new NotFoundError('SESSION_NOT_FOUND', 'No session has this id.');
     }
     const session = await this.sessions.findById(sessionId);
@@ -108,7 +108,7 @@ export class AdminService {
   }
 
   async deleteSession(sessionId: string): Promise<void> {
-    if (!(await this.pairing.disconnectSession(sessionId, true))) {
+    if (!(await this.pairing.deleteSession(sessionId))) {
       throw new NotFoundError('SESSION_NOT_FOUND', 'No session has this id.');
     }
   }

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import { CleanupStore, Clock, SessionStore } from '@app/core';
 import { RedisService, StreamPresence } from '@app/messaging';
-import { CleanupRepository } from '@app/persistence';
+import { SessionExpiry } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
 
 export interface CleanupResults {
@@ -14,9 +15,10 @@ export interface CleanupResults {
   deletedSessions: number;
 }
 
-const DELETE_BATCH = 1000;
-/** A run stops deleting after this long and leaves the rest to the next tick (bounded work per tick). */
-const DELETE_BUDGET_MS = 10_000;
+/** Rows per statement of the batched steps (deletes, session expiry). */
+const BATCH = 1000;
+/** A batched step stops after this long and leaves the rest to the next tick (bounded work per tick). */
+const BATCH_BUDGET_MS = 10_000;
 const KEEP_RUNS = 100;
 /** Sends still pending this long after their deadline are given up (the send job itself stops at +4 s). */
 const STALE_SEND_GRACE_SECONDS = 30;
@@ -24,7 +26,8 @@ const STALE_SEND_GRACE_SECONDS = 30;
 /**
  * Housekeeping, every CLEANUP_INTERVAL_SECONDS, once per cluster per tick: the replica that takes the tick's
  * Redis key (SET NX, keyed by the tick number) runs it, the others skip. Expiry of sessions already takes effect
- * on every use; here it is the safety net that keeps the tables small and the counters honest.
+ * on every use; here `SessionExpiry` sweeps the sessions nobody used since they lapsed (the safety net that keeps
+ * the tables small and the counters honest).
  */
 @Injectable()
 export class CleanupService implements OnModuleInit, OnModuleDestroy {
@@ -33,7 +36,10 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
-    private readonly repo: CleanupRepository,
+    private readonly repo: CleanupStore,
+    private readonly sessions: SessionStore,
+    private readonly expiry: SessionExpiry,
+    private readonly clock: Clock,
     private readonly redis: RedisService,
     private readonly presence: StreamPresence,
     private readonly scheduler: SchedulerRegistry,
@@ -57,7 +63,7 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
   /** Runs this tick's cleanup if no other replica took it; returns the results, or null when skipped. */
   async tick(): Promise<CleanupResults | null> {
     if (this.running) return null;
-    const tickNumber = Math.floor(Date.now() / this.intervalMs);
+    const tickNumber = Math.floor(this.clock.now() / this.intervalMs);
     let won: string | null;
     try {
       won = await this.redis.command.set(
@@ -79,22 +85,25 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
   async runOnce(): Promise<CleanupResults | null> {
     if (this.running) return null;
     this.running = true;
-    const startedAt = new Date();
+    const startedAt = this.clock.date();
     try {
       const results: CleanupResults = {
         expiredQueued: await this.repo.expireQueued(this.config.queueTtlSeconds),
         expiredUnanswered: await this.repo.expireUnanswered(),
         failedStaleSends: await this.repo.failStaleSends(STALE_SEND_GRACE_SECONDS),
         deletedMessages: await this.inBatches(() =>
-          this.repo.deleteOldMessages(this.config.messageRetentionDays, DELETE_BATCH),
+          this.repo.deleteOldMessages(this.config.messageRetentionDays, BATCH),
         ),
-        expiredSessions: await this.repo.expireSessions(),
-        deletedSessions: await this.inBatches(() => this.repo.deleteEndedSessions(DELETE_BATCH)),
+        expiredSessions: await this.inBatches(() => this.expiry.expireLapsed(BATCH)),
+        deletedSessions: await this.inBatches(() => this.sessions.deleteEndedLongAgo(BATCH)),
       };
       this.metrics.messagesExpired.inc(results.expiredQueued + results.expiredUnanswered);
       await this.repo.recordRun(this.presence.instanceId, startedAt, { ...results });
       await this.repo.deleteOldRuns(KEEP_RUNS);
-      this.logger.log({ cleanup: results, ms: Date.now() - startedAt.getTime() }, 'cleanup run finished');
+      this.logger.log(
+        { cleanup: results, ms: this.clock.now() - startedAt.getTime() },
+        'cleanup run finished',
+      );
       return results;
     } catch (e) {
       this.logger.error(`cleanup run failed: ${(e as Error).message}`);
@@ -104,13 +113,14 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private async inBatches(deleteBatch: () => Promise<number>): Promise<number> {
-    const started = Date.now();
+  /** Repeats a bounded statement until it touches less than a batch, or the run's time budget is spent. */
+  private async inBatches(batch: () => Promise<number>): Promise<number> {
+    const started = this.clock.now();
     let total = 0;
     for (;;) {
-      const n = await deleteBatch();
+      const n = await batch();
       total += n;
-      if (n < DELETE_BATCH || Date.now() - started > DELETE_BUDGET_MS) return total;
+      if (n < BATCH || this.clock.now() - started > BATCH_BUDGET_MS) return total;
     }
   }
 }

@@ -1,16 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { hashToken, isWellFormedToken, UnauthorizedError } from '@app/core';
-import { AccountsRepository, SessionsRepository } from '@app/persistence';
-import { PairingService } from '../pairing.service';
+import { AccountStore, hashToken, isWellFormedToken, SessionStore, UnauthorizedError } from '@app/core';
+import { SessionExpiry } from '../session-expiry';
 import { AgentPrincipal } from './agent-principal';
 
 /** Resolves an agent token (session token or account relay token) to a principal, or a 401. */
 @Injectable()
 export class AgentAuthService {
   constructor(
-    private readonly sessions: SessionsRepository,
-    private readonly accounts: AccountsRepository,
-    private readonly pairing: PairingService,
+    private readonly sessions: SessionStore,
+    private readonly accounts: AccountStore,
+    private readonly expiry: SessionExpiry,
   ) {}
 
   async authenticate(token: string | null): Promise<AgentPrincipal> {
@@ -20,7 +19,7 @@ export class AgentAuthService {
     const hash = hashToken(token);
     const found = await this.sessions.findByTokenHash(hash);
     if (found) {
-      const session = await this.pairing.applyExpiry(found);
+      const session = await this.expiry.apply(found);
       if (session.status === 'expired') {
         throw new UnauthorizedError('SESSION_EXPIRED', 'The pairing session expired; create a new one.');
       }

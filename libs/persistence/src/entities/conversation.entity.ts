@@ -1,6 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-
-export type ConversationState = 'paired' | 'unpaired';
+import type { ConversationState } from '@app/core';
 
 /** The mapping from one Kakao user on one channel (conversationKey) to the account it is paired with. */
 @Entity('conversations')

@@ -1,12 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-
-export type SessionStatus = 'pending_pairing' | 'paired' | 'expired' | 'disconnected';
-export const SESSION_STATUSES: readonly SessionStatus[] = [
-  'pending_pairing',
-  'paired',
-  'expired',
-  'disconnected',
-];
+import type { SessionStatus } from '@app/core';
 
 /** A pairing session: the agent's credential (its token) and, while pending, a one-use pairing code. */
 @Entity('sessions')

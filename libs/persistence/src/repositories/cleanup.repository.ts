@@ -1,24 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
-import { CleanupRunEntity } from '../entities';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { CleanupRun, CleanupStore } from '@app/core';
+import { affectedRows, queryRow } from '../sql';
 
-/** The housekeeping statements, each bounded, each returning how many rows it touched. */
+/** `CleanupStore` on PostgreSQL: the housekeeping statements, each bounded, each returning how many rows it touched. */
 @Injectable()
-export class CleanupRepository {
-  constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    @InjectRepository(CleanupRunEntity) private readonly runs: Repository<CleanupRunEntity>,
-  ) {}
-
-  private async affected(sql: string, params: unknown[]): Promise<number> {
-    const [, count] = (await this.db.query(sql, params)) as [unknown, number];
-    return count;
-  }
+export class CleanupRepository implements CleanupStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** Queued messages no agent took within the queue TTL (status as derived by `inbound_message_states`). */
   expireQueued(queueTtlSeconds: number): Promise<number> {
-    return this.affected(
+    return affectedRows(
+      this.db,
       `UPDATE inbound_messages SET status = 'expired'
         WHERE id IN (SELECT id FROM inbound_message_states
                       WHERE status = 'queued' AND created_at < now() - make_interval(secs => $1))`,
@@ -28,17 +22,18 @@ export class CleanupRepository {
 
   /** Delivered messages whose reply deadline passed without any reply being accepted. */
   expireUnanswered(): Promise<number> {
-    return this.affected(
+    return affectedRows(
+      this.db,
       `UPDATE inbound_messages m SET status = 'expired'
         WHERE m.id IN (SELECT id FROM inbound_message_states WHERE status = 'delivered' AND reply_deadline < now())
           AND NOT EXISTS (SELECT 1 FROM outbound_messages o WHERE o.inbound_message_id = m.id)`,
-      [],
     );
   }
 
   /** Sends that never went out (lost job, dead worker) and whose deadline is long gone. */
   failStaleSends(graceSeconds: number): Promise<number> {
-    return this.affected(
+    return affectedRows(
+      this.db,
       `WITH stale AS (
          UPDATE outbound_messages o SET status = 'failed', failed_at = now(), updated_at = now(),
                 error = coalesce(o.error, 'not sent before the callback deadline')
@@ -52,46 +47,37 @@ export class CleanupRepository {
     );
   }
 
-  /** Deletes at most `batch` inbound messages older than the retention (their outbound rows cascade). */
-  deleteOldMessages(retentionDays: number, batch: number): Promise<number> {
-    return this.affected(
+  /** Deletes at most `limit` inbound messages older than the retention (their outbound rows cascade). */
+  deleteOldMessages(retentionDays: number, limit: number): Promise<number> {
+    return affectedRows(
+      this.db,
       `DELETE FROM inbound_messages WHERE id IN (
          SELECT id FROM inbound_messages WHERE created_at < now() - make_interval(days => $1) LIMIT $2)`,
-      [retentionDays, batch],
-    );
-  }
-
-  /** Pending sessions past expiry (the safety net; expiry itself takes effect on every use). */
-  expireSessions(): Promise<number> {
-    return this.affected(
-      `UPDATE sessions SET status = 'expired', ended_at = now(), updated_at = now()
-        WHERE status = 'pending_pairing' AND expires_at <= now()`,
-      [],
-    );
-  }
-
-  /** Ended sessions (expired or disconnected) older than a day. */
-  deleteEndedSessions(batch: number): Promise<number> {
-    return this.affected(
-      `DELETE FROM sessions WHERE id IN (
-         SELECT id FROM sessions WHERE status IN ('expired', 'disconnected')
-            AND coalesce(ended_at, updated_at) < now() - interval '1 day' LIMIT $1)`,
-      [batch],
+      [retentionDays, limit],
     );
   }
 
   deleteOldRuns(keep: number): Promise<number> {
-    return this.affected(
+    return affectedRows(
+      this.db,
       `DELETE FROM cleanup_runs WHERE id NOT IN (SELECT id FROM cleanup_runs ORDER BY id DESC LIMIT $1)`,
       [keep],
     );
   }
 
   async recordRun(instance: string, startedAt: Date, results: Record<string, number>): Promise<void> {
-    await this.runs.insert({ instance, startedAt, results });
+    await affectedRows(
+      this.db,
+      `INSERT INTO cleanup_runs (instance, started_at, results) VALUES ($1, $2, $3)`,
+      [instance, startedAt, JSON.stringify(results)],
+    );
   }
 
-  lastRun(): Promise<CleanupRunEntity | null> {
-    return this.runs.findOne({ where: {}, order: { id: 'DESC' } });
+  lastRun(): Promise<CleanupRun | null> {
+    return queryRow<CleanupRun>(
+      this.db,
+      `SELECT instance, started_at AS "startedAt", finished_at AS "finishedAt", results
+         FROM cleanup_runs ORDER BY id DESC LIMIT 1`,
+    );
   }
 }

@@ -1,152 +1,112 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
-import { SessionEntity } from '../entities';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { NewPendingSession, Session, SessionState, SessionStore } from '@app/core';
+import { affectedRows, queryRow, queryRows } from '../sql';
 
-export interface NewPendingSession {
-  tokenHash: string;
-  pairingCode: string;
-  expiresAt: Date;
-  accountId?: string | null;
+/** The columns of a `Session`, named as its fields (the row is the record). */
+export const SESSION_COLUMNS = `id, status, pairing_code AS "pairingCode", account_id AS "accountId",
+  expires_at AS "expiresAt", paired_at AS "pairedAt", kakao_user_id AS "kakaoUserId",
+  conversation_key AS "conversationKey"`;
+
+/** The live-code index: a pending session already holds the code. */
+const LIVE_CODE_INDEX = 'sessions_live_code_uq';
+
+function isLiveCodeTaken(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const { code, constraint } = e as { code?: string; constraint?: string };
+  return code === '23505' && constraint === LIVE_CODE_INDEX;
 }
 
-export interface PairedSessionUpdate {
-  accountId: string;
-  kakaoUserId: string;
-  conversationKey: string;
-}
-
-export interface SessionState {
-  status: SessionEntity['status'];
-  expiresAt: Date;
-  accountId: string | null;
-  kakaoUserId: string | null;
-  conversationKey: string | null;
-  pairedAt: Date | null;
-}
-
+/** `SessionStore` on PostgreSQL. */
 @Injectable()
-export class SessionsRepository {
-  constructor(@InjectRepository(SessionEntity) private readonly repo: Repository<SessionEntity>) {}
+export class SessionsRepository implements SessionStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Inserts a pending session; throws the unique violation (23505) when the code is already live. */
-  createPending(input: NewPendingSession): Promise<SessionEntity> {
-    return this.repo.save(
-      this.repo.create({
-        tokenHash: input.tokenHash,
-        pairingCode: input.pairingCode,
-        expiresAt: input.expiresAt,
-        accountId: input.accountId ?? null,
-        status: 'pending_pairing',
-      }),
-    );
+  async createPending(input: NewPendingSession): Promise<Session | null> {
+    try {
+      return await queryRow<Session>(
+        this.db,
+        `INSERT INTO sessions (token_hash, pairing_code, expires_at, account_id, status)
+         VALUES ($1, $2, $3, $4, 'pending_pairing')
+         RETURNING ${SESSION_COLUMNS}`,
+        [input.tokenHash, input.pairingCode, input.expiresAt, input.accountId],
+      );
+    } catch (e) {
+      if (isLiveCodeTaken(e)) return null;
+      throw e;
+    }
   }
 
-  findByTokenHash(tokenHash: string): Promise<SessionEntity | null> {
-    return this.repo.findOne({ where: { tokenHash } });
+  findByTokenHash(tokenHash: string): Promise<Session | null> {
+    return queryRow<Session>(this.db, `SELECT ${SESSION_COLUMNS} FROM sessions WHERE token_hash = $1`, [
+      tokenHash,
+    ]);
   }
 
-  findById(id: string): Promise<SessionEntity | null> {
-    return this.repo.findOne({ where: { id } });
+  findById(id: string): Promise<Session | null> {
+    return queryRow<Session>(this.db, `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id]);
   }
 
-  /** The current state of several sessions at once (open streams re-check their credential); absent = deleted. */
   async findStates(ids: readonly string[]): Promise<Map<string, SessionState>> {
     if (ids.length === 0) return new Map();
-    const rows: Array<{
-      id: string;
-      status: SessionEntity['status'];
-      expires_at: Date;
-      account_id: string | null;
-      kakao_user_id: string | null;
-      conversation_key: string | null;
-      paired_at: Date | null;
-    }> = await this.repo.query(
-      `SELECT id, status, expires_at, account_id, kakao_user_id, conversation_key, paired_at
+    const rows = await queryRows<SessionState & { id: string }>(
+      this.db,
+      `SELECT id, status, expires_at AS "expiresAt", account_id AS "accountId", kakao_user_id AS "kakaoUserId",
+              conversation_key AS "conversationKey", paired_at AS "pairedAt"
          FROM sessions WHERE id = ANY($1::uuid[])`,
       [ids],
     );
-    return new Map(
-      rows.map((r) => [
-        r.id,
-        {
-          status: r.status,
-          expiresAt: r.expires_at,
-          accountId: r.account_id,
-          kakaoUserId: r.kakao_user_id,
-          conversationKey: r.conversation_key,
-          pairedAt: r.paired_at,
-        },
-      ]),
+    return new Map(rows.map(({ id, ...state }) => [id, state]));
+  }
+
+  async expireIfLapsed(id: string, now: Date): Promise<boolean> {
+    const n = await affectedRows(
+      this.db,
+      `UPDATE sessions SET status = 'expired', ended_at = now(), updated_at = now()
+        WHERE id = $1 AND status = 'pending_pairing' AND expires_at <= $2`,
+      [id, now],
     );
+    return n > 0;
   }
 
-  /**
-   * Locks the live pending session holding this code. Concurrent callers wait on the row lock and, once
-   * the winner committed, see it no longer pending: exactly one conversation can win a code.
-   */
-  lockLivePendingByCode(manager: EntityManager, pairingCode: string): Promise<SessionEntity | null> {
-    return manager
-      .getRepository(SessionEntity)
-      .createQueryBuilder('s')
-      .setLock('pessimistic_write')
-      .where('s.pairing_code = :pairingCode', { pairingCode })
-      .andWhere("s.status = 'pending_pairing'")
-      .andWhere('s.expires_at > now()')
-      .getOne();
-  }
-
-  async markPaired(manager: EntityManager, id: string, update: PairedSessionUpdate): Promise<Date> {
-    // For UPDATE … RETURNING, TypeORM's postgres driver answers [rows, affectedCount].
-    const [rows]: [Array<{ paired_at: Date }>, number] = await manager.query(
-      `UPDATE sessions
-          SET status = 'paired', account_id = $2, kakao_user_id = $3, conversation_key = $4,
-              paired_at = now(), updated_at = now()
-        WHERE id = $1
-        RETURNING paired_at`,
-      [id, update.accountId, update.kakaoUserId, update.conversationKey],
+  async expireLapsed(now: Date, limit: number): Promise<string[]> {
+    // A materialised CTE: as `IN (SELECT … LIMIT … FOR UPDATE)` the sub-select may run again per row and the
+    // limit would not hold.
+    const rows = await queryRows<{ id: string }>(
+      this.db,
+      `WITH due AS MATERIALIZED (
+         SELECT id FROM sessions WHERE status = 'pending_pairing' AND expires_at <= $1
+          LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE sessions s SET status = 'expired', ended_at = now(), updated_at = now()
+         FROM due WHERE s.id = due.id
+       RETURNING s.id`,
+      [now, limit],
     );
-    return rows[0].paired_at;
+    return rows.map((r) => r.id);
   }
 
-  /** Expires a pending session whose expiry instant has passed; returns true if this call expired it. */
-  async expireIfDue(id: string): Promise<boolean> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .update(SessionEntity)
-      .set({ status: 'expired', endedAt: () => 'now()' })
-      .where('id = :id', { id })
-      .andWhere("status = 'pending_pairing'")
-      .andWhere('expires_at <= now()')
-      .execute();
-    return (result.affected ?? 0) > 0;
-  }
-
-  /** Ends a live (pending or paired) session by the operator's hand; true if it was live. */
   async disconnect(id: string): Promise<boolean> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .update(SessionEntity)
-      .set({ status: 'disconnected', endedAt: () => 'now()' })
-      .where('id = :id', { id })
-      .andWhere("status IN ('pending_pairing', 'paired')")
-      .execute();
-    return (result.affected ?? 0) > 0;
+    const n = await affectedRows(
+      this.db,
+      `UPDATE sessions SET status = 'disconnected', ended_at = now(), updated_at = now()
+        WHERE id = $1 AND status IN ('pending_pairing', 'paired')`,
+      [id],
+    );
+    return n > 0;
   }
 
   async deleteById(id: string): Promise<boolean> {
-    const result = await this.repo.delete({ id });
-    return (result.affected ?? 0) > 0;
+    return (await affectedRows(this.db, `DELETE FROM sessions WHERE id = $1`, [id])) > 0;
   }
 
-  /** Disconnects every paired session of an account; returns the ids that changed. */
-  async disconnectPairedForAccount(manager: EntityManager, accountId: string): Promise<string[]> {
-    const [rows]: [Array<{ id: string }>, number] = await manager.query(
-      `UPDATE sessions SET status = 'disconnected', ended_at = now(), updated_at = now()
-        WHERE account_id = $1 AND status = 'paired'
-        RETURNING id`,
-      [accountId],
+  deleteEndedLongAgo(limit: number): Promise<number> {
+    return affectedRows(
+      this.db,
+      `DELETE FROM sessions WHERE id IN (
+         SELECT id FROM sessions WHERE status IN ('expired', 'disconnected')
+            AND coalesce(ended_at, updated_at) < now() - interval '1 day' LIMIT $1)`,
+      [limit],
     );
-    return rows.map((r) => r.id);
   }
 }
