@@ -1,12 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { generateToken, hashToken, NotFoundError } from '@app/core';
+import { AccountStore, CleanupStore, generateToken, hashToken, NotFoundError, SessionStore } from '@app/core';
 import { StreamEventPublisher, StreamPresence } from '@app/messaging';
-import {
-  AccountsRepository,
-  AdminReadRepository,
-  CleanupRepository,
-  SessionsRepository,
-} from '@app/persistence';
+import { AdminReadRepository } from '@app/persistence';
 import { PairingAdmin } from '@app/pairing';
 import {
   AccountDetailDto,
@@ -34,9 +29,9 @@ function total(counts: Record<string, number>): number {
 export class AdminService {
   constructor(
     private readonly read: AdminReadRepository,
-    private readonly accounts: AccountsRepository,
-    private readonly sessions: SessionsRepository,
-    private readonly cleanup: CleanupRepository,
+    private readonly accounts: AccountStore,
+    private readonly sessions: SessionStore,
+    private readonly cleanup: CleanupStore,
     private readonly pairing: PairingAdmin,
     private readonly presence: StreamPresence,
     private readonly events: StreamEventPublisher,
