@@ -34,6 +34,8 @@ export interface StreamContext {
   /** The JSON of a shared event's data, serialised once per process. */
   eventJson(data: object): string;
   markDelivered(accountId: string, seq: number): void;
+  /** Milliseconds since the epoch (the `Clock` port). */
+  now(): number;
   /** Re-checks a pending session at its expiry instant; true when it is now expired. */
   sessionExpired(sessionId: string): Promise<boolean>;
   onClosed(stream: AgentStream, reason: StreamCloseReason): void;
@@ -103,7 +105,7 @@ export class AgentStream {
     this.tokenHash = principal.kind === 'account' ? principal.tokenHash : null;
     this.status = principal.status;
     if (principal.status === 'pending_pairing' && principal.expiresAt) {
-      const delay = Math.max(0, principal.expiresAt.getTime() - Date.now()) + 5;
+      const delay = Math.max(0, principal.expiresAt.getTime() - ctx.now()) + 5;
       this.expiryTimer = setTimeout(() => void this.checkExpiry(), delay);
     }
   }

@@ -17,7 +17,7 @@ import {
   StreamSlot,
   StreamSlots,
 } from '@app/messaging';
-import { AccountStore, SessionStore } from '@app/core';
+import { AccountStore, Clock, SessionStore } from '@app/core';
 import { InboundMessagesRepository } from '@app/persistence';
 import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '@app/pairing';
@@ -70,6 +70,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     private readonly presence: StreamPresence,
     private readonly slots: StreamSlots,
     private readonly publisher: StreamEventPublisher,
+    private readonly clock: Clock,
   ) {
     const ttl = config.queueTtlSeconds;
     this.ctx = {
@@ -87,6 +88,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
         this.metrics.messagesDelivered.inc();
       },
       sessionExpired: (sessionId) => this.expiry.hasEnded(sessionId),
+      now: () => this.clock.now(),
       onClosed: (stream, reason) => this.onClosed(stream, reason),
       warn: (message) => this.logger.warn(message),
       maxBufferBytes: config.streamMaxBufferBytes,
@@ -283,7 +285,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
           accountId: state.accountId,
           kakaoUserId: state.kakaoUserId ?? '',
           conversationKey: state.conversationKey ?? '',
-          pairedAt: (state.pairedAt ?? new Date()).toISOString(),
+          pairedAt: (state.pairedAt ?? this.clock.date()).toISOString(),
         });
       }
     }
