@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { deflateSync, gzipSync } from 'node:zlib';
-import type { SkillResponse } from '@app/core';
+import { KO, type SkillResponse } from '@app/core';
 import {
   createSession,
   CreatedSession,
@@ -24,7 +24,6 @@ import {
 import { PubSubService, RedisService } from '@app/messaging';
 import { RelayMetrics } from '@app/platform';
 import { StreamHub } from '../apps/relay/src/events/stream-hub.service';
-import { KO } from '../apps/relay/src/webhook/replies.ko';
 import { bogusAuthorizations, oddButValidAuthorizations, SEGMENT_PIECES } from './support/fuzz/catalogue';
 import { expected, rowCounts, RowCounts } from './support/fuzz/db';
 import {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
-import type { KakaoSkillPayload } from '@app/core';
+import { KO, type KakaoSkillPayload } from '@app/core';
 import { RedisService } from '@app/messaging';
 import { InboundMessagesRepository } from '@app/persistence';
 import { RelayMetrics } from '@app/platform';
@@ -20,7 +20,6 @@ import {
   userMessage,
   waitUntil,
 } from '@app/testing';
-import { KO } from '../apps/relay/src/webhook/replies.ko';
 import { WebhookHttpHandler } from '../apps/relay/src/webhook/webhook-http.handler';
 
 const SKILL_SECRET = 'skill-secret-for-bounds';

@@ -7,3 +7,6 @@ export * from './micro-batcher';
 export * from './uuid-v7';
 export * from './callback-url-policy';
 export * from './clock';
+export * from './channels/channel-adapter';
+export * from './channels/relay-commands';
+export * from './channels/relay-texts.ko';

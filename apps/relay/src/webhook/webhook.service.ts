@@ -4,7 +4,10 @@ import {
   ConversationIdentity,
   conversationIdentity,
   KakaoSkillPayload,
+  KO,
   OverloadedError,
+  parseCommand,
+  RelayCommand,
   simpleText,
   SkillResponse,
   useCallbackResponse,
@@ -13,11 +16,9 @@ import { messageEventData, RateLimiter, StreamEventPublisher } from '@app/messag
 import { RelayMetrics } from '@app/platform';
 import { ConversationsRepository, InboundMessagesRepository, StoredMessage } from '@app/persistence';
 import { PairingService } from '@app/pairing';
-import { parseCommand, RelayCommand } from './commands';
 
 import { InboundQueueProducer } from './inbound-queue.producer';
 import { InlineReplyWaiter, InlineWait } from './inline-reply.waiter';
-import { KO } from './replies.ko';
 import { WebhookAdmission } from './webhook-admission';
 
 type WebhookResult =
