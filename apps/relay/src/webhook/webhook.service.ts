@@ -183,8 +183,9 @@ export class WebhookService {
     const callbackUrl = payload.userRequest.callbackUrl ?? null;
     const windowMs = callbackUrl ? this.config.callbackTtlSeconds * 1000 : this.config.inlineReplyTimeoutMs;
     const outcome = await this.messages.insertQueued({
+      channel: 'kakao',
       conversationKey: identity.conversationKey,
-      kakaoPayload: payload,
+      payload,
       normalized: {
         userId: identity.userId,
         text: payload.userRequest.utterance,
