@@ -35,8 +35,9 @@ describe('message store (e2e, real PostgreSQL)', () => {
     const payload = userMessage(userKey, text, callbackUrl);
     const identity = conversationIdentity(payload);
     const input: NewInboundMessage = {
+      channel: 'kakao',
       conversationKey: identity.conversationKey,
-      kakaoPayload: payload,
+      payload,
       normalized: { userId: identity.userId, text, channelId: identity.channelId },
       callbackUrl,
       replyDeadline: new Date(Date.now() + 60_000),

@@ -100,6 +100,7 @@ describe('pairing (e2e)', () => {
     expect(data).toEqual({
       id: expect.stringMatching(UUID),
       conversationKey: '65f1e2d3c4b5a69788796a5b:Xk3Lp9QaZt2m',
+      channel: 'kakao',
       kakaoPayload: payload,
       normalized: {
         userId: 'Xk3Lp9QaZt2m',
@@ -107,9 +108,18 @@ describe('pairing (e2e)', () => {
         channelId: '65f1e2d3c4b5a69788796a5b',
       },
       createdAt: expect.stringMatching(ISO),
+      payload,
     });
     expect(event.raw).toBe(`id: 1\nevent: message\ndata: ${event.data}\n\n`);
-    expect(Object.keys(data)).toEqual(['id', 'conversationKey', 'kakaoPayload', 'normalized', 'createdAt']);
+    expect(Object.keys(data)).toEqual([
+      'id',
+      'conversationKey',
+      'channel',
+      'kakaoPayload',
+      'normalized',
+      'createdAt',
+      'payload',
+    ]);
 
     const [row] = await sql<{ status: string; kakao_payload: unknown }>(
       'SELECT status, kakao_payload FROM inbound_messages WHERE id = $1',

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { deflateSync, gzipSync } from 'node:zlib';
 import type { SkillResponse } from '@app/core';
 import { sql, SseClient, textOf, userMessage } from '@app/testing';
-import { KO } from '../../apps/relay/src/webhook/replies.ko';
+import { KO } from '@app/core';
 import { rowCounts } from '../support/fuzz/db';
 import { send } from '../support/fuzz/http-client';
 import {

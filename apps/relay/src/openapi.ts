@@ -1,10 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ErrorBodyDto } from '@app/platform';
+import { CHANNEL_WEBHOOK_DOCS } from './webhook/webhook.openapi';
 
 /**
  * The OpenAPI document is generated from the controllers' and DTOs' decorators, so it cannot drift from the
- * code. Every non-2xx response of every operation refers to the uniform error body.
+ * code; the channel webhooks, which no controller serves, are written by their channel folders
+ * (`CHANNEL_WEBHOOK_DOCS`). Every non-2xx response of every operation refers to the uniform error body.
  */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -21,7 +23,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' }, 'admin')
     .build();
-  const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorBodyDto] });
+  const document = SwaggerModule.createDocument(app, config, {
+    extraModels: [ErrorBodyDto, ...CHANNEL_WEBHOOK_DOCS.flatMap((docs) => docs.models)],
+  });
+  // The channel webhooks answer before Express (`WebhookHttpHandler`): no controller describes them.
+  for (const { path, operation } of CHANNEL_WEBHOOK_DOCS) document.paths[path] = { post: operation };
   const errorRef = { $ref: '#/components/schemas/ErrorBodyDto' };
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item)) {

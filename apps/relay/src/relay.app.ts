@@ -26,7 +26,7 @@ export async function createRelayApp(config: RelayConfig): Promise<NestExpressAp
     // Start-up errors are thrown to the caller (main.ts exits non-zero), never a hidden process.exit.
     abortOnError: false,
   });
-  // Ahead of Express itself: the webhook's ordinary requests never enter Express or Nest's router (see there).
+  // Ahead of Express itself: the channel webhooks' requests never enter Express or Nest's router (see there).
   prependRequestHandler(app.getHttpServer() as Server, app.get(WebhookHttpHandler).middleware);
   configureHttpApp(app, config);
   app.useStaticAssets(DASHBOARD_DIR, {

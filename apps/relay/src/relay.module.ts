@@ -7,12 +7,10 @@ import { CallbackProxyModule } from '@app/reply';
 import { AdminModule } from './admin/admin.module';
 import { EventsModule } from './events/events.module';
 import { RootController } from './root/root.controller';
-import { WEBHOOK_BODY_LIMIT } from './webhook/webhook-http.handler';
 import { WebhookModule } from './webhook/webhook.module';
 
 export const DEFAULT_BODY_LIMIT = '256kb';
 
-const WebhookBody = createJsonBodyMiddleware(WEBHOOK_BODY_LIMIT, { deferErrors: true });
 const DefaultBody = createJsonBodyMiddleware(DEFAULT_BODY_LIMIT);
 
 /** The relay deployable: HTTP ingress for Kakao, the agent's stream and replies, admin; optionally the worker. */
@@ -35,11 +33,8 @@ export class RelayModule implements NestModule {
     };
   }
 
+  /** JSON bodies of every Nest route (the channel webhooks read theirs before Express: `WebhookHttpHandler`). */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(WebhookBody).forRoutes({ path: 'kakao/webhook', method: RequestMethod.POST });
-    consumer
-      .apply(DefaultBody)
-      .exclude({ path: 'kakao/webhook', method: RequestMethod.POST })
-      .forRoutes({ path: '*path', method: RequestMethod.ALL });
+    consumer.apply(DefaultBody).forRoutes({ path: '*path', method: RequestMethod.ALL });
   }
 }

@@ -18,3 +18,6 @@ export * from './ports/cleanup-store.port';
 export * from './ports/conversation-store.port';
 export * from './ports/pairing-store.port';
 export * from './ports/session-store.port';
+export * from './channels/channel-adapter';
+export * from './channels/relay-commands';
+export * from './channels/relay-texts.ko';

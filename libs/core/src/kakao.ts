@@ -1,3 +1,5 @@
+import type { ConversationIdentity } from './channels/channel-adapter';
+
 /**
  * Kakao i OpenBuilder skill protocol types (see shared/spec/kakao-openbuilder.md). Only the fields the relay
  * reads are typed; the payload itself is stored and forwarded exactly as received.
@@ -49,12 +51,6 @@ export const MAX_KAKAO_ID_LENGTH = 256;
 export const MAX_CALLBACK_URL_BYTES = 1024;
 
 /** The keys the relay derives from a payload (contract §2). */
-export interface ConversationIdentity {
-  channelId: string;
-  userId: string;
-  conversationKey: string;
-}
-
 export function conversationIdentity(payload: KakaoSkillPayload): ConversationIdentity {
   const botId = payload.bot?.id;
   const channelId = typeof botId === 'string' && botId.length > 0 ? botId : 'default';

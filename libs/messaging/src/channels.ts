@@ -1,3 +1,4 @@
+import type { ChannelName, NormalizedMessage } from '@app/core';
 import type { StoredMessage } from '@app/persistence';
 
 /**
@@ -6,12 +7,18 @@ import type { StoredMessage } from '@app/persistence';
  */
 export type StreamEventName = 'connected' | 'message' | 'pairing_complete' | 'pairing_expired' | 'error';
 
+/**
+ * The `message` event (contract §4, works-channel.md §1). `channel` and `payload` (the original request body,
+ * whole) are there for every channel; `kakaoPayload` — the same body — only for Kakao messages, as before.
+ */
 export interface MessageEventData {
   id: string;
   conversationKey: string;
-  kakaoPayload: unknown;
-  normalized: { userId: string; text: string; channelId: string };
+  channel: ChannelName;
+  kakaoPayload?: unknown;
+  normalized: NormalizedMessage;
   createdAt: string;
+  payload: unknown;
 }
 
 export type ChannelEnvelope =
@@ -48,11 +55,24 @@ export const channelNames = {
 
 /** The `message` event of a stored message, as every transport sends it (one shape, built in one place). */
 export function messageEventData(message: StoredMessage): MessageEventData {
-  return {
-    id: message.id,
-    conversationKey: message.conversationKey,
-    kakaoPayload: message.kakaoPayload,
-    normalized: message.normalized,
-    createdAt: message.createdAt.toISOString(),
-  };
+  const createdAt = message.createdAt.toISOString();
+  // One object shape per channel (keys in a fixed order), so V8 keeps one map for each.
+  return message.channel === 'kakao'
+    ? {
+        id: message.id,
+        conversationKey: message.conversationKey,
+        channel: message.channel,
+        kakaoPayload: message.payload,
+        normalized: message.normalized,
+        createdAt,
+        payload: message.payload,
+      }
+    : {
+        id: message.id,
+        conversationKey: message.conversationKey,
+        channel: message.channel,
+        normalized: message.normalized,
+        createdAt,
+        payload: message.payload,
+      };
 }

@@ -7,6 +7,7 @@ import { ConfigValidationError, parseConfig, RelayConfig } from '@app/config';
 import { expressTrustProxy } from './http/client-address';
 import { ErrorBodyFilter } from './http/error-body.filter';
 import { createValidationPipe } from './http/validation';
+import { SECURITY_HEADER_OPTIONS } from './http/security-headers';
 import { STREAM_ROUTE } from './logging/logger.options';
 
 /** Parses the environment, or prints every problem in one message and exits non-zero. */
@@ -30,17 +31,8 @@ export function configureHttpApp(app: INestApplication, config: RelayConfig): vo
   // The same rule as clientIp, so req.ip names the client clientIp keys limits by.
   express.set('trust proxy', expressTrustProxy(config.trustProxy));
   express.set('etag', false);
-  const securityHeaders = helmet({
-    contentSecurityPolicy: {
-      useDefaults: true,
-      directives: {
-        // Swagger UI and the dashboard are served from this origin only.
-        'script-src': ["'self'"],
-        'img-src': ["'self'", 'data:'],
-        'upgrade-insecure-requests': null,
-      },
-    },
-  });
+  // The channel webhooks answer before Express, with the same headers (`securityHeaderList`).
+  const securityHeaders = helmet(SECURITY_HEADER_OPTIONS);
   // Not on the agent stream: it is an event stream for agents, not a document a browser renders, and the
   // dozen header entries helmet sets would be held by every open stream (≈1.8 KiB each, measured).
   app.use((req: Request, res: Response, next: NextFunction) =>

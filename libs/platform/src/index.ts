@@ -2,6 +2,8 @@ export * from './bootstrap';
 export * from './platform.module';
 export * from './http/error-body.filter';
 export * from './http/json-body.middleware';
+export * from './http/json-request-body';
+export * from './http/security-headers';
 export * from './http/validation';
 export * from './health/health.module';
 export * from './logging/logger.options';

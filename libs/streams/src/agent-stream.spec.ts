@@ -62,8 +62,9 @@ function stored(seq: number, size = 10): StoredMessage {
     id: `m-${seq}`,
     accountId: 'acct',
     seq,
+    channel: 'kakao',
     conversationKey: 'bot:user',
-    kakaoPayload: { pad: 'x'.repeat(size) } as never,
+    payload: { pad: 'x'.repeat(size) },
     normalized: { userId: 'user', text: `t${seq}`, channelId: 'bot' },
     callbackUrl: null,
     createdAt: new Date(0),
@@ -144,9 +145,11 @@ function eventData(seq: number): MessageEventData {
   return {
     id: `m-${seq}`,
     conversationKey: 'bot:user',
+    channel: 'kakao',
     kakaoPayload: {},
     normalized: { userId: 'user', text: `t${seq}`, channelId: 'bot' },
     createdAt: new Date(0).toISOString(),
+    payload: {},
   };
 }
 
@@ -176,12 +179,15 @@ describe('AgentStream', () => {
     const { stream, res, closed, publish } = harness([], { maxBufferBytes: 1000 });
     await stream.start();
     res.unsentPerWrite = 1;
+    const payload = { pad: 'y'.repeat(300) };
     const data = (seq: number): MessageEventData => ({
       id: `m-${seq}`,
       conversationKey: 'bot:user',
-      kakaoPayload: { pad: 'y'.repeat(600) },
+      channel: 'kakao',
+      kakaoPayload: payload,
       normalized: { userId: 'user', text: `t${seq}`, channelId: 'bot' },
       createdAt: new Date(0).toISOString(),
+      payload,
     });
     publish({ kind: 'message', seq: 1, data: data(1) });
     publish({ kind: 'message', seq: 2, data: data(2) });

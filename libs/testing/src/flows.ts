@@ -109,10 +109,7 @@ export interface RawAnswer {
   body: unknown;
 }
 
-/**
- * POSTs raw bytes to the webhook either as one Content-Length body (what the fast path `WebhookHttpHandler`
- * takes) or in two chunks (what it leaves to the Nest route `KakaoWebhookController`).
- */
+/** POSTs raw bytes to the webhook either as one Content-Length body or in two chunks (`Transfer-Encoding`). */
 export function postWebhookRaw(
   baseUrl: string,
   raw: string | Buffer,

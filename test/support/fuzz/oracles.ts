@@ -1,6 +1,6 @@
 import type { SkillResponse } from '@app/core';
 import { textOf } from '@app/testing';
-import { KO } from '../../../apps/relay/src/webhook/replies.ko';
+import { KO } from '@app/core';
 import type { FuzzResponse } from './http-client';
 import { HostileValue, JsonPath, pathLabel, RawJson } from './json-text';
 

@@ -43,7 +43,9 @@ export class EventsController {
   @ApiOperation({
     summary: 'The agent stream (Server-Sent Events)',
     description:
-      'Events: connected (first), message (id = per-account sequence), pairing_complete, pairing_expired, error. ' +
+      'Events: connected (first), message (id = per-account sequence; data {id, conversationKey, channel ' +
+      '("kakao"), kakaoPayload (Kakao messages only), normalized {userId, text, channelId}, createdAt, payload (the ' +
+      'original request body, whole)}), pairing_complete, pairing_expired, error. ' +
       'Heartbeat: `event: ping` with `data: {}` and no id, every SSE_HEARTBEAT_SECONDS. Undelivered messages are ' +
       'replayed on connect, a page at a time as the client reads; with Last-Event-ID, written-but-unanswered ' +
       'messages after it are sent again. Limits: at most MAX_STREAMS_PER_TOKEN (3) streams per token — one more ' +

@@ -2,26 +2,32 @@ import { Module } from '@nestjs/common';
 import { ProducerQueuesModule } from '@app/messaging';
 import { PersistenceModule } from '@app/persistence';
 import { PairingModule } from '@app/pairing';
+import { ErrorBodyFilter } from '@app/platform';
+import { CHANNEL_ADAPTERS } from './channel-adapters';
 import { InboundQueueProducer } from './inbound-queue.producer';
-import { InlineReplyWaiter } from './inline-reply.waiter';
-import { KakaoWebhookController } from './kakao-webhook.controller';
-import { SkillAuthGuard } from './skill-auth.guard';
-import { WebhookAdmission } from './webhook-admission';
+import { InboundService } from './inbound.service';
+import { KakaoChannelAdapter } from './kakao/kakao-channel.adapter';
+import { KakaoChannelModule } from './kakao/kakao-channel.module';
 import { WebhookHttpHandler } from './webhook-http.handler';
-import { WebhookService } from './webhook.service';
 
-/** The Kakao skill webhook: authentication, validation, relay commands, storage and hand-off to the agent. */
+/**
+ * Every messenger's webhook, through one pipeline: the HTTP handler (`WebhookHttpHandler`, in front of Express), the
+ * channel-neutral core (`InboundService`: relay commands, limits, storing, hand-off to the agent) and one adapter
+ * per channel, each in its own folder (`kakao/`). A new messenger is a folder with its adapter module, imported
+ * here and added to `CHANNEL_ADAPTERS`.
+ */
 @Module({
-  imports: [PersistenceModule, ProducerQueuesModule, PairingModule],
-  controllers: [KakaoWebhookController],
+  imports: [PersistenceModule, ProducerQueuesModule, PairingModule, KakaoChannelModule],
   providers: [
-    WebhookService,
-    WebhookAdmission,
-    WebhookHttpHandler,
-    SkillAuthGuard,
+    {
+      provide: CHANNEL_ADAPTERS,
+      inject: [KakaoChannelAdapter],
+      useFactory: (kakao: KakaoChannelAdapter) => [kakao],
+    },
+    InboundService,
     InboundQueueProducer,
-    InlineReplyWaiter,
+    WebhookHttpHandler,
+    ErrorBodyFilter,
   ],
-  exports: [InlineReplyWaiter],
 })
 export class WebhookModule {}

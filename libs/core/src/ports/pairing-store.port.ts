@@ -1,6 +1,6 @@
 import type { Conversation } from '../domain/conversation';
 import type { Session } from '../domain/session';
-import type { ConversationIdentity } from '../kakao';
+import type { ConversationIdentity } from '../channels/channel-adapter';
 
 export interface SessionPairing {
   accountId: string;

@@ -1,5 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { KakaoSkillPayload } from '@app/core';
+import type { ChannelName, NormalizedMessage } from '@app/core';
+
+export type { NormalizedMessage };
 
 export type InboundStatus = 'queued' | 'delivered' | 'replied' | 'expired' | 'failed';
 export const INBOUND_STATUSES: readonly InboundStatus[] = [
@@ -10,13 +12,7 @@ export const INBOUND_STATUSES: readonly InboundStatus[] = [
   'failed',
 ];
 
-export interface NormalizedMessage {
-  userId: string;
-  text: string;
-  channelId: string;
-}
-
-/** A Kakao user's message to a paired agent, kept with the full original payload. */
+/** A messenger user's message to a paired agent, kept with the full original request body. */
 @Entity('inbound_messages')
 export class InboundMessageEntity {
   @PrimaryGeneratedColumn('uuid')
@@ -32,8 +28,17 @@ export class InboundMessageEntity {
   @Column({ name: 'conversation_key', type: 'text' })
   conversationKey: string;
 
+  /** The messenger it came from (`kakao`; `DEFAULT 'kakao'` for rows written before channels existed). */
+  @Column({ type: 'text', default: 'kakao' })
+  channel: ChannelName;
+
+  /**
+   * The request body exactly as received, whatever the channel. The column keeps its first name, `kakao_payload`,
+   * so that replicas of the previous release keep storing messages during a rolling upgrade (a rename would break
+   * their statements); see migration `Channels1795000000004`.
+   */
   @Column({ name: 'kakao_payload', type: 'jsonb' })
-  kakaoPayload: KakaoSkillPayload;
+  payload: unknown;
 
   @Column({ type: 'jsonb' })
   normalized: NormalizedMessage;

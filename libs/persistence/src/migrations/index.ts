@@ -2,6 +2,7 @@ import { InitialSchema1795000000000 } from './1795000000000-InitialSchema';
 import { OutboundClaim1795000000001 } from './1795000000001-OutboundClaim';
 import { CleanupRuns1795000000002 } from './1795000000002-CleanupRuns';
 import { DeliveryMarks1795000000003 } from './1795000000003-DeliveryMarks';
+import { Channels1795000000004 } from './1795000000004-Channels';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   OutboundClaim1795000000001,
   CleanupRuns1795000000002,
   DeliveryMarks1795000000003,
+  Channels1795000000004,
 ];

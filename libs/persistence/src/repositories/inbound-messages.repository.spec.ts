@@ -1,5 +1,4 @@
 import type { DataSource, Repository } from 'typeorm';
-import type { KakaoSkillPayload } from '@app/core';
 import type { InboundMessageEntity } from '../entities';
 import { InboundMessagesRepository, NewInboundMessage } from './inbound-messages.repository';
 
@@ -52,8 +51,9 @@ function fakeDatabase(verdict: (rows: Row[]) => Error | null) {
 
 function input(text: string): NewInboundMessage {
   return {
+    channel: 'kakao',
     conversationKey: 'bot:user',
-    kakaoPayload: {} as KakaoSkillPayload,
+    payload: {},
     normalized: { userId: 'user', text, channelId: 'bot' },
     callbackUrl: null,
     replyDeadline: new Date(),

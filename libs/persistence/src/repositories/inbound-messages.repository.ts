@@ -2,14 +2,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import { RELAY_CONFIG, type RelayConfig } from '@app/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { KakaoSkillPayload, MicroBatcher, uuidV7 } from '@app/core';
+import { ChannelName, MicroBatcher, uuidV7 } from '@app/core';
 import { InboundMessageEntity, NormalizedMessage } from '../entities';
 import { isDatabaseUnavailable } from '../availability';
 import { preparedQuery } from '../prepared-query';
 
 export interface NewInboundMessage {
+  channel: ChannelName;
   conversationKey: string;
-  kakaoPayload: KakaoSkillPayload;
+  /** The request body exactly as received. */
+  payload: unknown;
   normalized: NormalizedMessage;
   callbackUrl: string | null;
   replyDeadline: Date;
@@ -20,8 +22,9 @@ export interface StoredMessage {
   id: string;
   accountId: string;
   seq: number;
+  channel: ChannelName;
   conversationKey: string;
-  kakaoPayload: KakaoSkillPayload;
+  payload: unknown;
   normalized: NormalizedMessage;
   callbackUrl: string | null;
   createdAt: Date;
@@ -36,15 +39,17 @@ interface MessageRow {
   id: string;
   account_id: string;
   seq: string;
+  channel: ChannelName;
   conversation_key: string;
-  kakao_payload: KakaoSkillPayload;
+  /** The original body (the column kept its first name; see migration `Channels1795000000004`). */
+  kakao_payload: unknown;
   normalized: NormalizedMessage;
   callback_url: string | null;
   created_at: Date;
 }
 
 const MESSAGE_COLUMNS =
-  'm.id, m.account_id, m.seq, m.conversation_key, m.kakao_payload, m.normalized, m.callback_url, m.created_at';
+  'm.id, m.account_id, m.seq, m.channel, m.conversation_key, m.kakao_payload, m.normalized, m.callback_url, m.created_at';
 
 type InsertedRow = Pick<MessageRow, 'id' | 'account_id' | 'seq' | 'created_at'>;
 
@@ -53,8 +58,9 @@ function toStored(row: MessageRow): StoredMessage {
     id: row.id,
     accountId: row.account_id,
     seq: Number(row.seq),
+    channel: row.channel,
     conversationKey: row.conversation_key,
-    kakaoPayload: row.kakao_payload,
+    payload: row.kakao_payload,
     normalized: row.normalized,
     callbackUrl: row.callback_url,
     createdAt: row.created_at,
@@ -68,8 +74,9 @@ function toStored(row: MessageRow): StoredMessage {
 function stored(row: InsertedRow, input: NewInboundMessage): StoredMessage {
   return toStored({
     ...row,
+    channel: input.channel,
     conversation_key: input.conversationKey,
-    kakao_payload: input.kakaoPayload,
+    kakao_payload: input.payload,
     normalized: input.normalized,
     callback_url: input.callbackUrl,
   });
@@ -184,18 +191,20 @@ export class InboundMessagesRepository {
     const rows = items.map((input, ord) => ({
       id: uuidV7(),
       ord,
+      channel: input.channel,
       conversation_key: input.conversationKey,
-      kakao_payload: input.kakaoPayload,
+      kakao_payload: input.payload,
       normalized: input.normalized,
       callback_url: input.callbackUrl,
       reply_deadline: input.replyDeadline,
     }));
     const { rows: inserted } = await preparedQuery<InsertedRow>(
       this.dataSource,
-      'inbound_insert_batch',
+      'inbound_insert_batch_channel',
       `WITH input AS MATERIALIZED (
-           SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, ord int, conversation_key text,
-             kakao_payload jsonb, normalized jsonb, callback_url text, reply_deadline timestamptz)
+           SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, ord int, channel text,
+             conversation_key text, kakao_payload jsonb, normalized jsonb, callback_url text,
+             reply_deadline timestamptz)
          ), conv AS (
            SELECT i.*, c.account_id FROM input i
              JOIN conversations c
@@ -210,11 +219,11 @@ export class InboundMessagesRepository {
             WHERE a.id = counts.account_id
            RETURNING a.id, a.last_seq, counts.n
          )
-         INSERT INTO inbound_messages AS m (id, account_id, seq, conversation_key, kakao_payload, normalized,
-           callback_url, reply_deadline, status)
+         INSERT INTO inbound_messages AS m (id, account_id, seq, channel, conversation_key, kakao_payload,
+           normalized, callback_url, reply_deadline, status)
          SELECT conv.id, conv.account_id,
                 next.last_seq - next.n + row_number() OVER (PARTITION BY conv.account_id ORDER BY conv.ord),
-                conv.conversation_key, conv.kakao_payload, conv.normalized, conv.callback_url,
+                conv.channel, conv.conversation_key, conv.kakao_payload, conv.normalized, conv.callback_url,
                 conv.reply_deadline, 'queued'
            FROM conv JOIN next ON next.id = conv.account_id
          RETURNING m.id, m.account_id, m.seq, m.created_at`,

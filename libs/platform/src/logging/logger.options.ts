@@ -11,13 +11,15 @@ export const STREAM_ROUTE = '/v1/events';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
-/**
- * The request's id: the caller's `X-Request-Id` when it is a sane token, a new UUID otherwise; echoed in the
- * response's `X-Request-Id`.
- */
-export function requestId(req: IncomingMessage, res: ServerResponse): string {
+/** The request's id: the caller's `X-Request-Id` when it is a sane token, a new UUID otherwise. */
+export function resolveRequestId(req: IncomingMessage): string {
   const incoming = req.headers['x-request-id'];
-  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** `resolveRequestId`, echoed in the response's `X-Request-Id`. */
+export function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const id = resolveRequestId(req);
   res.setHeader('X-Request-Id', id);
   return id;
 }

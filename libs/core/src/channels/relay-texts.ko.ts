@@ -1,4 +1,7 @@
-/** What the relay itself says to Kakao users (Korean). */
+/**
+ * What the relay itself says to a messenger's users (Korean), the same on every channel: command answers, the pairing
+ * hint, limits, outages. The channel adapter only decides how a text reaches the user.
+ */
 export const KO = {
   help: [
     '사용할 수 있는 명령어',

@@ -1,4 +1,4 @@
-import { parseCommand } from './commands';
+import { parseCommand } from './relay-commands';
 
 describe('parseCommand', () => {
   it.each([

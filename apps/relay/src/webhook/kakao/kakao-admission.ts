@@ -17,7 +17,7 @@ import {
  * sender resolves the host and checks the addresses when the reply is sent.
  */
 @Injectable()
-export class WebhookAdmission {
+export class KakaoAdmission {
   private readonly allowedBots: ReadonlySet<string> | null;
   private readonly callbacks: CallbackUrlPolicy;
 

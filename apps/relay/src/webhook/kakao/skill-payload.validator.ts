@@ -1,6 +1,5 @@
-import { Injectable, PipeTransform } from '@nestjs/common';
 import { validateSync } from 'class-validator';
-import { ValidationError } from '@app/core';
+import { KakaoSkillPayload, ValidationError } from '@app/core';
 import { validationExceptionFactory } from '@app/platform';
 import {
   BotDto,
@@ -47,18 +46,15 @@ function projection(body: Record<string, unknown>): SkillPayloadDto {
 }
 
 /**
- * Validates a Kakao SkillPayload against `SkillPayloadDto` (class-validator) and hands the original object on
- * untouched: it is stored and forwarded exactly as received.
+ * Validates a Kakao SkillPayload against `SkillPayloadDto` (class-validator) and returns the original object
+ * untouched: it is stored and forwarded exactly as received. Throws `ValidationError`.
  */
-@Injectable()
-export class SkillPayloadPipe implements PipeTransform<unknown, Record<string, unknown>> {
-  transform(body: unknown): Record<string, unknown> {
-    if (!isObject(body)) throw new ValidationError('The body must be a Kakao SkillPayload object.');
-    const errors = validateSync(projection(body), {
-      forbidUnknownValues: false,
-      stopAtFirstError: true,
-    });
-    if (errors.length > 0) throw validationExceptionFactory(errors);
-    return body;
-  }
+export function validateSkillPayload(body: unknown): KakaoSkillPayload {
+  if (!isObject(body)) throw new ValidationError('The body must be a Kakao SkillPayload object.');
+  const errors = validateSync(projection(body), {
+    forbidUnknownValues: false,
+    stopAtFirstError: true,
+  });
+  if (errors.length > 0) throw validationExceptionFactory(errors);
+  return body as KakaoSkillPayload;
 }

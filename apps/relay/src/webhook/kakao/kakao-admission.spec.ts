@@ -1,6 +1,6 @@
 import { parseConfig } from '@app/config';
 import { ForbiddenError, KakaoSkillPayload, RelayError, ValidationError } from '@app/core';
-import { WebhookAdmission } from './webhook-admission';
+import { KakaoAdmission } from './kakao-admission';
 
 function payload(botId: unknown, callbackUrl?: string): KakaoSkillPayload {
   return {
@@ -9,7 +9,7 @@ function payload(botId: unknown, callbackUrl?: string): KakaoSkillPayload {
   };
 }
 
-function verdict(admission: WebhookAdmission, p: KakaoSkillPayload): string {
+function verdict(admission: KakaoAdmission, p: KakaoSkillPayload): string {
   try {
     admission.admit(p);
     return 'admitted';
@@ -20,15 +20,15 @@ function verdict(admission: WebhookAdmission, p: KakaoSkillPayload): string {
   }
 }
 
-describe('WebhookAdmission', () => {
-  const open = new WebhookAdmission(parseConfig({}));
-  const listed = new WebhookAdmission(parseConfig({ KAKAO_ALLOWED_BOT_IDS: 'bot-a,bot-b' }));
-  const local = new WebhookAdmission(
+describe('KakaoAdmission', () => {
+  const open = new KakaoAdmission(parseConfig({}));
+  const listed = new KakaoAdmission(parseConfig({ KAKAO_ALLOWED_BOT_IDS: 'bot-a,bot-b' }));
+  const local = new KakaoAdmission(
     parseConfig({ KAKAO_CALLBACK_ALLOW_HTTP: 'true', KAKAO_CALLBACK_ALLOWED_HOSTS: '127.0.0.1,localhost' }),
   );
   const kakao = 'https://bot-api.kakao.com/v1/callback/x';
 
-  it.each<[string, WebhookAdmission, KakaoSkillPayload, string]>([
+  it.each<[string, KakaoAdmission, KakaoSkillPayload, string]>([
     ['any bot when the list is unset', open, payload('whatever'), 'admitted'],
     ['no bot when the list is unset', open, payload(undefined), 'admitted'],
     ['a listed bot', listed, payload('bot-b'), 'admitted'],

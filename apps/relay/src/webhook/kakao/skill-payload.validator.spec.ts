@@ -1,11 +1,9 @@
 import { RelayError } from '@app/core';
-import { SkillPayloadPipe } from './skill-payload.pipe';
-
-const pipe = new SkillPayloadPipe();
+import { validateSkillPayload } from './skill-payload.validator';
 
 function verdict(body: unknown): string {
   try {
-    pipe.transform(body);
+    validateSkillPayload(body);
     return 'ok';
   } catch (e) {
     return `${(e as RelayError).statusCode} ${(e as RelayError).code}`;
@@ -19,7 +17,7 @@ function body(user: Record<string, unknown>, bot?: unknown, callbackUrl?: unknow
   };
 }
 
-describe('SkillPayloadPipe: id and key bounds', () => {
+describe('validateSkillPayload: id and key bounds', () => {
   it.each<[string, unknown, string]>([
     ['a user id of 256 characters', body({ id: 'u'.repeat(256) }), 'ok'],
     ['a user id of 257 characters', body({ id: 'u'.repeat(257) }), '400 VALIDATION_ERROR'],
@@ -62,6 +60,6 @@ describe('SkillPayloadPipe: id and key bounds', () => {
       { id: 'u', properties: { plusfriendUserKey: 'k', extra: [1] } },
       { id: 'b', name: 'n' },
     );
-    expect(pipe.transform(input)).toBe(input);
+    expect(validateSkillPayload(input)).toBe(input);
   });
 });

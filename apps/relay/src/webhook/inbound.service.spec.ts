@@ -1,0 +1,293 @@
+import { Logger } from '@nestjs/common';
+import { parseConfig } from '@app/config';
+import {
+  ChannelAdapter,
+  ChannelAnswer,
+  ForbiddenError,
+  InboundMessage,
+  InboundOutcome,
+  KO,
+  OverloadedError,
+} from '@app/core';
+import type { ChannelEnvelope, RateLimiter, StreamEventPublisher } from '@app/messaging';
+import type {
+  ConversationsRepository,
+  InboundMessagesRepository,
+  InsertOutcome,
+  NewInboundMessage,
+  StoredMessage,
+} from '@app/persistence';
+import type { PairingService } from '@app/pairing';
+import { RelayMetrics } from '@app/platform';
+import type { InboundQueueProducer } from './inbound-queue.producer';
+import { InboundService } from './inbound.service';
+
+/** An adapter for a made-up messenger: answers with the outcome itself, hands off stored messages at once. */
+class RecordingAdapter extends ChannelAdapter<{ text: string }> {
+  readonly channel = 'works';
+  readonly path = '/test/hook';
+  readonly bodyLimitBytes = 1024;
+  refuse: Error | null = null;
+  timedOut = false;
+  outcomes: InboundOutcome[] = [];
+
+  authenticate(): void {}
+
+  parse(body: unknown): InboundMessage<{ text: string }> {
+    const payload = body as { text: string };
+    return {
+      channel: 'works',
+      conversation: { channelId: 'bot', userId: 'user', conversationKey: 'works:bot:user' },
+      text: payload.text,
+      normalized: { userId: 'user', text: payload.text, channelId: 'bot' },
+      payload,
+      replyMode: 'callback',
+      callbackUrl: null,
+      replyWindowMs: 60_000,
+    };
+  }
+
+  admit(): void {
+    if (this.refuse) throw this.refuse;
+  }
+
+  async answer(_message: InboundMessage, outcome: InboundOutcome): Promise<ChannelAnswer> {
+    this.outcomes.push(outcome);
+    if (outcome.kind === 'stored') await outcome.handOff();
+    return { status: 200, body: outcome, replyTimedOut: this.timedOut || undefined };
+  }
+}
+
+function harness() {
+  const config = parseConfig({ WEBHOOK_USER_MESSAGES_PER_MINUTE: '2' });
+  const inserted: NewInboundMessage[] = [];
+  let insert: (input: NewInboundMessage) => Promise<InsertOutcome> = async (input) => ({
+    kind: 'created',
+    message: {
+      id: 'm-1',
+      accountId: 'acct',
+      seq: 7,
+      channel: input.channel,
+      conversationKey: input.conversationKey,
+      payload: input.payload,
+      normalized: input.normalized,
+      callbackUrl: input.callbackUrl,
+      createdAt: new Date(0),
+    },
+  });
+  const hits = new Map<string, number>();
+  let limiterDown = false;
+  const limiter = {
+    hit: async (bucket: string, key: string, limit: number) => {
+      if (limiterDown) throw new Error('redis away');
+      const n = (hits.get(`${bucket}:${key}`) ?? 0) + 1;
+      hits.set(`${bucket}:${key}`, n);
+      return { allowed: n <= limit, remaining: Math.max(0, limit - n), resetMs: 1000 };
+    },
+  };
+  const published: ChannelEnvelope[] = [];
+  let publishDown = false;
+  const enqueued: StoredMessage[] = [];
+  let pairedAt: Date | null = null;
+  const pairCalls: string[] = [];
+  const metrics = new RelayMetrics();
+  const service = new InboundService(
+    config,
+    {
+      findByKey: async () => (pairedAt ? { state: 'paired', pairedAt } : null),
+    } as unknown as ConversationsRepository,
+    {
+      insertQueued: (input: NewInboundMessage) => {
+        inserted.push(input);
+        return insert(input);
+      },
+    } as unknown as InboundMessagesRepository,
+    {
+      pair: async (code: string) => {
+        pairCalls.push(code);
+        return code === 'ABCD2345' ? { ok: true } : { ok: false, reason: 'invalid_code' };
+      },
+      unpair: async () => ({ ok: pairedAt !== null }),
+    } as unknown as PairingService,
+    {
+      enqueue: async (message: StoredMessage) => {
+        enqueued.push(message);
+      },
+    } as unknown as InboundQueueProducer,
+    limiter as unknown as RateLimiter,
+    metrics,
+    {
+      toAccount: async (_account: string, envelope: ChannelEnvelope) => {
+        if (publishDown) throw new Error('publish refused');
+        published.push(envelope);
+        return 1;
+      },
+    } as unknown as StreamEventPublisher,
+  );
+  const adapter = new RecordingAdapter();
+  const handle = (text: string) => service.handle(adapter, adapter.parse({ text }));
+  const results = async () =>
+    Object.fromEntries((await metrics.webhookRequests.get()).values.map((v) => [v.labels.result, v.value]));
+  return {
+    service,
+    adapter,
+    handle,
+    inserted,
+    published,
+    enqueued,
+    pairCalls,
+    results,
+    setInsert: (fn: typeof insert) => (insert = fn),
+    setPairedAt: (date: Date | null) => (pairedAt = date),
+    limiterDown: () => (limiterDown = true),
+    publishDown: () => (publishDown = true),
+  };
+}
+
+describe('InboundService', () => {
+  beforeAll(() => {
+    // The outage cases log, as they should; not into the test output.
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+  afterAll(() => jest.restoreAllMocks());
+
+  it('answers /help with the core text, stores nothing and counts a command', async () => {
+    const h = harness();
+    expect((await h.handle(' /HELP ')).body).toEqual({ kind: 'command', text: KO.help });
+    expect(h.inserted).toEqual([]);
+    expect(await h.results()).toEqual({ command: 1 });
+  });
+
+  it.each<[string, string, string[]]>([
+    ['/pair', KO.pairUsage, []],
+    ['/pair 1234', KO.pairInvalid, []],
+    ['/pair abcd-2345', KO.pairSuccess, ['ABCD2345']],
+    ['/pair ABCD-2346', KO.pairInvalid, ['ABCD2346']],
+  ])('answers %p with the pairing texts', async (text, answer, calls) => {
+    const h = harness();
+    expect((await h.handle(text)).body).toEqual({ kind: 'command', text: answer });
+    expect(h.pairCalls).toEqual(calls);
+  });
+
+  it('limits /pair attempts per conversation (5 per window)', async () => {
+    const h = harness();
+    for (let i = 0; i < 5; i++) await h.handle('/pair WXYZ-2345');
+    expect((await h.handle('/pair ABCD-2345')).body).toEqual({ kind: 'command', text: KO.pairTooMany });
+    expect(h.pairCalls).toHaveLength(5);
+  });
+
+  it('answers /status and /unpair from the conversation', async () => {
+    const h = harness();
+    expect((await h.handle('/status')).body).toEqual({ kind: 'command', text: KO.statusUnpaired });
+    expect((await h.handle('/unpair')).body).toEqual({ kind: 'command', text: KO.unpairNone });
+    h.setPairedAt(new Date('2025-01-02T03:04:00Z'));
+    expect((await h.handle('/status')).body).toEqual({
+      kind: 'command',
+      text: expect.stringContaining('에이전트와 연결되어 있습니다'),
+    });
+    expect((await h.handle('/unpair')).body).toEqual({ kind: 'command', text: KO.unpairDone });
+  });
+
+  it('stores a message with its channel, body and reply deadline, then hands it off with one publish', async () => {
+    const h = harness();
+    const before = Date.now();
+    const answer = await h.handle('hello');
+    expect(answer.body).toEqual({ kind: 'stored', messageId: 'm-1', handOff: expect.any(Function) });
+    expect(h.inserted).toEqual([
+      {
+        channel: 'works',
+        conversationKey: 'works:bot:user',
+        payload: { text: 'hello' },
+        normalized: { userId: 'user', text: 'hello', channelId: 'bot' },
+        callbackUrl: null,
+        replyDeadline: expect.any(Date),
+      },
+    ]);
+    expect(h.inserted[0].replyDeadline.getTime()).toBeGreaterThanOrEqual(before + 60_000);
+    expect(h.published).toEqual([
+      {
+        kind: 'message',
+        seq: 7,
+        data: {
+          id: 'm-1',
+          conversationKey: 'works:bot:user',
+          channel: 'works',
+          normalized: { userId: 'user', text: 'hello', channelId: 'bot' },
+          createdAt: new Date(0).toISOString(),
+          payload: { text: 'hello' },
+        },
+      },
+    ]);
+    expect(h.enqueued).toEqual([]);
+    expect(await h.results()).toEqual({ stored: 1 });
+  });
+
+  it('queues the delivery when the publish fails', async () => {
+    const h = harness();
+    h.publishDown();
+    await h.handle('hello');
+    expect(h.enqueued.map((m) => m.id)).toEqual(['m-1']);
+  });
+
+  it('tells an unpaired user how to pair, and answers a duplicate without a hand-off', async () => {
+    const h = harness();
+    h.setInsert(async () => ({ kind: 'unpaired' }));
+    expect((await h.handle('hi')).body).toEqual({ kind: 'unpaired', text: KO.notPaired });
+    h.setInsert(async () => ({ kind: 'duplicate', existingId: 'm-0' }));
+    expect((await h.handle('hi')).body).toEqual({ kind: 'duplicate' });
+    expect(h.published).toEqual([]);
+    expect(await h.results()).toEqual({ unpaired: 1, duplicate: 1 });
+  });
+
+  it('asks a user past the per-conversation limit to slow down and stores nothing', async () => {
+    const h = harness();
+    await h.handle('one');
+    await h.handle('two');
+    expect((await h.handle('three')).body).toEqual({ kind: 'flood', text: KO.slowDown });
+    expect(h.inserted).toHaveLength(2);
+  });
+
+  it('stores the message when the flood guard itself is unavailable', async () => {
+    const h = harness();
+    h.limiterDown();
+    expect((await h.handle('hello')).body).toMatchObject({ kind: 'stored' });
+  });
+
+  it('answers "unavailable" when the store fails: with Retry-After seconds when its queue is full', async () => {
+    const h = harness();
+    h.setInsert(async () => {
+      throw new OverloadedError();
+    });
+    expect((await h.handle('hi')).body).toEqual({
+      kind: 'unavailable',
+      text: KO.unavailable,
+      retryAfterSeconds: 1,
+    });
+    h.setInsert(async () => {
+      throw new Error('connection terminated');
+    });
+    expect((await h.handle('hi')).body).toEqual({
+      kind: 'unavailable',
+      text: KO.unavailable,
+      retryAfterSeconds: undefined,
+    });
+    expect(await h.results()).toEqual({ overloaded: 1, unavailable: 1 });
+  });
+
+  it('throws what the adapter refuses before anything is looked up, counted as refused', async () => {
+    const h = harness();
+    h.adapter.refuse = new ForbiddenError('BOT_NOT_ALLOWED', 'no');
+    await expect(h.handle('/help')).rejects.toBe(h.adapter.refuse);
+    expect(h.inserted).toEqual([]);
+    expect(h.adapter.outcomes).toEqual([]);
+    expect(await h.results()).toEqual({ refused: 1 });
+  });
+
+  it('counts an inline wait that ended without a reply as inline_timeout', async () => {
+    const h = harness();
+    h.adapter.timedOut = true;
+    await h.handle('hello');
+    expect(await h.results()).toEqual({ inline_timeout: 1 });
+  });
+});

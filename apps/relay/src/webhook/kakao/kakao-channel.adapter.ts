@@ -1,0 +1,134 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import {
+  ChannelAdapter,
+  ChannelAnswer,
+  ChannelRequest,
+  conversationIdentity,
+  InboundMessage,
+  InboundOutcome,
+  KakaoSkillPayload,
+  KO,
+  simpleText,
+  useCallbackResponse,
+} from '@app/core';
+import { InlineReplyWaiter, InlineWait } from './inline-reply.waiter';
+import { KakaoAdmission } from './kakao-admission';
+import { verifySkillRequest } from './skill-auth';
+import { validateSkillPayload } from './skill-payload.validator';
+
+/** `POST /kakao/webhook` takes bodies up to 1 MiB (contract §2: 413 beyond). */
+export const KAKAO_WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** The answer to a stored callback-mode message and to its retries (one object, serialised per answer). */
+const USE_CALLBACK: ChannelAnswer = Object.freeze({ status: 200, body: useCallbackResponse() });
+
+/**
+ * Kakao i OpenBuilder (contract §2): a skill webhook that must always be answered with HTTP 200 and a SkillResponse
+ * once the request is authenticated and parseable, because Kakao shows its own error to the user on anything else.
+ * Authentication is the fixed skill-secret header and/or an HMAC of the raw body; the conversation is
+ * `"<bot.id>:<plusfriendUserKey>"`; commands come from `userRequest.utterance`; the relay's texts are `simpleText`s;
+ * a stored message is answered `useCallback` when the block has a `callbackUrl`, else the webhook waits for the
+ * agent's reply (`INLINE_REPLY_TIMEOUT_MS`) and returns it as its SkillResponse.
+ */
+@Injectable()
+export class KakaoChannelAdapter extends ChannelAdapter<KakaoSkillPayload> implements OnModuleInit {
+  readonly channel = 'kakao';
+  readonly path = '/kakao/webhook';
+  readonly bodyLimitBytes = KAKAO_WEBHOOK_BODY_LIMIT_BYTES;
+  private readonly logger = new Logger('KakaoWebhook');
+
+  constructor(
+    @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
+    private readonly admission: KakaoAdmission,
+    private readonly inline: InlineReplyWaiter,
+  ) {
+    super();
+  }
+
+  onModuleInit(): void {
+    if (!this.config.kakaoSkillSecret && !this.config.kakaoSignatureSecret) {
+      this.logger.warn(
+        'KAKAO_SKILL_SECRET and KAKAO_SIGNATURE_SECRET are unset: anyone who knows the webhook URL can post to it',
+      );
+    }
+  }
+
+  authenticate(request: ChannelRequest): void {
+    verifySkillRequest(this.config, request.headers, request.rawBody);
+  }
+
+  parse(body: unknown): InboundMessage<KakaoSkillPayload> {
+    const payload = validateSkillPayload(body);
+    const conversation = conversationIdentity(payload);
+    const text = payload.userRequest.utterance;
+    const callbackUrl = payload.userRequest.callbackUrl ?? null;
+    return {
+      channel: 'kakao',
+      conversation,
+      text,
+      normalized: { userId: conversation.userId, text, channelId: conversation.channelId },
+      payload,
+      replyMode: callbackUrl ? 'callback' : 'inline',
+      callbackUrl,
+      replyWindowMs: callbackUrl ? this.config.callbackTtlSeconds * 1000 : this.config.inlineReplyTimeoutMs,
+    };
+  }
+
+  admit(message: InboundMessage<KakaoSkillPayload>): void {
+    this.admission.admit(message.payload);
+  }
+
+  answer(
+    message: InboundMessage<KakaoSkillPayload>,
+    outcome: InboundOutcome,
+  ): ChannelAnswer | Promise<ChannelAnswer> {
+    switch (outcome.kind) {
+      case 'command':
+      case 'unpaired':
+      case 'flood':
+        return { status: 200, body: simpleText(outcome.text) };
+      case 'unavailable':
+        // Still 200 (contract §2): Kakao would show its own error otherwise.
+        return {
+          status: 200,
+          body: simpleText(outcome.text),
+          headers:
+            outcome.retryAfterSeconds === undefined
+              ? undefined
+              : { 'Retry-After': String(outcome.retryAfterSeconds) },
+        };
+      case 'duplicate':
+        // The same Kakao request again (same callbackUrl): it was stored and handed to the agent once.
+        return USE_CALLBACK;
+      case 'stored':
+        return message.replyMode === 'callback' ? this.handOff(outcome) : this.waitForReply(outcome);
+    }
+  }
+
+  private async handOff(stored: { handOff(): Promise<void> }): Promise<ChannelAnswer> {
+    await stored.handOff();
+    return USE_CALLBACK;
+  }
+
+  /**
+   * Inline mode (no callbackUrl): listen for the reply before the agent can see the message, so a fast reply is
+   * never missed; answer with it, or with "not ready yet" when none came within `INLINE_REPLY_TIMEOUT_MS`.
+   */
+  private async waitForReply(stored: {
+    messageId: string;
+    handOff(): Promise<void>;
+  }): Promise<ChannelAnswer> {
+    let wait: InlineWait | null = null;
+    try {
+      wait = await this.inline.begin(stored.messageId, this.config.inlineReplyTimeoutMs);
+    } catch (e) {
+      this.logger.warn(`inline wait unavailable: ${(e as Error).message}`);
+    }
+    await stored.handOff();
+    const reply = wait ? await wait.result : null;
+    return reply
+      ? { status: 200, body: reply }
+      : { status: 200, body: simpleText(KO.notReady), replyTimedOut: true };
+  }
+}
