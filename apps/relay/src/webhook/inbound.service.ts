@@ -4,6 +4,7 @@ import {
   ChannelAdapter,
   ChannelAnswer,
   ConversationIdentity,
+  ConversationStore,
   InboundMessage,
   InboundOutcome,
   KO,
