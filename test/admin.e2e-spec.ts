@@ -6,18 +6,16 @@ import {
   pairAgent,
   postReply,
   resetState,
-  RunningRelay,
   sendMessage,
   sendPair,
   SseClient,
   sql,
-  startRelay,
   textReply,
   userMessage,
-  endRateLimitWindows,
   TEST_REDIS_PREFIX,
   expectErrorBody,
 } from '@app/testing';
+import { RunningRelay, startRelay, endRateLimitWindows } from './support/test-app';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 

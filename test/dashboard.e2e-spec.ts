@@ -3,15 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { Browser, BrowserContext, Page } from 'playwright-core';
-import {
-  pairAgent,
-  PairedAgent,
-  resetState,
-  RunningRelay,
-  sendMessage,
-  startRelay,
-  userMessage,
-} from '@app/testing';
+import { pairAgent, PairedAgent, resetState, sendMessage, userMessage } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 import { launchTestBrowser } from './support/browser';
 
 const ADMIN_TOKEN = 'dashboard-admin-token-0123456789';

@@ -3,16 +3,15 @@ import {
   openStream,
   pairAgent,
   resetState,
-  RunningRelay,
   sendMessage,
   SseClient,
   sql,
-  startRelay,
   TEST_REDIS_PREFIX,
   TEST_REDIS_URL,
   userMessage,
   waitUntil,
 } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 import { PubSubService, redisOptionsFromUrl, StreamEventPublisher } from '@app/messaging';
 
 interface MessageData {

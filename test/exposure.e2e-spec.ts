@@ -1,16 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { RedisService } from '@app/messaging';
-import {
-  endRateLimitWindows,
-  kakaoPayload,
-  postWebhook,
-  resetState,
-  RunningRelay,
-  startRelay,
-  uniqueCallbackUrl,
-  expectErrorBody,
-} from '@app/testing';
+import { kakaoPayload, postWebhook, resetState, uniqueCallbackUrl, expectErrorBody } from '@app/testing';
+import { endRateLimitWindows, RunningRelay, startRelay } from './support/test-app';
 
 /**
  * What a client on the public internet can do to the relay's shared state: put its input into Redis keys, pick the

@@ -4,13 +4,13 @@ import request from 'supertest';
 import {
   pairAgent,
   sendMessage,
-  startRelay,
   TEST_DATABASE_URL,
   TEST_REDIS_PREFIX,
   TEST_REDIS_URL,
   userMessage,
   expectErrorResponse,
 } from '@app/testing';
+import { startRelay } from './support/test-app';
 import { freePort, spawnTs, startRedisServer, waitForStatus } from './support/processes';
 
 const RELAY_MAIN = 'apps/relay/src/main.ts';
@@ -168,7 +168,7 @@ describe('separate relay and worker roles', () => {
       ADMIN_TOKEN: testing.TEST_ADMIN_TOKEN,
       ...callbacks,
     });
-    const relay = await testing.startRelay({ WORKER_IN_PROCESS: 'false', ...callbacks });
+    const relay = await startRelay({ WORKER_IN_PROCESS: 'false', ...callbacks });
     try {
       await waitForStatus(`http://127.0.0.1:${workerPort}/health/ready`, 200, 30000);
       const agent = await testing.pairAgent(relay.url, 'roles-user');

@@ -7,19 +7,17 @@ import {
   postReply,
   postWebhook,
   resetState,
-  RunningRelay,
   sendMessage,
   sendPair,
   SseClient,
   sql,
-  startRelay,
   textOf,
   textReply,
   userMessage,
   waitUntil,
-  endRateLimitWindows,
   expectErrorBody,
 } from '@app/testing';
+import { RunningRelay, startRelay, endRateLimitWindows } from './support/test-app';
 import { CleanupService } from '@app/jobs';
 
 const ADMIN_TOKEN = 'admin-token-for-guard-tests-0123';

@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { resetState, RunningRelay, startRelay, expectErrorBody } from '@app/testing';
+import { resetState, expectErrorBody } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 
 describe('health and basics (e2e)', () => {
   let relay: RunningRelay;

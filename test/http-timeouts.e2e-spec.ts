@@ -1,13 +1,6 @@
 import { connect, Socket } from 'node:net';
-import {
-  openStream,
-  pairAgent,
-  resetState,
-  RunningRelay,
-  sendMessage,
-  startRelay,
-  userMessage,
-} from '@app/testing';
+import { openStream, pairAgent, resetState, sendMessage, userMessage } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 
 /** What a raw client got before the server closed the connection. */
 interface CutOff {

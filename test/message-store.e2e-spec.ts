@@ -4,13 +4,12 @@ import {
   pairAgent,
   PairedAgent,
   resetState,
-  RunningRelay,
   sendMessage,
   sql,
-  startRelay,
   uniqueCallbackUrl,
   userMessage,
 } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 
 /**
  * The store under concurrency: webhooks that arrive together are stored in batches (one statement, one lock per

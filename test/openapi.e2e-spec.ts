@@ -1,7 +1,7 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import request from 'supertest';
 import type { Application } from 'express';
-import { RunningRelay, startRelay } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };

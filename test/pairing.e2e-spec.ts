@@ -6,16 +6,15 @@ import {
   pairAgent,
   postWebhook,
   resetState,
-  RunningRelay,
   sendMessage,
   sendPair,
   SseClient,
   sql,
-  startRelay,
   textOf,
   userMessage,
   expectErrorBody,
 } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 import type { SkillResponse } from '@app/core';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -8,17 +8,16 @@ import {
   pairAgent,
   postReply,
   resetState,
-  RunningRelay,
   sendMessage,
   SseClient,
   sql,
-  startRelay,
   textReply,
   userMessage,
   createSession,
   postWebhook,
   expectErrorBody,
 } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 import type { SkillResponse } from '@app/core';
 
 const LOCAL_CALLBACKS = {

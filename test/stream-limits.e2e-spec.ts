@@ -12,11 +12,9 @@ import {
   pairAgent,
   PairedAgent,
   resetState,
-  RunningRelay,
   sendMessage,
   SseClient,
   sql,
-  startRelay,
   TEST_ADMIN_TOKEN,
   TEST_REDIS_PREFIX,
   TEST_REDIS_URL,
@@ -25,6 +23,7 @@ import {
   waitUntil,
   expectErrorBody,
 } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 import { StreamHub } from '@app/streams';
 import { RelayProcess, spawnRelay } from './support/relay-process';
 import { StalledStream } from './support/stalled-stream';

@@ -11,9 +11,7 @@ import {
   PairedAgent,
   postWebhookRaw,
   resetState,
-  RunningRelay,
   sql,
-  startRelay,
   TEST_DATABASE_URL,
   textOf,
   uniqueCallbackUrl,
@@ -21,6 +19,7 @@ import {
   waitUntil,
   expectErrorBody,
 } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 
 const SKILL_SECRET = 'skill-secret-for-bounds';
 const FIXTURE_BOT = '65f1e2d3c4b5a69788796a5b';

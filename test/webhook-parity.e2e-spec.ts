@@ -12,15 +12,14 @@ import {
   PairedAgent,
   postReply,
   resetState,
-  RunningRelay,
   SseClient,
   sql,
-  startRelay,
   TEST_DATABASE_URL,
   textReply,
   userMessage,
   waitUntil,
 } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 
 /*
  * One pipeline: every webhook request, however it is framed, encoded or spelled, gets the same answer — status,

@@ -9,16 +9,15 @@ import {
   pairAgent,
   postWebhook,
   resetState,
-  RunningRelay,
   sendMessage,
   SseClient,
   sql,
-  startRelay,
   textOf,
   uniqueCallbackUrl,
   userMessage,
   waitUntil,
 } from '@app/testing';
+import { RunningRelay, startRelay } from './support/test-app';
 
 const SKILL_SECRET = 'skill-secret-for-tests';
 const SIGNATURE_SECRET = 'signature-secret-for-tests';

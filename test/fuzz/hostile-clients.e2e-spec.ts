@@ -4,7 +4,6 @@ import {
   errorBodyProblems,
   pairAgent,
   PairedAgent,
-  RunningRelay,
   sendMessage,
   SseClient,
   SseEvent,
@@ -12,6 +11,7 @@ import {
   userMessage,
   waitUntil,
 } from '@app/testing';
+import { RunningRelay } from '../support/test-app';
 import { PubSubService, RedisService } from '@app/messaging';
 import { RelayMetrics } from '@app/platform';
 import { StreamHub } from '@app/streams';

@@ -1,6 +1,5 @@
 export * from './test-config';
 export * from './test-state';
-export * from './test-app';
 export * from './sse-client';
 export * from './kakao-fixtures';
 export * from './flows';

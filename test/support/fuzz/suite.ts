@@ -7,12 +7,11 @@ import {
   pairAgent,
   PairedAgent,
   resetState,
-  RunningRelay,
   sendMessage,
   sql,
-  startRelay,
   userMessage,
 } from '@app/testing';
+import { RunningRelay, startRelay } from '../test-app';
 import { expected, rowCounts, RowCounts } from './db';
 import { FuzzRequest, FuzzResponse, openStreams, runPool, send, sendRaw, streamStats } from './http-client';
 import { toJsonText } from './json-text';

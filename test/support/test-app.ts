@@ -1,8 +1,9 @@
+/** Starting a full relay in the test process: test code, not a library (libraries never import an app). */
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { RedisService } from '@app/messaging/redis.service';
-import { createRelayApp } from '../../../apps/relay/src/relay.app';
-import { testConfig } from './test-config';
+import { testConfig } from '@app/testing';
+import { createRelayApp } from '../../apps/relay/src/relay.app';
 
 export interface RunningRelay {
   app: NestExpressApplication;
