@@ -21,3 +21,5 @@ export * from './ports/session-store.port';
 export * from './channels/channel-adapter';
 export * from './channels/relay-commands';
 export * from './channels/relay-texts.ko';
+export * from './domain/inbound-message';
+export * from './ports/inbound-message-store.port';

@@ -1,5 +1,5 @@
 import type { ChannelName, NormalizedMessage } from '@app/core';
-import type { StoredMessage } from '@app/persistence';
+import type { StoredMessage } from '@app/core';
 
 /**
  * What travels over Redis Pub/Sub between replicas. Each agent stream subscribes to its account's channel

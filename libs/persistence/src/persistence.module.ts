@@ -6,6 +6,7 @@ import {
   AccountStore,
   CleanupStore,
   ConversationStore,
+  InboundMessageStore,
   PairingStore,
   ReplyStore,
   SessionStore,
@@ -43,6 +44,7 @@ const PORTS = [
   { provide: PairingStore, useExisting: PairingRepository },
   { provide: CleanupStore, useExisting: CleanupRepository },
   { provide: ReplyStore, useExisting: OutboundMessagesRepository },
+  { provide: InboundMessageStore, useExisting: InboundMessagesRepository },
 ];
 
 const logger = new Logger('Database');

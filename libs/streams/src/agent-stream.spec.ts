@@ -1,5 +1,5 @@
 import type { ChannelHandler, MessageEventData } from '@app/messaging';
-import type { ReplayStart, StoredMessage } from '@app/persistence';
+import type { ReplayStart, StoredMessage } from '@app/core';
 import { AgentStream, GAP_WAIT_MS, ReplayRange, StreamCloseReason, StreamContext } from './agent-stream';
 import type { EventFormat, StreamTransport } from './stream-transport';
 

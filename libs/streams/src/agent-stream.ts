@@ -6,7 +6,7 @@ import type {
   StreamSlot,
 } from '@app/messaging';
 import { messageEventData } from '@app/messaging';
-import type { ReplayStart, StoredMessage } from '@app/persistence';
+import type { ReplayRange, ReplayStart, StoredMessage } from '@app/core';
 import type { AgentPrincipal } from '@app/pairing';
 import type { EventFormat, StreamTransport } from './stream-transport';
 
@@ -14,12 +14,7 @@ import type { EventFormat, StreamTransport } from './stream-transport';
 export type StreamCloseReason =
   'client' | 'replaced' | 'slow_consumer' | 'revoked' | 'expired' | 'shutdown' | 'failed';
 
-/** A range of owed messages to read from PostgreSQL, a page at a time. */
-export interface ReplayRange {
-  afterSeq: number;
-  upToSeq: number;
-  includeDelivered: boolean;
-}
+export type { ReplayRange };
 
 /** What a stream needs from the hub: storage reads, subscriptions, shared serialisation and lifecycle hooks. */
 export interface StreamContext {

@@ -1,12 +1,12 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { InboundMessagesRepository } from '@app/persistence';
+import { InboundMessageStore } from '@app/core';
 
 const FLUSH_DELAY_MS = 10;
 
 /**
  * Records what live streams wrote, batched: per account the highest sequence number written, one statement per
  * 10 ms however many streams wrote, so a plain reconnect does not repeat them (see
- * `InboundMessagesRepository.markDelivered`). A failed flush is merged into the next one.
+ * `InboundMessageStore.markDelivered`). A failed flush is merged into the next one.
  */
 @Injectable()
 export class DeliveryMarker implements BeforeApplicationShutdown {
@@ -15,7 +15,7 @@ export class DeliveryMarker implements BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly messages: InboundMessagesRepository) {}
+  constructor(private readonly messages: InboundMessageStore) {}
 
   mark(accountId: string, seq: number): void {
     this.merge(accountId, seq);

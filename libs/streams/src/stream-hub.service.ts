@@ -17,8 +17,7 @@ import {
   StreamSlot,
   StreamSlots,
 } from '@app/messaging';
-import { AccountStore, Clock, SessionStore } from '@app/core';
-import { InboundMessagesRepository } from '@app/persistence';
+import { AccountStore, Clock, InboundMessageStore, SessionStore } from '@app/core';
 import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '@app/pairing';
 import { SessionExpiry } from '@app/pairing';
@@ -61,7 +60,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
   constructor(
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
     private readonly pubsub: PubSubService,
-    private readonly messages: InboundMessagesRepository,
+    private readonly messages: InboundMessageStore,
     private readonly sessions: SessionStore,
     private readonly accounts: AccountStore,
     private readonly expiry: SessionExpiry,

@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { InboundDeliveryJob, MessageEventData, messageEventData, QUEUES } from '@app/messaging';
-import { StoredMessage } from '@app/persistence';
+import type { StoredMessage } from '@app/core';
 
 export type InboundDeliveryJobData = InboundDeliveryJob & { event: MessageEventData };
 

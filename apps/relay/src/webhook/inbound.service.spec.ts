@@ -11,12 +11,12 @@ import {
 } from '@app/core';
 import type { ChannelEnvelope, RateLimiter, StreamEventPublisher } from '@app/messaging';
 import type {
-  ConversationsRepository,
-  InboundMessagesRepository,
+  ConversationStore,
+  InboundMessageStore,
   InsertOutcome,
   NewInboundMessage,
   StoredMessage,
-} from '@app/persistence';
+} from '@app/core';
 import type { PairingService } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
 import type { InboundQueueProducer } from './inbound-queue.producer';
@@ -95,13 +95,13 @@ function harness() {
     config,
     {
       findByKey: async () => (pairedAt ? { state: 'paired', pairedAt } : null),
-    } as unknown as ConversationsRepository,
+    } as unknown as ConversationStore,
     {
       insertQueued: (input: NewInboundMessage) => {
         inserted.push(input);
         return insert(input);
       },
-    } as unknown as InboundMessagesRepository,
+    } as unknown as InboundMessageStore,
     {
       pair: async (code: string) => {
         pairCalls.push(code);

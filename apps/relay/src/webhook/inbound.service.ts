@@ -5,16 +5,17 @@ import {
   ChannelAnswer,
   ConversationIdentity,
   ConversationStore,
+  InboundMessageStore,
   InboundMessage,
   InboundOutcome,
   KO,
   OverloadedError,
   parseCommand,
   RelayCommand,
+  StoredMessage,
 } from '@app/core';
 import { messageEventData, RateLimiter, StreamEventPublisher } from '@app/messaging';
 import { RelayMetrics } from '@app/platform';
-import { InboundMessagesRepository, StoredMessage } from '@app/persistence';
 import { PairingService } from '@app/pairing';
 import { InboundQueueProducer } from './inbound-queue.producer';
 
@@ -56,7 +57,7 @@ export class InboundService {
   constructor(
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
     private readonly conversations: ConversationStore,
-    private readonly messages: InboundMessagesRepository,
+    private readonly messages: InboundMessageStore,
     private readonly pairing: PairingService,
     private readonly producer: InboundQueueProducer,
     private readonly limiter: RateLimiter,

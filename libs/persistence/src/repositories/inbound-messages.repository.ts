@@ -2,38 +2,24 @@ import { Inject, Injectable } from '@nestjs/common';
 import { RELAY_CONFIG, type RelayConfig } from '@app/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { ChannelName, MicroBatcher, uuidV7 } from '@app/core';
+import {
+  ChannelName,
+  InboundMessageStore,
+  InsertOutcome,
+  MicroBatcher,
+  NewInboundMessage,
+  ReplayPageSize,
+  ReplayRange,
+  ReplayStart,
+  StoredMessage,
+  uuidV7,
+} from '@app/core';
 import { InboundMessageEntity, NormalizedMessage } from '../entities';
 import { isDatabaseUnavailable } from '../availability';
 import { preparedQuery } from '../prepared-query';
+import { queryRows } from '../sql';
 
-export interface NewInboundMessage {
-  channel: ChannelName;
-  conversationKey: string;
-  /** The request body exactly as received. */
-  payload: unknown;
-  normalized: NormalizedMessage;
-  callbackUrl: string | null;
-  replyDeadline: Date;
-}
-
-/** What the agent stream needs of a message to write its `message` event. */
-export interface StoredMessage {
-  id: string;
-  accountId: string;
-  seq: number;
-  channel: ChannelName;
-  conversationKey: string;
-  payload: unknown;
-  normalized: NormalizedMessage;
-  callbackUrl: string | null;
-  createdAt: Date;
-}
-
-export type InsertOutcome =
-  | { kind: 'created'; message: StoredMessage }
-  | { kind: 'duplicate'; existingId: string }
-  | { kind: 'unpaired' };
+export type { InsertOutcome, NewInboundMessage, ReplayStart, StoredMessage };
 
 interface MessageRow {
   id: string;
@@ -89,18 +75,8 @@ function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === '23505';
 }
 
-/** Where an agent stream's replay starts (see `InboundMessagesRepository.replayStart`). */
-export interface ReplayStart {
-  /** The account's last sequence number: the replay covers owed messages up to it, live events the rest. */
-  lastSeq: number;
-  /** Messages above this are owed. */
-  floor: number;
-  /** Whether messages written to a stream before are owed too (a Last-Event-ID reconnect). */
-  includeDelivered: boolean;
-}
-
 @Injectable()
-export class InboundMessagesRepository {
+export class InboundMessagesRepository implements InboundMessageStore {
   constructor(
     @InjectRepository(InboundMessageEntity) private readonly repo: Repository<InboundMessageEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -254,7 +230,8 @@ export class InboundMessagesRepository {
    * account does not exist. The messages are then read page by page (`replayPage`).
    */
   async replayStart(accountId: string, lastEventId: number | null): Promise<ReplayStart | null> {
-    const rows: Array<{ last_seq: string; delivered_seq: string | null }> = await this.dataSource.query(
+    const rows = await queryRows<{ last_seq: string; delivered_seq: string | null }>(
+      this.dataSource,
       `SELECT a.last_seq, d.delivered_seq
          FROM accounts a LEFT JOIN account_deliveries d ON d.account_id = a.id
         WHERE a.id = $1`,
@@ -274,11 +251,12 @@ export class InboundMessagesRepository {
    */
   async replayPage(
     accountId: string,
-    range: { afterSeq: number; upToSeq: number; includeDelivered: boolean },
+    range: ReplayRange,
     ttlSeconds: number,
-    page: { rows: number; bytes: number },
+    page: ReplayPageSize,
   ): Promise<StoredMessage[]> {
-    const rows: MessageRow[] = await this.dataSource.query(
+    const rows = await queryRows<MessageRow>(
+      this.dataSource,
       `SELECT p.* FROM (
          SELECT q.*, sum(q.size) OVER (ORDER BY q.seq) - q.size AS before_bytes FROM (
            SELECT ${MESSAGE_COLUMNS}, octet_length(m.kakao_payload::text) AS size
@@ -303,7 +281,8 @@ export class InboundMessagesRepository {
     fromSeqExclusive: number,
     toSeqInclusive: number,
   ): Promise<StoredMessage[]> {
-    const rows: MessageRow[] = await this.dataSource.query(
+    const rows = await queryRows<MessageRow>(
+      this.dataSource,
       `SELECT ${MESSAGE_COLUMNS} FROM inbound_messages m
         WHERE m.account_id = $1 AND m.seq > $2 AND m.seq <= $3 AND m.status <> 'expired'
         ORDER BY m.seq ASC`,
