@@ -8,14 +8,14 @@ import type { StoredMessage } from '@app/core';
 export type StreamEventName = 'connected' | 'message' | 'pairing_complete' | 'pairing_expired' | 'error';
 
 /**
- * The `message` event (contract §4, works-channel.md §1). `channel` and `payload` (the original request body,
- * whole) are there for every channel; `kakaoPayload` — the same body — only for Kakao messages, as before.
+ * The `message` event's data as it travels (Pub/Sub, the delivery queue) and is held: `channel` and `payload`
+ * (the original request body, whole). What agents receive (`messageEventJson`) adds `kakaoPayload` — the same
+ * body — for Kakao messages (contract §4, works-channel.md §1); it is not carried twice on the way.
  */
 export interface MessageEventData {
   id: string;
   conversationKey: string;
   channel: ChannelName;
-  kakaoPayload?: unknown;
   normalized: NormalizedMessage;
   createdAt: string;
   payload: unknown;
@@ -53,26 +53,29 @@ export const channelNames = {
   sendOutcome: (messageId: string) => ['outcome', messageId],
 };
 
-/** The `message` event of a stored message, as every transport sends it (one shape, built in one place). */
+/** The `message` event's data of a stored message (one shape, built in one place). */
 export function messageEventData(message: StoredMessage): MessageEventData {
-  const createdAt = message.createdAt.toISOString();
-  // One object shape per channel (keys in a fixed order), so V8 keeps one map for each.
-  return message.channel === 'kakao'
-    ? {
-        id: message.id,
-        conversationKey: message.conversationKey,
-        channel: message.channel,
-        kakaoPayload: message.payload,
-        normalized: message.normalized,
-        createdAt,
-        payload: message.payload,
-      }
-    : {
-        id: message.id,
-        conversationKey: message.conversationKey,
-        channel: message.channel,
-        normalized: message.normalized,
-        createdAt,
-        payload: message.payload,
-      };
+  return {
+    id: message.id,
+    conversationKey: message.conversationKey,
+    channel: message.channel,
+    normalized: message.normalized,
+    createdAt: message.createdAt.toISOString(),
+    payload: message.payload,
+  };
+}
+
+/**
+ * The JSON of the `message` event every transport sends: `{id, conversationKey, channel, kakaoPayload (Kakao
+ * only), normalized, createdAt, payload}`, in that order. The body, usually most of the bytes, is serialised once
+ * even though a Kakao event carries it twice.
+ */
+export function messageEventJson(data: MessageEventData): string {
+  const payload = JSON.stringify(data.payload) ?? 'null';
+  const kakao = data.channel === 'kakao' ? `,"kakaoPayload":${payload}` : '';
+  return (
+    `{"id":${JSON.stringify(data.id)},"conversationKey":${JSON.stringify(data.conversationKey)},` +
+    `"channel":${JSON.stringify(data.channel)}${kakao},"normalized":${JSON.stringify(data.normalized)},` +
+    `"createdAt":${JSON.stringify(data.createdAt)},"payload":${payload}}`
+  );
 }

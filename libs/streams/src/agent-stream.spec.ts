@@ -1,4 +1,4 @@
-import type { ChannelHandler, MessageEventData } from '@app/messaging';
+import { messageEventJson, type ChannelHandler, type MessageEventData } from '@app/messaging';
 import type { ReplayStart, StoredMessage } from '@app/core';
 import { AgentStream, GAP_WAIT_MS, ReplayRange, StreamCloseReason, StreamContext } from './agent-stream';
 import type { EventFormat, StreamTransport } from './stream-transport';
@@ -108,7 +108,7 @@ function harness(messages: StoredMessage[], options: HarnessOptions = {}) {
       gapReads.push([from, to]);
       return all.filter((m) => m.seq > from && m.seq <= to);
     },
-    messageFrame: (format, seq, data) => format.frame(seq, 'message', JSON.stringify(data)),
+    messageFrame: (format, seq, data) => format.frame(seq, 'message', messageEventJson(data)),
     eventJson: (data) => JSON.stringify(data),
     markDelivered: (_accountId, seq) => delivered.push(seq),
     sessionExpired: options.sessionExpired ?? (async () => false),
@@ -146,7 +146,6 @@ function eventData(seq: number): MessageEventData {
     id: `m-${seq}`,
     conversationKey: 'bot:user',
     channel: 'kakao',
-    kakaoPayload: {},
     normalized: { userId: 'user', text: `t${seq}`, channelId: 'bot' },
     createdAt: new Date(0).toISOString(),
     payload: {},
@@ -184,7 +183,6 @@ describe('AgentStream', () => {
       id: `m-${seq}`,
       conversationKey: 'bot:user',
       channel: 'kakao',
-      kakaoPayload: payload,
       normalized: { userId: 'user', text: `t${seq}`, channelId: 'bot' },
       createdAt: new Date(0).toISOString(),
       payload,

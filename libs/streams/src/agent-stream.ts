@@ -5,7 +5,7 @@ import type {
   PairingCompleteData,
   StreamSlot,
 } from '@app/messaging';
-import { messageEventData } from '@app/messaging';
+import { messageEventData, messageEventJson } from '@app/messaging';
 import type { ReplayRange, ReplayStart, StoredMessage } from '@app/core';
 import type { AgentPrincipal } from '@app/pairing';
 import type { EventFormat, StreamTransport } from './stream-transport';
@@ -395,7 +395,9 @@ export class AgentStream {
     if (this.closed || seq <= this.lastId) return; // ids never go backwards on one stream
     const format = this.transport.format;
     this.writeFrame(
-      shared ? this.ctx.messageFrame(format, seq, data) : format.frame(seq, 'message', JSON.stringify(data)),
+      shared
+        ? this.ctx.messageFrame(format, seq, data)
+        : format.frame(seq, 'message', messageEventJson(data)),
       paced,
     );
     if (this.closed) return;

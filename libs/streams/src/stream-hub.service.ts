@@ -11,6 +11,7 @@ import { TooManyStreamsError } from '@app/core';
 import {
   channelNames,
   MessageEventData,
+  messageEventJson,
   PubSubService,
   StreamEventPublisher,
   StreamPresence,
@@ -190,23 +191,23 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
 
   /**
    * The `message` event of a live message in `format`, made once per process (its id is the sequence number).
-   * The data is serialised once whatever the formats (`eventJson`); each format frames it once.
+   * The data is serialised once whatever the formats (`messageEventJson`); each format frames it once.
    */
   private messageFrame(format: EventFormat, seq: number, data: MessageEventData): string {
     let frames = this.frames.get(format);
     if (!frames) this.frames.set(format, (frames = new WeakMap()));
     let frame = frames.get(data);
     if (frame === undefined) {
-      frame = format.frame(seq, 'message', this.eventJson(data));
+      frame = format.frame(seq, 'message', this.eventJson(data, messageEventJson));
       frames.set(data, frame);
     }
     return frame;
   }
 
-  private eventJson(data: object): string {
+  private eventJson<T extends object>(data: T, serialise: (data: T) => string = JSON.stringify): string {
     let json = this.json.get(data);
     if (json === undefined) {
-      json = JSON.stringify(data);
+      json = serialise(data);
       this.metrics.streamEventSerializations.inc();
       this.json.set(data, json);
     }
