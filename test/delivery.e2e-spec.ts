@@ -194,42 +194,50 @@ describe('delivery to agent streams (e2e)', () => {
         .split('\n')
         .filter(Boolean).length;
     const channelCount = async () => (await admin.pubsub('CHANNELS', `${TEST_REDIS_PREFIX}:*`)).length;
-    const baseline = {
-      clients: await clientCount(),
-      channels: await channelCount(),
-      local: pubsub.subscribedChannelCount,
-      processListeners: process.listenerCount('SIGTERM') + process.listenerCount('exit'),
-    };
-    for (let round = 0; round < 10; round++) {
-      const batch = await Promise.all(
-        Array.from({ length: 100 }, (_, i) =>
-          SseClient.connect(a.url, { token: agent.token, tokenInQuery: i % 2 === 0 }),
-        ),
-      );
-      try {
-        // MAX_STREAMS_PER_TOKEN (3): each newer stream replaces the oldest, so all but three end replaced.
-        const firsts = await Promise.all(
-          batch.map((s) => s.waitFor((e) => e.event === 'connected' || e.event === 'error')),
+    try {
+      const baseline = {
+        clients: await clientCount(),
+        channels: await channelCount(),
+        local: pubsub.subscribedChannelCount,
+        processListeners: process.listenerCount('SIGTERM') + process.listenerCount('exit'),
+      };
+      for (let round = 0; round < 10; round++) {
+        const batch = await Promise.all(
+          Array.from({ length: 100 }, (_, i) =>
+            SseClient.connect(a.url, { token: agent.token, tokenInQuery: i % 2 === 0 }),
+          ),
         );
-        const replaced = () =>
-          batch.filter((s) => s.dataOf<{ code: string }>('error').some((e) => e.code === 'STREAM_REPLACED'));
-        // Replaced streams are also closed by the relay.
-        await waitUntil(async () => replaced().length === 97 && replaced().every((s) => s.ended));
-        expect(firsts.filter((e) => e.event === 'connected').length).toBeGreaterThanOrEqual(3);
-      } finally {
-        batch.forEach((s) => s.close());
+        try {
+          // MAX_STREAMS_PER_TOKEN (3): each newer stream replaces the oldest, so all but three end replaced.
+          const firsts = await Promise.all(
+            batch.map((s) => s.waitFor((e) => e.event === 'connected' || e.event === 'error')),
+          );
+          const replaced = () =>
+            batch.filter((s) =>
+              s.dataOf<{ code: string }>('error').some((e) => e.code === 'STREAM_REPLACED'),
+            );
+          // Replaced streams are also closed by the relay.
+          await waitUntil(async () => replaced().length === 97 && replaced().every((s) => s.ended));
+          expect(firsts.filter((e) => e.event === 'connected').length).toBeGreaterThanOrEqual(3);
+        } finally {
+          batch.forEach((s) => s.close());
+        }
       }
+      await waitUntil(async () => pubsub.subscribedChannelCount === baseline.local);
+      await waitUntil(async () => (await channelCount()) === baseline.channels);
+      expect(await clientCount()).toBe(baseline.clients);
+      expect(process.listenerCount('SIGTERM') + process.listenerCount('exit')).toBe(
+        baseline.processListeners,
+      );
+      // The relay still delivers afterwards.
+      const stream = await openStream(a.url, agent.token);
+      await sendMessage(b.url, userMessage('many-streams', 'still here'));
+      await stream.waitFor('message');
+      stream.close();
+    } finally {
+      // Also when an expectation failed: an open connection would keep Jest from exiting.
+      admin.disconnect();
     }
-    await waitUntil(async () => pubsub.subscribedChannelCount === baseline.local);
-    await waitUntil(async () => (await channelCount()) === baseline.channels);
-    expect(await clientCount()).toBe(baseline.clients);
-    expect(process.listenerCount('SIGTERM') + process.listenerCount('exit')).toBe(baseline.processListeners);
-    // The relay still delivers afterwards.
-    const stream = await openStream(a.url, agent.token);
-    await sendMessage(b.url, userMessage('many-streams', 'still here'));
-    await stream.waitFor('message');
-    stream.close();
-    admin.disconnect();
   });
 });
 

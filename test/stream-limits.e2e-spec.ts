@@ -375,21 +375,25 @@ describe('agent stream limits (e2e, contract §7)', () => {
       for (let i = 1; i <= 20; i++) await sendMessage(child.url, bigMessage('rss-user', `backlog ${i}`, 900));
       const before = rssMiB();
       const streams: StalledStream[] = [];
-      for (let i = 0; i < 30; i++)
-        streams.push(await StalledStream.open(child.port, agent.token, { lastEventId: 0 }));
-      expect(streams.every((s) => s.status === 200)).toBe(true);
-      // Every stream has written what its client's buffers took and waits for it to read.
-      await waitUntil(async () => (await delivered()) >= 30, 20000);
-      let peak = rssMiB();
-      for (let i = 0; i < 10; i++) {
-        await new Promise((r) => setTimeout(r, 200));
-        peak = Math.max(peak, rssMiB());
+      try {
+        for (let i = 0; i < 30; i++)
+          streams.push(await StalledStream.open(child.port, agent.token, { lastEventId: 0 }));
+        expect(streams.every((s) => s.status === 200)).toBe(true);
+        // Every stream has written what its client's buffers took and waits for it to read.
+        await waitUntil(async () => (await delivered()) >= 30, 20000);
+        let peak = rssMiB();
+        for (let i = 0; i < 10; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          peak = Math.max(peak, rssMiB());
+        }
+        // Unbounded, this is 30 × 18 MB of event text in the relay (the review saw 1.25 GB).
+        console.log(`RSS ${before.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB with 30 stalled replays`);
+        expect(peak - before).toBeLessThan(200);
+        expect(await delivered()).toBeLessThan(30 * 20);
+      } finally {
+        // Also when an expectation failed: an open socket would keep Jest from exiting.
+        streams.forEach((s) => s.destroy());
       }
-      // Unbounded, this is 30 × 18 MB of event text in the relay (the review saw 1.25 GB).
-      console.log(`RSS ${before.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB with 30 stalled replays`);
-      expect(peak - before).toBeLessThan(200);
-      expect(await delivered()).toBeLessThan(30 * 20);
-      streams.forEach((s) => s.destroy());
     });
   });
 });
