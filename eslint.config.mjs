@@ -1,6 +1,16 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const NO_APP_IMPORTS = {
+  regex: '(^|/)apps/',
+  message: 'apps and libs never import an app: move what is shared into a lib.',
+};
+
+/** `no-restricted-imports` for `files`: no app, and the folder rule `pattern`. */
+function boundaries(files, pattern) {
+  return { files, rules: { 'no-restricted-imports': ['error', { patterns: [NO_APP_IMPORTS, pattern] }] } };
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'apps/relay/src/dashboard/static/**'] },
   js.configs.recommended,
@@ -16,46 +26,14 @@ export default tseslint.config(
   // Boundaries (docs/architecture.md): apps never import apps, libs never import apps, a library is imported
   // through its `@app/<name>` alias (never a relative path out of its folder), and a feature folder of an app
   // does not reach into another one: what two features share lives in a lib.
-  {
-    files: ['apps/**/*.ts', 'libs/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '(^|/)apps/',
-              message: 'apps and libs never import an app: move what is shared into a lib.',
-            },
-            {
-              regex: '^(\\.\\./){2,}',
-              message: 'Import another lib or feature through its @app/<name> alias, not a relative path out of this folder.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['apps/*/src/*/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '(^|/)apps/',
-              message: 'apps and libs never import an app: move what is shared into a lib.',
-            },
-            {
-              regex: '^\\.\\./',
-              message: 'A feature folder does not import another one: what two features share lives in a lib.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  boundaries(['apps/**/*.ts', 'libs/**/*.ts'], {
+    regex: '^(\\.\\./){2,}',
+    message: 'Import another lib or feature through its @app/<name> alias, not a relative path out of this folder.',
+  }),
+  boundaries(['apps/*/src/*/*.ts'], {
+    regex: '^\\.\\./',
+    message: 'A feature folder does not import another one: what two features share lives in a lib.',
+  }),
   {
     files: ['**/*.js'],
     languageOptions: {

@@ -13,6 +13,7 @@ import {
   textOf,
   userMessage,
   expectErrorBody,
+  KAKAO_MESSAGE_EVENT_KEYS,
 } from '@app/testing';
 import { RunningRelay, startRelay } from './support/test-app';
 import type { SkillResponse } from '@app/core';
@@ -110,15 +111,7 @@ describe('pairing (e2e)', () => {
       payload,
     });
     expect(event.raw).toBe(`id: 1\nevent: message\ndata: ${event.data}\n\n`);
-    expect(Object.keys(data)).toEqual([
-      'id',
-      'conversationKey',
-      'channel',
-      'kakaoPayload',
-      'normalized',
-      'createdAt',
-      'payload',
-    ]);
+    expect(Object.keys(data)).toEqual(KAKAO_MESSAGE_EVENT_KEYS);
 
     const [row] = await sql<{ status: string; kakao_payload: unknown }>(
       'SELECT status, kakao_payload FROM inbound_messages WHERE id = $1',

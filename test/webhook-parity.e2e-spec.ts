@@ -18,6 +18,7 @@ import {
   textReply,
   userMessage,
   waitUntil,
+  KAKAO_MESSAGE_EVENT_KEYS,
 } from '@app/testing';
 import { RunningRelay, startRelay } from './support/test-app';
 
@@ -280,15 +281,7 @@ describe('webhook: one pipeline for every request shape (e2e)', () => {
     await waitUntil(() => events().length === SHAPES.length);
     for (const [i, shape] of SHAPES.entries()) {
       const payload = sent.get(shape.name);
-      expect(Object.keys(events()[i])).toEqual([
-        'id',
-        'conversationKey',
-        'channel',
-        'kakaoPayload',
-        'normalized',
-        'createdAt',
-        'payload',
-      ]);
+      expect(Object.keys(events()[i])).toEqual(KAKAO_MESSAGE_EVENT_KEYS);
       expect({ shape: shape.name, ...events()[i] }).toMatchObject({
         shape: shape.name,
         channel: 'kakao',

@@ -37,3 +37,14 @@ export function uniqueCallbackUrl(base = 'https://bot-api.kakao.com/v1/callback'
   counter += 1;
   return `${base}/${process.pid}-${Date.now()}-${counter}`;
 }
+
+/** The keys of a Kakao `message` event, in the order agents receive them (contract §4, works-channel.md §1). */
+export const KAKAO_MESSAGE_EVENT_KEYS = [
+  'id',
+  'conversationKey',
+  'channel',
+  'kakaoPayload',
+  'normalized',
+  'createdAt',
+  'payload',
+];
