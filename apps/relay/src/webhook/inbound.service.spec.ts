@@ -3,6 +3,7 @@ import { parseConfig } from '@app/config';
 import {
   ChannelAdapter,
   ChannelAnswer,
+  FixedClock,
   ForbiddenError,
   InboundMessage,
   InboundOutcome,
@@ -58,7 +59,10 @@ class RecordingAdapter extends ChannelAdapter<{ text: string }> {
   }
 }
 
+const NOW = Date.UTC(2026, 10, 30, 3, 0, 0);
+
 function harness() {
+  const clock = new FixedClock(NOW);
   const config = parseConfig({ WEBHOOK_USER_MESSAGES_PER_MINUTE: '2' });
   const inserted: NewInboundMessage[] = [];
   let insert: (input: NewInboundMessage) => Promise<InsertOutcome> = async (input) => ({
@@ -123,6 +127,7 @@ function harness() {
         return 1;
       },
     } as unknown as StreamEventPublisher,
+    clock,
   );
   const adapter = new RecordingAdapter();
   const handle = (text: string) => service.handle(adapter, adapter.parse({ text }));
@@ -191,7 +196,6 @@ describe('InboundService', () => {
 
   it('stores a message with its channel, body and reply deadline, then hands it off with one publish', async () => {
     const h = harness();
-    const before = Date.now();
     const answer = await h.handle('hello');
     expect(answer.body).toEqual({ kind: 'stored', messageId: 'm-1', handOff: expect.any(Function) });
     expect(h.inserted).toEqual([
@@ -204,7 +208,7 @@ describe('InboundService', () => {
         replyDeadline: expect.any(Date),
       },
     ]);
-    expect(h.inserted[0].replyDeadline.getTime()).toBeGreaterThanOrEqual(before + 60_000);
+    expect(h.inserted[0].replyDeadline.getTime()).toBe(NOW + 60_000);
     expect(h.published).toEqual([
       {
         kind: 'message',

@@ -3,6 +3,7 @@ import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
   ChannelAdapter,
   ChannelAnswer,
+  Clock,
   ConversationIdentity,
   ConversationStore,
   InboundMessageStore,
@@ -63,6 +64,7 @@ export class InboundService {
     private readonly limiter: RateLimiter,
     private readonly metrics: RelayMetrics,
     private readonly publisher: StreamEventPublisher,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -183,7 +185,7 @@ export class InboundService {
       payload: message.payload,
       normalized: message.normalized,
       callbackUrl: message.callbackUrl,
-      replyDeadline: new Date(Date.now() + message.replyWindowMs),
+      replyDeadline: this.clock.after(message.replyWindowMs),
     });
     if (outcome.kind === 'unpaired') return { kind: 'unpaired', text: KO.notPaired };
     if (outcome.kind === 'duplicate') return { kind: 'duplicate' };
