@@ -105,6 +105,17 @@ describe('WorksAccessTokens', () => {
     expect(auth.issued).toBe(1);
   });
 
+  it('keeps the still-valid token when an early renewal fails, and tries again next time', async () => {
+    await tokens.token(app);
+    clock.advance(86400_000 * 0.85);
+    const issue = auth.issue.bind(auth);
+    auth.issue = () => Promise.reject(new Error('HTTP 503'));
+    expect(await tokens.token(app)).toBe('token-1');
+    expect(cache.locks.size).toBe(0);
+    auth.issue = issue;
+    expect(await tokens.token(app)).toBe('token-2');
+  });
+
   it('renews an expired token once for concurrent callers (expires_in as given)', async () => {
     auth.expiresInS = 60;
     await tokens.token(app);

@@ -46,7 +46,10 @@ export class WorksAccessTokens {
       // Due for renewal but still valid: renew if nobody else is, otherwise keep using it meanwhile.
       const lock = await this.cache.tryLock(key, LOCK_TTL_MS);
       if (!lock) return cached.token;
-      return this.renewHolding(app, key, lock, null);
+      return this.renewHolding(app, key, lock, null).catch((e: Error) => {
+        this.logger.warn(`could not renew the Works access token of client app ${key} early: ${e.message}`);
+        return cached.token;
+      });
     }
     return this.renewOrWait(app, key, null);
   }
