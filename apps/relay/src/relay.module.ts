@@ -1,4 +1,4 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod, Type } from '@nestjs/common';
 import { RelayConfig } from '@app/config';
 import { createJsonBodyMiddleware, PlatformModule } from '@app/platform';
 import { JobsModule } from '@app/jobs';
@@ -16,7 +16,11 @@ const DefaultBody = createJsonBodyMiddleware(DEFAULT_BODY_LIMIT);
 /** The relay deployable: HTTP ingress for Kakao, the agent's stream and replies, admin; optionally the worker. */
 @Module({})
 export class RelayModule implements NestModule {
-  static forRoot(config: RelayConfig): DynamicModule {
+  /** `extraImports`: modules not (yet) wired in by default, for tests (e.g. the Works send path). */
+  static forRoot(
+    config: RelayConfig,
+    extraImports: Array<Type<unknown> | DynamicModule> = [],
+  ): DynamicModule {
     return {
       module: RelayModule,
       imports: [
@@ -28,6 +32,7 @@ export class RelayModule implements NestModule {
         CallbackProxyModule,
         AdminModule,
         ...(config.workerInProcess ? [JobsModule] : []),
+        ...extraImports,
       ],
       controllers: [RootController],
     };

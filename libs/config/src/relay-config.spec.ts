@@ -96,6 +96,24 @@ describe('parseConfig', () => {
     }
   });
 
+  it('reads the Works send settings: the two Works URLs (nothing else is contacted) and the retry window', () => {
+    const defaults = parseConfig({});
+    expect(defaults.worksApiBaseUrl).toBe('https://www.worksapis.com/v1.0');
+    expect(defaults.worksAuthUrl).toBe('https://auth.worksmobile.com/oauth2/v2.0/token');
+    expect(defaults.worksSendRetrySeconds).toBe(600);
+    const set = parseConfig({
+      WORKS_API_BASE_URL: 'http://127.0.0.1:9999/v1.0/',
+      WORKS_AUTH_URL: 'http://127.0.0.1:9999/oauth2/v2.0/token',
+      WORKS_SEND_RETRY_SECONDS: '30',
+    });
+    expect(set.worksApiBaseUrl).toBe('http://127.0.0.1:9999/v1.0');
+    expect(set.worksAuthUrl).toBe('http://127.0.0.1:9999/oauth2/v2.0/token');
+    expect(set.worksSendRetrySeconds).toBe(30);
+    expect(() =>
+      parseConfig({ WORKS_API_BASE_URL: 'ftp://x', WORKS_AUTH_URL: 'nope', WORKS_SEND_RETRY_SECONDS: '0' }),
+    ).toThrow(/WORKS_API_BASE_URL[\s\S]*WORKS_AUTH_URL[\s\S]*WORKS_SEND_RETRY_SECONDS/);
+  });
+
   it('reads KAKAO_ALLOWED_BOT_IDS as a list, unset or empty meaning any bot', () => {
     expect(parseConfig({ KAKAO_ALLOWED_BOT_IDS: ' bot-a ,bot-b,, ' }).kakaoAllowedBotIds).toEqual([
       'bot-a',

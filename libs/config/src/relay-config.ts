@@ -61,6 +61,12 @@ export interface RelayConfig {
   maxStreamsPerIp: number;
   /** Unsent bytes a stream may hold before it is closed (the agent resumes with Last-Event-ID). */
   streamMaxBufferBytes: number;
+  /** `WORKS_API_BASE_URL`: the Naver Works API the send path posts messages to (works-channel.md §3). */
+  worksApiBaseUrl: string;
+  /** `WORKS_AUTH_URL`: the Works OAuth token endpoint (service-account JWT grant). */
+  worksAuthUrl: string;
+  /** `WORKS_SEND_RETRY_SECONDS`: how long a Works send keeps retrying 429/5xx/network failures. */
+  worksSendRetrySeconds: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -68,6 +74,8 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/kakao_relay';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_WORKS_API_BASE_URL = 'https://www.worksapis.com/v1.0';
+export const DEFAULT_WORKS_AUTH_URL = 'https://auth.worksmobile.com/oauth2/v2.0/token';
 export const DEFAULT_ALLOWED_HOSTS = '*.kakao.com,*.kakaocdn.net,*.kakaoenterprise.com';
 
 export class ConfigValidationError extends Error {
@@ -229,6 +237,11 @@ export function parseConfig(env: Env = process.env): RelayConfig {
     maxStreamsPerToken: r.int('MAX_STREAMS_PER_TOKEN', 3, 1, 100_000),
     maxStreamsPerIp: r.int('MAX_STREAMS_PER_IP', 50, 1, 1_000_000),
     streamMaxBufferBytes: r.int('STREAM_MAX_BUFFER_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    worksApiBaseUrl: r
+      .url('WORKS_API_BASE_URL', DEFAULT_WORKS_API_BASE_URL, ['https:', 'http:'])
+      .replace(/\/+$/, ''),
+    worksAuthUrl: r.url('WORKS_AUTH_URL', DEFAULT_WORKS_AUTH_URL, ['https:', 'http:']),
+    worksSendRetrySeconds: r.int('WORKS_SEND_RETRY_SECONDS', 600, 1, 86400),
   };
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
     r.problems.push('REDIS_PREFIX may only contain letters, digits, "_", "-" and "." (at most 64)');

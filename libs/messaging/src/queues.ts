@@ -4,6 +4,8 @@ export const QUEUES = {
   inboundDelivery: 'inbound-delivery',
   /** Sends the coalesced reply of one message to Kakao's callback URL. */
   callbackSend: 'callback-send',
+  /** Sends one Naver Works message through the Works send API, in order within its conversation. */
+  worksSend: 'works-send',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -21,4 +23,14 @@ export interface CallbackSendJob {
 /** Deterministic: one send job per message, whatever the number of replies (BullMQ ids may not contain ':'). */
 export function callbackSendJobId(messageId: string): string {
   return `send-${messageId}`;
+}
+
+export interface WorksSendJob {
+  /** The `works_sends` row to send. */
+  sendId: string;
+}
+
+/** One job per Works message (deterministic, so a lost job can be queued again without a duplicate). */
+export function worksSendJobId(sendId: string): string {
+  return `works-${sendId}`;
 }

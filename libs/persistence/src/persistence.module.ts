@@ -10,6 +10,7 @@ import {
   PairingStore,
   ReplyStore,
   SessionStore,
+  WorksSendStore,
 } from '@app/core';
 import { isDatabaseUnavailable } from './availability';
 import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './database';
@@ -23,6 +24,7 @@ import {
   OutboundMessagesRepository,
   PairingRepository,
   SessionsRepository,
+  WorksSendsRepository,
 } from './repositories';
 
 const REPOSITORIES = [
@@ -34,6 +36,7 @@ const REPOSITORIES = [
   PairingRepository,
   InboundMessagesRepository,
   OutboundMessagesRepository,
+  WorksSendsRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -45,6 +48,7 @@ const PORTS = [
   { provide: CleanupStore, useExisting: CleanupRepository },
   { provide: ReplyStore, useExisting: OutboundMessagesRepository },
   { provide: InboundMessageStore, useExisting: InboundMessagesRepository },
+  { provide: WorksSendStore, useExisting: WorksSendsRepository },
 ];
 
 const logger = new Logger('Database');

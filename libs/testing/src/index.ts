@@ -5,3 +5,5 @@ export * from './kakao-fixtures';
 export * from './flows';
 export * from './fake-kakao';
 export * from './error-body';
+export * from './fake-works';
+export * from './fakes/works-bot-store';
