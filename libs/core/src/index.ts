@@ -24,3 +24,5 @@ export * from './channels/relay-texts.ko';
 export * from './domain/inbound-message';
 export * from './ports/inbound-message-store.port';
 export * from './ports/works-bot-store.port';
+export * from './secrets/secret-box';
+export * from './secrets/rsa-private-key';
