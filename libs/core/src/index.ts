@@ -26,3 +26,4 @@ export * from './ports/inbound-message-store.port';
 export * from './ports/works-bot-store.port';
 export * from './secrets/secret-box';
 export * from './secrets/rsa-private-key';
+export * from './ports/works-bot-registry.port';

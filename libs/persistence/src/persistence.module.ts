@@ -9,7 +9,10 @@ import {
   InboundMessageStore,
   PairingStore,
   ReplyStore,
+  SecretBox,
   SessionStore,
+  WorksBotRegistry,
+  WorksBotStore,
 } from '@app/core';
 import { isDatabaseUnavailable } from './availability';
 import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './database';
@@ -23,6 +26,7 @@ import {
   OutboundMessagesRepository,
   PairingRepository,
   SessionsRepository,
+  WorksBotsRepository,
 } from './repositories';
 
 const REPOSITORIES = [
@@ -34,6 +38,7 @@ const REPOSITORIES = [
   PairingRepository,
   InboundMessagesRepository,
   OutboundMessagesRepository,
+  WorksBotsRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -45,7 +50,16 @@ const PORTS = [
   { provide: CleanupStore, useExisting: CleanupRepository },
   { provide: ReplyStore, useExisting: OutboundMessagesRepository },
   { provide: InboundMessageStore, useExisting: InboundMessagesRepository },
+  { provide: WorksBotStore, useExisting: WorksBotsRepository },
+  { provide: WorksBotRegistry, useExisting: WorksBotsRepository },
 ];
+
+/** Seals and opens the secrets stored at rest, with the key of `RELAY_SECRETS_KEY` (none: storing is refused). */
+const SECRET_BOX = {
+  provide: SecretBox,
+  inject: [RELAY_CONFIG],
+  useFactory: (config: RelayConfig) => SecretBox.fromSetting(config.relaySecretsKey),
+};
 
 const logger = new Logger('Database');
 const retries = new WeakMap<DataSource, { stop: boolean }>();
@@ -139,7 +153,7 @@ export class DatabaseModule {}
  */
 @Module({
   imports: [TypeOrmModule.forFeature(ENTITIES)],
-  providers: [...REPOSITORIES, ...PORTS],
+  providers: [SECRET_BOX, ...REPOSITORIES, ...PORTS],
   exports: [...REPOSITORIES, ...PORTS.map((p) => p.provide)],
 })
 export class PersistenceModule {}

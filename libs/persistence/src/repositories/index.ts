@@ -6,3 +6,4 @@ export * from './inbound-messages.repository';
 export * from './outbound-messages.repository';
 export * from './admin-read.repository';
 export * from './cleanup.repository';
+export * from './works-bots.repository';
