@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ describe('dashboard (browser e2e)', () => {
 
   beforeAll(async () => {
     await resetState();
-    relay = await startRelay({ ADMIN_TOKEN });
+    relay = await startRelay({ ADMIN_TOKEN, RELAY_SECRETS_KEY: randomBytes(32).toString('hex') });
     agent = await pairAgent(relay.url, 'dashboard-user');
     await sendMessage(relay.url, userMessage('dashboard-user', MESSAGE));
 
@@ -115,6 +116,31 @@ describe('dashboard (browser e2e)', () => {
 
     mkdirSync(join(__dirname, '..', 'docs'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  }, 30_000);
+
+  it('lists the registered Works bots (name, bot id, enabled), none of their secrets', async () => {
+    const botSecret = `bot-secret-${randomBytes(8).toString('hex')}`;
+    await request(relay.url)
+      .post('/admin/api/works/bots')
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .send({
+        botId: '7000001',
+        name: 'Dashboard bot',
+        botSecret,
+        clientId: 'dashboard-client',
+        clientSecret: 'dashboard-client-secret',
+        serviceAccount: 'svc@example.works',
+        privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 })
+          .privateKey.export({ type: 'pkcs8', format: 'pem' })
+          .toString(),
+      })
+      .expect(201);
+    const row = page.locator('#works-bots-body tr[data-bot-id="7000001"]');
+    await row.waitFor({ state: 'visible', timeout: 12_000 });
+    const text = (await row.textContent()) ?? '';
+    expect(text).toContain('Dashboard bot');
+    expect(text).toContain('enabled');
+    expect(await page.content()).not.toContain(botSecret);
   }, 30_000);
 
   it('loaded nothing from elsewhere and logged no errors', () => {

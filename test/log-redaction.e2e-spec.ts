@@ -1,7 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { decodeForMatching } from '@app/platform';
-import { kakaoPayload, TEST_REDIS_PREFIX, TEST_REDIS_URL, waitUntil } from '@app/testing';
+import {
+  kakaoPayload,
+  sql,
+  TEST_ADMIN_TOKEN,
+  TEST_REDIS_PREFIX,
+  TEST_REDIS_URL,
+  waitUntil,
+} from '@app/testing';
 import { RelayProcess, spawnRelay } from './support/relay-process';
 
 /** One request with the request target exactly as given (no client-side normalisation of the path). */
@@ -92,6 +99,74 @@ describe("the relay's log never holds a token, in any encoding (e2e)", () => {
     for (const secret of [token, session]) {
       expect(output.toLowerCase()).not.toContain(secret);
       expect(decodeForMatching(output).toLowerCase()).not.toContain(secret);
+    }
+  });
+});
+
+describe("the relay's log never holds a Works bot's secrets or private key (e2e)", () => {
+  let relay: RelayProcess;
+  const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+  const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+  const botSecret = `bot-secret-${randomBytes(16).toString('hex')}`;
+  const clientSecret = `client-secret-${randomBytes(16).toString('hex')}`;
+
+  beforeAll(async () => {
+    await sql(`DELETE FROM works_bots WHERE bot_id LIKE 'log-redaction-%'`);
+    // The most verbose level: whatever any part of the relay writes, a request body is never in it.
+    relay = await spawnRelay({
+      LOG_LEVEL: 'trace',
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: `${TEST_REDIS_PREFIX}-logs-works`,
+      RELAY_SECRETS_KEY: randomBytes(32).toString('hex'),
+    });
+  }, 60000);
+  afterAll(async () => {
+    await relay?.kill();
+    await sql(`DELETE FROM works_bots WHERE bot_id LIKE 'log-redaction-%'`);
+  });
+
+  it('logs the admin routes of Works bots without their request bodies', async () => {
+    const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+    const bot = {
+      botId: 'log-redaction-1',
+      botSecret,
+      clientId: 'client',
+      clientSecret,
+      serviceAccount: 'svc@example.works',
+      privateKey,
+    };
+    const path = '/admin/api/works/bots';
+    const requests: Array<[string, string, unknown, number]> = [
+      ['POST', path, bot, 201],
+      ['POST', path, bot, 409],
+      ['POST', path, { ...bot, botId: 'log-redaction-2', privateKey: ecKey }, 400],
+      ['POST', path, { ...bot, botId: 'log-redaction-3', clientId: undefined }, 400],
+      ['PATCH', `${path}/log-redaction-1`, { botSecret, clientSecret, privateKey }, 200],
+      ['PATCH', `${path}/log-redaction-1`, { privateKey: 'not a key', botSecret }, 400],
+    ];
+    const before = (relay.output().match(/"request completed"/g) ?? []).length;
+    for (const [method, url, body, status] of requests) {
+      const res = await send(relay.port, method, url, headers, JSON.stringify(body));
+      expect(res.status).toBe(status);
+    }
+    await waitUntil(
+      async () => (relay.output().match(/"request completed"/g) ?? []).length >= before + requests.length,
+      10000,
+    );
+    const output = relay.output();
+    expect(output).toContain('"url":"/admin/api/works/bots"');
+    for (const secret of [
+      botSecret,
+      clientSecret,
+      'PRIVATE KEY',
+      ...[privateKey, ecKey].map((k) => k.split('\n')[1]),
+    ]) {
+      expect(output).not.toContain(secret);
+      expect(decodeForMatching(output)).not.toContain(secret);
     }
   });
 });

@@ -53,6 +53,13 @@ describe('OpenAPI document (e2e)', () => {
       'GET /health/ready',
       'GET /metrics',
       'GET /admin/api/overview',
+      'POST /admin/api/works/bots',
+      'GET /admin/api/works/bots',
+      'GET /admin/api/works/bots/{botId}',
+      'PATCH /admin/api/works/bots/{botId}',
+      'POST /admin/api/works/bots/{botId}/disable',
+      'POST /admin/api/works/bots/{botId}/enable',
+      'DELETE /admin/api/works/bots/{botId}',
     ]) {
       expect(documented).toContain(route);
     }
@@ -73,6 +80,32 @@ describe('OpenAPI document (e2e)', () => {
     );
     expect(reply.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/ReplyDto');
     expect(document.paths['/admin/api/overview'].get.security).toEqual([{ admin: [] }]);
+  });
+
+  it("describes a Works bot's secrets as write-only and never in a response", async () => {
+    const document = (await request(relay.url).get('/docs-json').expect(200)).body;
+    const schemas = document.components.schemas;
+    for (const field of ['botSecret', 'clientSecret', 'privateKey']) {
+      expect(schemas.CreateWorksBotDto.properties[field].writeOnly).toBe(true);
+      expect(schemas.UpdateWorksBotDto.properties[field].writeOnly).toBe(true);
+      expect(schemas.WorksBotDto.properties[field]).toBeUndefined();
+    }
+    expect(schemas.CreateWorksBotDto.required).toEqual(
+      expect.arrayContaining([
+        'botId',
+        'botSecret',
+        'clientId',
+        'clientSecret',
+        'serviceAccount',
+        'privateKey',
+      ]),
+    );
+    const create = document.paths['/admin/api/works/bots'].post;
+    expect(create.security).toEqual([{ admin: [] }]);
+    expect(Object.keys(create.responses)).toEqual(
+      expect.arrayContaining(['201', '400', '401', '409', '503']),
+    );
+    expect(document.paths['/admin/api/works/bots/{botId}'].delete.responses['204']).toBeDefined();
   });
 
   it('serves Swagger UI at /docs', async () => {

@@ -1,6 +1,9 @@
 // A relative path: the tests' global setup loads this file without the @app aliases.
 import { parseCallbackHostEntry } from '@app/core/callback-url-policy';
 import { MAX_KAKAO_ID_LENGTH } from '@app/core/kakao';
+import { rsaPrivateKeyProblem } from '@app/core/secrets/rsa-private-key';
+import { parseSecretsKey } from '@app/core/secrets/secret-box';
+import { readFileSync } from 'node:fs';
 import { parseTrustProxy, TrustProxy } from './trust-proxy';
 
 /**
@@ -67,7 +70,35 @@ export interface RelayConfig {
   worksAuthUrl: string;
   /** `WORKS_SEND_RETRY_SECONDS`: how long a Works send keeps retrying 429/5xx/network failures. */
   worksSendRetrySeconds: number;
+  /**
+   * `RELAY_SECRETS_KEY`, checked (32 bytes as hex/base64, or a passphrase of 32+ characters): encrypts the
+   * secrets stored at rest. Optional at start; storing a secret without it is refused (`SECRETS_KEY_MISSING`).
+   */
+  relaySecretsKey: string | undefined;
+  /** The one Works bot of the `WORKS_*` variables (a one-bot install), or null; never stored in the database. */
+  worksBot: WorksBotSettings | null;
 }
+
+/** The `WORKS_*` variables of a one-bot install, the private key read from `WORKS_PRIVATE_KEY_FILE` at start. */
+export interface WorksBotSettings {
+  botId: string;
+  botSecret: string;
+  clientId: string;
+  clientSecret: string;
+  serviceAccount: string;
+  privateKeyFile: string;
+  privateKey: string;
+}
+
+/** The variables of a one-bot Works install: all set, or none. */
+export const WORKS_BOT_VARIABLES = [
+  'WORKS_BOT_ID',
+  'WORKS_BOT_SECRET',
+  'WORKS_CLIENT_ID',
+  'WORKS_CLIENT_SECRET',
+  'WORKS_SERVICE_ACCOUNT',
+  'WORKS_PRIVATE_KEY_FILE',
+] as const;
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -198,8 +229,59 @@ function parseBotIds(reader: EnvReader, name: string): string[] | null {
   return ids;
 }
 
+function parseSecretsKeySetting(reader: EnvReader, name: string): string | undefined {
+  const value = reader.string(name);
+  if (value === undefined) return undefined;
+  try {
+    parseSecretsKey(value);
+  } catch (e) {
+    reader.problems.push((e as Error).message);
+  }
+  return value;
+}
+
+/** Reads a file's text at start (`WORKS_PRIVATE_KEY_FILE`); replaceable in tests. */
+export type ReadTextFile = (path: string) => string;
+const readTextFile: ReadTextFile = (path) => readFileSync(path, 'utf8');
+
+function parseWorksBot(reader: EnvReader, readFile: ReadTextFile): WorksBotSettings | null {
+  const values = WORKS_BOT_VARIABLES.map((name) => reader.string(name));
+  const missing = WORKS_BOT_VARIABLES.filter((_, i) => values[i] === undefined);
+  if (missing.length === WORKS_BOT_VARIABLES.length) return null;
+  if (missing.length > 0) {
+    reader.problems.push(
+      `a one-bot Works install needs all of ${WORKS_BOT_VARIABLES.join(', ')}; missing: ${missing.join(', ')}`,
+    );
+  }
+  const [botId, botSecret, clientId, clientSecret, serviceAccount, privateKeyFile] = values;
+  if (botId !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(botId)) {
+    reader.problems.push('WORKS_BOT_ID may only contain letters, digits, ".", "_" and "-" (at most 100)');
+  }
+  let privateKey = '';
+  if (privateKeyFile !== undefined) {
+    try {
+      privateKey = readFile(privateKeyFile);
+      const problem = rsaPrivateKeyProblem(privateKey);
+      if (problem) reader.problems.push(`WORKS_PRIVATE_KEY_FILE (${privateKeyFile}) ${problem}`);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      reader.problems.push(`WORKS_PRIVATE_KEY_FILE (${privateKeyFile}) cannot be read (${code})`);
+    }
+  }
+  if (missing.length > 0) return null;
+  return {
+    botId: botId as string,
+    botSecret: botSecret as string,
+    clientId: clientId as string,
+    clientSecret: clientSecret as string,
+    serviceAccount: serviceAccount as string,
+    privateKeyFile: privateKeyFile as string,
+    privateKey,
+  };
+}
+
 /** Parses the environment into a RelayConfig, or throws one ConfigValidationError listing every problem. */
-export function parseConfig(env: Env = process.env): RelayConfig {
+export function parseConfig(env: Env = process.env, readFile: ReadTextFile = readTextFile): RelayConfig {
   const r = new EnvReader(env);
   const config: RelayConfig = {
     port: r.int('PORT', 8080, 0, 65535),
@@ -242,6 +324,8 @@ export function parseConfig(env: Env = process.env): RelayConfig {
       .replace(/\/+$/, ''),
     worksAuthUrl: r.url('WORKS_AUTH_URL', DEFAULT_WORKS_AUTH_URL, ['https:', 'http:']),
     worksSendRetrySeconds: r.int('WORKS_SEND_RETRY_SECONDS', 600, 1, 86400),
+    relaySecretsKey: parseSecretsKeySetting(r, 'RELAY_SECRETS_KEY'),
+    worksBot: parseWorksBot(r, readFile),
   };
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
     r.problems.push('REDIS_PREFIX may only contain letters, digits, "_", "-" and "." (at most 64)');

@@ -25,3 +25,6 @@ export * from './domain/inbound-message';
 export * from './ports/inbound-message-store.port';
 export * from './ports/works-bot-store.port';
 export * from './ports/works-send-store.port';
+export * from './secrets/secret-box';
+export * from './secrets/rsa-private-key';
+export * from './ports/works-bot-registry.port';

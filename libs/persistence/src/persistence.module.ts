@@ -9,8 +9,11 @@ import {
   InboundMessageStore,
   PairingStore,
   ReplyStore,
+  SecretBox,
   SessionStore,
   WorksSendStore,
+  WorksBotRegistry,
+  WorksBotStore,
 } from '@app/core';
 import { isDatabaseUnavailable } from './availability';
 import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './database';
@@ -25,6 +28,7 @@ import {
   PairingRepository,
   SessionsRepository,
   WorksSendsRepository,
+  WorksBotsRepository,
 } from './repositories';
 
 const REPOSITORIES = [
@@ -37,6 +41,7 @@ const REPOSITORIES = [
   InboundMessagesRepository,
   OutboundMessagesRepository,
   WorksSendsRepository,
+  WorksBotsRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -49,7 +54,16 @@ const PORTS = [
   { provide: ReplyStore, useExisting: OutboundMessagesRepository },
   { provide: InboundMessageStore, useExisting: InboundMessagesRepository },
   { provide: WorksSendStore, useExisting: WorksSendsRepository },
+  { provide: WorksBotStore, useExisting: WorksBotsRepository },
+  { provide: WorksBotRegistry, useExisting: WorksBotsRepository },
 ];
+
+/** Seals and opens the secrets stored at rest, with the key of `RELAY_SECRETS_KEY` (none: storing is refused). */
+const SECRET_BOX = {
+  provide: SecretBox,
+  inject: [RELAY_CONFIG],
+  useFactory: (config: RelayConfig) => SecretBox.fromSetting(config.relaySecretsKey),
+};
 
 const logger = new Logger('Database');
 const retries = new WeakMap<DataSource, { stop: boolean }>();
@@ -143,7 +157,7 @@ export class DatabaseModule {}
  */
 @Module({
   imports: [TypeOrmModule.forFeature(ENTITIES)],
-  providers: [...REPOSITORIES, ...PORTS],
+  providers: [SECRET_BOX, ...REPOSITORIES, ...PORTS],
   exports: [...REPOSITORIES, ...PORTS.map((p) => p.provide)],
 })
 export class PersistenceModule {}

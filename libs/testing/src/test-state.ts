@@ -11,6 +11,7 @@ const TABLES = [
   'account_deliveries',
   'accounts',
   'cleanup_runs',
+  'works_bots',
 ];
 
 /** Empties every table of the test database (schema and migrations stay). */

@@ -4,6 +4,7 @@ import { ConversationEntity } from './conversation.entity';
 import { InboundMessageEntity } from './inbound-message.entity';
 import { OutboundMessageEntity } from './outbound-message.entity';
 import { SessionEntity } from './session.entity';
+import { WorksBotEntity } from './works-bot.entity';
 
 export * from './account.entity';
 export * from './cleanup-run.entity';
@@ -11,6 +12,7 @@ export * from './conversation.entity';
 export * from './inbound-message.entity';
 export * from './outbound-message.entity';
 export * from './session.entity';
+export * from './works-bot.entity';
 
 export const ENTITIES = [
   AccountEntity,
@@ -19,4 +21,5 @@ export const ENTITIES = [
   InboundMessageEntity,
   OutboundMessageEntity,
   CleanupRunEntity,
+  WorksBotEntity,
 ];

@@ -3,6 +3,7 @@ import { OutboundClaim1795000000001 } from './1795000000001-OutboundClaim';
 import { CleanupRuns1795000000002 } from './1795000000002-CleanupRuns';
 import { DeliveryMarks1795000000003 } from './1795000000003-DeliveryMarks';
 import { Channels1795000000004 } from './1795000000004-Channels';
+import { WorksBots1795000000005 } from './1795000000005-WorksBots';
 import { WorksSends1795000000006 } from './1795000000006-WorksSends';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
@@ -12,5 +13,6 @@ export const MIGRATIONS = [
   CleanupRuns1795000000002,
   DeliveryMarks1795000000003,
   Channels1795000000004,
+  WorksBots1795000000005,
   WorksSends1795000000006,
 ];

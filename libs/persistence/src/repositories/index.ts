@@ -7,3 +7,4 @@ export * from './outbound-messages.repository';
 export * from './admin-read.repository';
 export * from './cleanup.repository';
 export * from './works-sends.repository';
+export * from './works-bots.repository';

@@ -1,3 +1,6 @@
+import pino from 'pino';
+import { parseConfig } from '@app/config';
+import { loggerOptions } from './logger.options';
 import { decodeForMatching, redactUrl } from './redact-url';
 
 const token = 'a1'.repeat(32);
@@ -71,5 +74,21 @@ describe('redactUrl', () => {
       const logged = redactUrl(url) ?? '';
       expect(decodeForMatching(logged).toLowerCase()).not.toContain(token);
     }
+  });
+});
+
+describe('loggerOptions redaction', () => {
+  it("censors a Works bot's write-only fields in any log object, one and two levels deep", () => {
+    const options = loggerOptions(parseConfig({})).pinoHttp as {
+      redact: { paths: string[]; censor: string };
+    };
+    const lines: string[] = [];
+    const logger = pino({ redact: options.redact }, { write: (line: string) => lines.push(line) });
+    logger.info({ botSecret: 's1', bot: { clientSecret: 's2', privateKey: 's3', botId: 'b' } }, 'x');
+    expect(lines.join()).not.toMatch(/s1|s2|s3/);
+    expect(JSON.parse(lines[0])).toMatchObject({
+      botSecret: '[REDACTED]',
+      bot: { clientSecret: '[REDACTED]', privateKey: '[REDACTED]', botId: 'b' },
+    });
   });
 });

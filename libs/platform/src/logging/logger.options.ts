@@ -58,6 +58,9 @@ const LOGGED_HEADERS = [
   'x-kakao-signature',
 ];
 
+/** The write-only fields of the admin API (a Works bot's secrets and private key). */
+const WRITE_ONLY_FIELDS = ['botSecret', 'clientSecret', 'privateKey'];
+
 /** Structured JSON request logs: one line per request with its id, never a token or secret. */
 export function loggerOptions(config: RelayConfig): Params {
   return {
@@ -74,6 +77,10 @@ export function loggerOptions(config: RelayConfig): Params {
           'req.headers["x-relay-skill-secret"]',
           'req.headers["x-kakao-signature"]',
           'res.headers["set-cookie"]',
+          // Request bodies are never logged (the req serializer keeps none); should an object holding a Works
+          // bot's secrets reach a log line anyway, these fields are censored (one and two levels deep).
+          ...WRITE_ONLY_FIELDS,
+          ...WRITE_ONLY_FIELDS.map((f) => `*.${f}`),
         ],
         censor: '[REDACTED]',
       },

@@ -204,7 +204,7 @@ export class OutboundMessageDto {
   @ApiProperty({ nullable: true, type: String }) failedAt: string | null;
 }
 
-function pageOf<T>(item: new () => T, name: string) {
+export function pageOf<T>(item: new () => T, name: string) {
   class PageDto {
     @ApiProperty({ type: item, isArray: true }) items: T[];
     @ApiProperty({ nullable: true, type: String, description: 'Pass as `cursor` for the next page' })

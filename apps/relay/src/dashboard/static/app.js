@@ -368,6 +368,26 @@
     );
   }
 
+  function renderWorksBots(page) {
+    note('works-bots-note', page, 'bots');
+    fillTable(
+      'works-bots-body',
+      page.items,
+      5,
+      (b) =>
+        el(
+          'tr',
+          { data: { botId: b.botId } },
+          el('td', {}, b.name || '—'),
+          el('td', { class: 'mono' }, b.botId),
+          el('td', {}, badge(b.enabled ? 'enabled' : 'disabled')),
+          el('td', { class: 'mono' }, b.clientId),
+          timeCell(b.createdAt),
+        ),
+      'No Works bots are registered (a bot of the WORKS_* variables is not listed).',
+    );
+  }
+
   // ---------- refresh ----------
 
   const now = () => Date.now() + state.skewMs;
@@ -378,13 +398,14 @@
     try {
       // The overview goes first: a stale token then costs one failed login, not seven (they are rate limited).
       const overview = await api('overview');
-      const [accounts, sessions, pending, conversations, messages, failures] = await Promise.all([
+      const [accounts, sessions, pending, conversations, messages, failures, worksBots] = await Promise.all([
         api(`accounts?limit=${LIMIT}`),
         api(`sessions?limit=${LIMIT}`),
         api('sessions?status=pending_pairing&limit=100'),
         api(`conversations?limit=${LIMIT}`),
         api(`messages?limit=${LIMIT}`),
         api(`failures?limit=${LIMIT}`),
+        api(`works/bots?limit=${LIMIT}`),
       ]);
       const generated = Date.parse(overview.generatedAt);
       if (!Number.isNaN(generated)) state.skewMs = generated - Date.now();
@@ -401,6 +422,7 @@
       renderConversations(conversations);
       renderMessages(messages);
       renderFailures(failures);
+      renderWorksBots(worksBots);
       showBanner('');
       $('updated').textContent =
         `Updated at ${fmtTime(new Date().toISOString())}${state.paused ? ' (paused)' : ''}`;
@@ -463,6 +485,7 @@
       'conversations-body',
       'messages-body',
       'failures-body',
+      'works-bots-body',
     ]) {
       $(id).replaceChildren();
     }
