@@ -1,9 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
-import type { WorksBotCredentials, WorksTarget } from '@app/core';
+import { WorksBotRegistry, type WorksTarget } from '@app/core';
 import {
   FakeWorks,
-  InMemoryWorksBotStore,
-  InMemoryWorksBotStoreModule,
   openStream,
   pairAgent,
   PairedAgent,
@@ -12,7 +10,7 @@ import {
   SseClient,
   waitUntil,
 } from '@app/testing';
-import { WorksContent, WorksSender, WorksSendModule, WorksSendWorkerModule } from '@app/works';
+import { WorksContent, WorksSender, WorksSendModule } from '@app/works';
 import { RunningRelay, startRelay } from './support/test-app';
 
 interface SendRow {
@@ -42,23 +40,25 @@ function keyPair() {
   });
 }
 
+const SECRETS_KEY = 'ab'.repeat(32);
 const text = (t: string): WorksContent => ({ type: 'text', text: t });
 
 describe('Naver Works send path (e2e, against a fake Works API)', () => {
   let fake: FakeWorks;
-  let bots: InMemoryWorksBotStore;
   let relay: RunningRelay;
   let sender: WorksSender;
   let agent: PairedAgent;
   let botN = 0;
 
-  /** A fresh bot with its own client app (so that each test starts without a cached token). */
-  function newBot(clientId = `client-${++botN}-${Date.now()}`): WorksBotCredentials {
+  /**
+   * A fresh bot with its own client app (so that each test starts without a cached token), registered through the
+   * bot registry the relay's worker reads (`works_bots`, secrets sealed with RELAY_SECRETS_KEY).
+   */
+  async function newBot(clientId = `client-${++botN}-${Date.now()}`) {
     const keys = keyPair();
-    const bot: WorksBotCredentials = {
-      botId: `bot-${++botN}`,
+    const bot = {
+      botId: `${2_000_000 + ++botN}`,
       name: null,
-      enabled: true,
       botSecret: 'bot-secret',
       clientId,
       clientSecret: `secret-of-${clientId}`,
@@ -71,7 +71,7 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
       serviceAccount: bot.serviceAccount,
       publicKey: keys.publicKey,
     });
-    bots.add(bot);
+    await relay.app.get(WorksBotRegistry).create(bot);
     return bot;
   }
 
@@ -81,8 +81,10 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
         WORKS_API_BASE_URL: fake.apiBaseUrl,
         WORKS_AUTH_URL: fake.authUrl,
         WORKS_SEND_RETRY_SECONDS: '30',
+        RELAY_SECRETS_KEY: SECRETS_KEY,
       },
-      [WorksSendModule, WorksSendWorkerModule, InMemoryWorksBotStoreModule.with(bots)],
+      // The relay's features that send to Works import it themselves; this suite calls the sender directly.
+      [WorksSendModule],
     );
   }
 
@@ -91,7 +93,6 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
   beforeAll(async () => {
     await resetState();
     fake = await FakeWorks.start();
-    bots = new InMemoryWorksBotStore();
     relay = await start();
     sender = relay.app.get(WorksSender);
     agent = await pairAgent(relay.url, 'works-send-agent');
@@ -103,7 +104,7 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
   });
 
   it('sends each message with a service-account token: 201, recorded as sent, one token request', async () => {
-    const bot = newBot();
+    const bot = await newBot();
     const target: WorksTarget = { botId: bot.botId, kind: 'user', id: 'user-1' };
     const image: WorksContent = {
       type: 'image',
@@ -139,7 +140,7 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
   });
 
   it('keeps the order of each conversation under concurrency and latency', async () => {
-    const bot = newBot();
+    const bot = await newBot();
     fake.latencyMs = 40;
     try {
       const one: WorksTarget = { botId: bot.botId, kind: 'user', id: 'sequential' };
@@ -174,7 +175,7 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
   });
 
   it('waits Retry-After on 429, then sends; the messages after it wait their turn', async () => {
-    const bot = newBot();
+    const bot = await newBot();
     fake.answerNext({ status: 429, retryAfter: '1', body: { code: 'TOO_MANY_REQUESTS' } });
     const target: WorksTarget = { botId: bot.botId, kind: 'user', id: 'busy' };
     const sends = await sender.send(target, [text('first'), text('second')], { accountId: agent.accountId });
@@ -194,7 +195,7 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
   });
 
   it('retries 5xx with backoff, then sends', async () => {
-    const bot = newBot();
+    const bot = await newBot();
     fake.answerNext({ status: 500 }, { status: 503 });
     const sends = await sender.send({ botId: bot.botId, kind: 'user', id: 'flaky' }, [text('eventually')], {
       accountId: agent.accountId,
@@ -206,7 +207,7 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
   });
 
   it('fails a 400 at once, tells the account stream, and sends the next message', async () => {
-    const bot = newBot();
+    const bot = await newBot();
     const stream: SseClient = await openStream(relay.url, agent.token);
     try {
       fake.answerNext({ status: 400, body: { code: 'INVALID_PARAMETER', description: 'content.text' } });
@@ -231,7 +232,7 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
   });
 
   it('renews the token once on 401 and sends again', async () => {
-    const bot = newBot();
+    const bot = await newBot();
     await sender.send({ botId: bot.botId, kind: 'user', id: 'u' }, [text('warm up')], {
       accountId: agent.accountId,
     });
@@ -256,7 +257,7 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
   it('shares one token between two relays and renews it once across them', async () => {
     const second = await start();
     try {
-      const bot = newBot();
+      const bot = await newBot();
       const other = second.app.get(WorksSender);
       const burst = (label: string) =>
         Promise.all(

@@ -1,4 +1,3 @@
-import { DynamicModule, Module } from '@nestjs/common';
 import { WorksBotCredentials, WorksBotStore } from '@app/core';
 
 /** `WorksBotStore` in memory: the bots a test registers. */
@@ -16,18 +15,5 @@ export class InMemoryWorksBotStore extends WorksBotStore {
 
   findByBotId(botId: string): Promise<WorksBotCredentials | null> {
     return Promise.resolve(this.bots.get(botId) ?? null);
-  }
-}
-
-/** Binds `WorksBotStore` to `store` for a whole application (until the bot registry provides it). */
-@Module({})
-export class InMemoryWorksBotStoreModule {
-  static with(store: InMemoryWorksBotStore): DynamicModule {
-    return {
-      module: InMemoryWorksBotStoreModule,
-      global: true,
-      providers: [{ provide: WorksBotStore, useValue: store }],
-      exports: [WorksBotStore],
-    };
   }
 }
