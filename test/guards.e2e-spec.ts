@@ -267,6 +267,23 @@ describe('scheduled cleanup (e2e)', () => {
       `INSERT INTO outbound_messages (inbound_message_id, account_id, mode, status, replies) VALUES ($1, $2, 'callback', 'sent', '[]')`,
       [ancient.id, silent.accountId],
     );
+    // a messenger's recorded event and a Works send answering no message, as old → deleted with it; newer ones stay
+    for (const [type, age] of [
+      ['joined', '8 days'],
+      ['left', '1 hour'],
+    ]) {
+      await sql(
+        `INSERT INTO channel_events (id, channel, conversation_key, type, payload, created_at)
+         VALUES (gen_random_uuid(), 'works', 'works:1:u', $1, '{}', now() - $2::interval)`,
+        [type, age],
+      );
+      await sql(
+        `INSERT INTO works_sends (id, bot_id, conversation_key, target_kind, target_id, seq, content, status, created_at)
+         VALUES (gen_random_uuid(), '1', 'works:1:u', 'user', 'u', (SELECT count(*) FROM works_sends), '{}', 'sent',
+                 now() - $1::interval)`,
+        [age],
+      );
+    }
     // a pending session nobody used → expired; an ended one older than a day → deleted
     const unused = await createSession(a.url);
     const old = await createSession(a.url);
@@ -294,6 +311,8 @@ describe('scheduled cleanup (e2e)', () => {
     expect(
       await sql(`SELECT 1 FROM outbound_messages WHERE inbound_message_id = $1`, [ancient.id]),
     ).toHaveLength(0);
+    expect(await sql(`SELECT type FROM channel_events`)).toEqual([{ type: 'left' }]);
+    expect(await sql(`SELECT count(*)::int AS n FROM works_sends`)).toEqual([{ n: 1 }]);
     expect(
       await sql(`SELECT 1 FROM sessions WHERE token_hash = encode(sha256($1::bytea), 'hex')`, [
         old.sessionToken,

@@ -28,3 +28,4 @@ export * from './ports/works-send-store.port';
 export * from './secrets/secret-box';
 export * from './secrets/rsa-private-key';
 export * from './ports/works-bot-registry.port';
+export * from './ports/channel-event-store.port';

@@ -4,6 +4,7 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
   AccountStore,
+  ChannelEventStore,
   CleanupStore,
   ConversationStore,
   InboundMessageStore,
@@ -20,6 +21,7 @@ import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './databa
 import { ENTITIES } from './entities';
 import {
   AccountsRepository,
+  ChannelEventsRepository,
   AdminReadRepository,
   CleanupRepository,
   ConversationsRepository,
@@ -32,6 +34,7 @@ import {
 } from './repositories';
 
 const REPOSITORIES = [
+  ChannelEventsRepository,
   AccountsRepository,
   AdminReadRepository,
   CleanupRepository,
@@ -53,6 +56,7 @@ const PORTS = [
   { provide: CleanupStore, useExisting: CleanupRepository },
   { provide: ReplyStore, useExisting: OutboundMessagesRepository },
   { provide: InboundMessageStore, useExisting: InboundMessagesRepository },
+  { provide: ChannelEventStore, useExisting: ChannelEventsRepository },
   { provide: WorksSendStore, useExisting: WorksSendsRepository },
   { provide: WorksBotStore, useExisting: WorksBotsRepository },
   { provide: WorksBotRegistry, useExisting: WorksBotsRepository },

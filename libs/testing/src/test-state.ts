@@ -12,6 +12,8 @@ const TABLES = [
   'accounts',
   'cleanup_runs',
   'works_bots',
+  'works_sends',
+  'channel_events',
 ];
 
 /** Empties every table of the test database (schema and migrations stay). */

@@ -137,6 +137,7 @@ export class WorksSendWorker extends QueueWorker<WorksSendJob, Outcome> {
     await this.store.recordAttempt(send.id, { outcome: 'failed', httpStatus, error }, this.clock.date());
     const messageId = send.inboundMessageId ?? send.id;
     this.logger.warn(`Works send ${send.id} (message ${messageId}) failed: ${error}`);
+    if (!send.accountId) return 'failed'; // a conversation not paired: no agent to tell
     await this.events
       .toAccount(send.accountId, {
         kind: 'error',

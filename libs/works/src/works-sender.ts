@@ -4,8 +4,8 @@ import type { WorksContent } from './works-content';
 import { WorksSendQueue } from './works-send.queue';
 
 export interface WorksSendContext {
-  /** The account whose streams hear of a failure. */
-  accountId: string;
+  /** The account whose streams hear of a failure; null for a conversation not paired to any. */
+  accountId: string | null;
   /** The inbound message this answers, if any (named in the failure's `error` event). */
   messageId?: string | null;
 }

@@ -44,7 +44,8 @@ export class EventsController {
     summary: 'The agent stream (Server-Sent Events)',
     description:
       'Events: connected (first), message (id = per-account sequence; data {id, conversationKey, channel ' +
-      '("kakao"), kakaoPayload (Kakao messages only), normalized {userId, text, channelId}, createdAt, payload (the ' +
+      '("kakao" | "works"), kakaoPayload (Kakao messages only), normalized {userId, text, channelId, attachments? ' +
+      '(non-text content)}, createdAt, payload (the ' +
       'original request body, whole)}), pairing_complete, pairing_expired, error. ' +
       'Heartbeat: `event: ping` with `data: {}` and no id, every SSE_HEARTBEAT_SECONDS. Undelivered messages are ' +
       'replayed on connect, a page at a time as the client reads; with Last-Event-ID, written-but-unanswered ' +

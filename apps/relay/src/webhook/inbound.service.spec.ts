@@ -3,6 +3,8 @@ import { parseConfig } from '@app/config';
 import {
   ChannelAdapter,
   ChannelAnswer,
+  ChannelEvent,
+  ChannelEventStore,
   FixedClock,
   ForbiddenError,
   InboundMessage,
@@ -90,6 +92,7 @@ function harness() {
     },
   };
   const published: ChannelEnvelope[] = [];
+  const recorded: ChannelEvent[] = [];
   let publishDown = false;
   const enqueued: StoredMessage[] = [];
   let pairedAt: Date | null = null;
@@ -128,6 +131,12 @@ function harness() {
       },
     } as unknown as StreamEventPublisher,
     clock,
+    {
+      record: async (event: ChannelEvent) => {
+        recorded.push(event);
+        return true;
+      },
+    } as ChannelEventStore,
   );
   const adapter = new RecordingAdapter();
   const handle = (text: string) => service.handle(adapter, adapter.parse({ text }));
@@ -139,6 +148,7 @@ function harness() {
     handle,
     inserted,
     published,
+    recorded,
     enqueued,
     pairCalls,
     results,
@@ -205,6 +215,7 @@ describe('InboundService', () => {
         payload: { text: 'hello' },
         normalized: { userId: 'user', text: 'hello', channelId: 'bot' },
         callbackUrl: null,
+        dedupeKey: null,
         replyDeadline: expect.any(Date),
       },
     ]);
@@ -293,5 +304,23 @@ describe('InboundService', () => {
     h.adapter.timedOut = true;
     await h.handle('hello');
     expect(await h.results()).toEqual({ inline_timeout: 1 });
+  });
+  it('records a messenger event that is not a message: no command looked for, nothing stored or streamed', async () => {
+    const h = harness();
+    const message = { ...h.adapter.parse({ text: '/help' }), event: 'join', dedupeKey: 'digest-1' };
+    const answer = await h.service.handle(h.adapter, message);
+    expect(answer.body).toEqual({ kind: 'recorded' });
+    expect(h.recorded).toEqual([
+      {
+        channel: 'works',
+        conversationKey: 'works:bot:user',
+        type: 'join',
+        payload: { text: '/help' },
+        dedupeKey: 'digest-1',
+      },
+    ]);
+    expect(h.inserted).toEqual([]);
+    expect(h.published).toEqual([]);
+    expect(await h.results()).toEqual({ recorded: 1 });
   });
 });

@@ -3,6 +3,7 @@ import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
   ChannelAdapter,
   ChannelAnswer,
+  ChannelEventStore,
   Clock,
   ConversationIdentity,
   ConversationStore,
@@ -27,6 +28,7 @@ type InboundResult =
   | 'flood'
   | 'stored'
   | 'duplicate'
+  | 'recorded'
   | 'inline_timeout'
   | 'unavailable'
   | 'overloaded'
@@ -65,6 +67,7 @@ export class InboundService {
     private readonly metrics: RelayMetrics,
     private readonly publisher: StreamEventPublisher,
     private readonly clock: Clock,
+    private readonly channelEvents: ChannelEventStore,
   ) {}
 
   /**
@@ -82,6 +85,17 @@ export class InboundService {
     const stopTimer = this.metrics.webhookDuration.startTimer({ mode: message.replyMode });
     let result: InboundResult = 'unavailable';
     try {
+      if (message.event) {
+        result = 'recorded';
+        await this.channelEvents.record({
+          channel: message.channel,
+          conversationKey: message.conversation.conversationKey,
+          type: message.event,
+          payload: message.payload,
+          dedupeKey: message.dedupeKey ?? null,
+        });
+        return await adapter.answer(message, { kind: 'recorded' });
+      }
       const command = parseCommand(message.text);
       if (command) {
         result = 'command';
@@ -185,6 +199,7 @@ export class InboundService {
       payload: message.payload,
       normalized: message.normalized,
       callbackUrl: message.callbackUrl,
+      dedupeKey: message.dedupeKey ?? null,
       replyDeadline: this.clock.after(message.replyWindowMs),
     });
     if (outcome.kind === 'unpaired') return { kind: 'unpaired', text: KO.notPaired };

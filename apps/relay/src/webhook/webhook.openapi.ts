@@ -1,5 +1,6 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { KAKAO_WEBHOOK_DOCS } from './kakao/kakao-webhook.openapi';
+import { WORKS_CALLBACK_DOCS } from './works/works-callback.openapi';
 
 type OperationObject = NonNullable<OpenAPIObject['paths'][string]['post']>;
 
@@ -16,4 +17,4 @@ export interface ChannelWebhookDocs {
 }
 
 /** Every channel's webhook, as documented (one per adapter in `CHANNEL_ADAPTERS`). */
-export const CHANNEL_WEBHOOK_DOCS: readonly ChannelWebhookDocs[] = [KAKAO_WEBHOOK_DOCS];
+export const CHANNEL_WEBHOOK_DOCS: readonly ChannelWebhookDocs[] = [KAKAO_WEBHOOK_DOCS, WORKS_CALLBACK_DOCS];

@@ -16,12 +16,21 @@ export interface ConversationIdentity {
   conversationKey: string;
 }
 
+/** Non-text content of a message (works-channel.md §1): what it is, and where the agent can fetch it. */
+export interface ChannelAttachment {
+  type: 'image' | 'file' | 'audio' | 'video' | 'sticker' | 'location';
+  url?: string;
+  fileId?: string;
+}
+
 /** What every channel fills in the `message` event's `normalized` field. */
 export interface NormalizedMessage {
   userId: string;
   /** The text, or "" for non-text content. */
   text: string;
   channelId: string;
+  /** Only for non-text content. */
+  attachments?: ChannelAttachment[];
 }
 
 /** A webhook request as an adapter sees it, once its body has been read (and its Content-Encoding undone). */
@@ -55,6 +64,16 @@ export interface InboundMessage<TPayload = unknown> {
   readonly callbackUrl: string | null;
   /** How long after storing the agent may still reply (the message's reply deadline). */
   readonly replyWindowMs: number;
+  /**
+   * What makes a repeated request a duplicate (stored once) when the channel has no callbackUrl: Works retries a
+   * callback with the same body and `issuedTime`, so its adapter gives a digest of the bot and the raw body.
+   */
+  readonly dedupeKey?: string | null;
+  /**
+   * A messenger event that is not a message (Works `join`, `leave`, `joined`, `left`): recorded, never stored as
+   * a message nor streamed, and no command is looked for in it.
+   */
+  readonly event?: string;
 }
 
 /** What the core did with a message; the adapter turns it into the messenger's answer. */
@@ -67,8 +86,10 @@ export type InboundOutcome =
   | { readonly kind: 'flood'; readonly text: string }
   /** the relay cannot take the message now (database away, store queue full); nothing stored. */
   | { readonly kind: 'unavailable'; readonly text: string; readonly retryAfterSeconds?: number }
-  /** The same request again (same `callbackUrl`): stored and handed to the agent once, earlier. */
+  /** The same request again (same `callbackUrl` or `dedupeKey`): stored and handed to the agent once, earlier. */
   | { readonly kind: 'duplicate' }
+  /** A messenger event that is not a message (`InboundMessage.event`): recorded, not streamed. */
+  | { readonly kind: 'recorded' }
   /**
    * Stored. `handOff` gives it to the agent's streams (never throws; the streams catch up from PostgreSQL whatever
    * happens); an adapter that waits for the reply inline starts listening before it hands off.

@@ -8,6 +8,8 @@ export interface NewInboundMessage {
   payload: unknown;
   normalized: NormalizedMessage;
   callbackUrl: string | null;
+  /** Duplicate detection for a channel without callbackUrl (`InboundMessage.dedupeKey`). */
+  dedupeKey?: string | null;
   replyDeadline: Date;
 }
 

@@ -11,7 +11,10 @@ export abstract class CleanupStore {
   /** Sends that never went out (lost job, dead worker) and whose deadline is `graceSeconds` gone. */
   abstract failStaleSends(graceSeconds: number): Promise<number>;
 
-  /** Deletes at most `limit` inbound messages older than the retention (their replies go with them). */
+  /**
+   * Deletes at most `limit` inbound messages older than the retention (their replies go with them), and as many
+   * recorded channel events and Works sends that answer no message.
+   */
   abstract deleteOldMessages(retentionDays: number, limit: number): Promise<number>;
 
   /** Keeps the last `keep` run records. */

@@ -19,7 +19,8 @@ export type WorksSendStatus = 'queued' | 'retrying' | 'sent' | 'failed';
 /** One Works message to send (a row of `works_sends`). */
 export interface WorksSend {
   id: string;
-  accountId: string;
+  /** The account whose streams hear of a failure; null for a conversation not paired (the pairing hint). */
+  accountId: string | null;
   /** The inbound message this answers, if any (a pairing hint or a command answer may have one too). */
   inboundMessageId: string | null;
   target: WorksTarget;
@@ -33,7 +34,7 @@ export interface WorksSend {
 }
 
 export interface NewWorksSends {
-  accountId: string;
+  accountId: string | null;
   inboundMessageId: string | null;
   target: WorksTarget;
   contents: Record<string, unknown>[];

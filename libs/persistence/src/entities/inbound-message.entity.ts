@@ -47,6 +47,10 @@ export class InboundMessageEntity {
   @Column({ name: 'callback_url', type: 'text', nullable: true })
   callbackUrl: string | null;
 
+  /** Duplicate detection for a channel without callbackUrl (Works: a digest of the bot and the raw body). */
+  @Column({ name: 'dedupe_key', type: 'text', nullable: true })
+  dedupeKey: string | null;
+
   /** After this instant a reply gets 409 CALLBACK_EXPIRED. */
   @Column({ name: 'reply_deadline', type: 'timestamptz' })
   replyDeadline: Date;

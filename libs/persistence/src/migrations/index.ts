@@ -5,6 +5,7 @@ import { DeliveryMarks1795000000003 } from './1795000000003-DeliveryMarks';
 import { Channels1795000000004 } from './1795000000004-Channels';
 import { WorksBots1795000000005 } from './1795000000005-WorksBots';
 import { WorksSends1795000000006 } from './1795000000006-WorksSends';
+import { WorksCallbacks1795000000007 } from './1795000000007-WorksCallbacks';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   Channels1795000000004,
   WorksBots1795000000005,
   WorksSends1795000000006,
+  WorksCallbacks1795000000007,
 ];

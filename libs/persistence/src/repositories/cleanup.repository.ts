@@ -51,7 +51,18 @@ export class CleanupRepository implements CleanupStore {
   deleteOldMessages(retentionDays: number, limit: number): Promise<number> {
     return affectedRows(
       this.db,
-      `DELETE FROM inbound_messages WHERE id IN (
+      // With the messages go, as old and as many: a messenger's recorded events, and the Works sends that answer no
+      // message (pairing hints, command answers; the others go with their message).
+      `WITH events AS (
+         DELETE FROM channel_events WHERE id IN (
+           SELECT id FROM channel_events WHERE created_at < now() - make_interval(days => $1) LIMIT $2)
+       ), sends AS (
+         DELETE FROM works_sends WHERE id IN (
+           SELECT id FROM works_sends
+            WHERE inbound_message_id IS NULL AND status IN ('sent', 'failed')
+              AND created_at < now() - make_interval(days => $1) LIMIT $2)
+       )
+       DELETE FROM inbound_messages WHERE id IN (
          SELECT id FROM inbound_messages WHERE created_at < now() - make_interval(days => $1) LIMIT $2)`,
       [retentionDays, limit],
     );

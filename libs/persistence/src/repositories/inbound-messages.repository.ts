@@ -149,8 +149,8 @@ export class InboundMessagesRepository implements InboundMessageStore {
       const [outcome] = await this.store([input]);
       return outcome;
     } catch (e) {
-      if (input.callbackUrl && isUniqueViolation(e)) {
-        const existing = await this.findIdByCallbackUrl(input.callbackUrl);
+      if ((input.callbackUrl || input.dedupeKey) && isUniqueViolation(e)) {
+        const existing = await this.findDuplicateId(input);
         if (existing) return { kind: 'duplicate', existingId: existing };
       }
       throw e;
@@ -172,15 +172,16 @@ export class InboundMessagesRepository implements InboundMessageStore {
       kakao_payload: input.payload,
       normalized: input.normalized,
       callback_url: input.callbackUrl,
+      dedupe_key: input.dedupeKey ?? null,
       reply_deadline: input.replyDeadline,
     }));
     const { rows: inserted } = await preparedQuery<InsertedRow>(
       this.dataSource,
-      'inbound_insert_batch_channel',
+      'inbound_insert_batch_dedupe',
       `WITH input AS MATERIALIZED (
            SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, ord int, channel text,
              conversation_key text, kakao_payload jsonb, normalized jsonb, callback_url text,
-             reply_deadline timestamptz)
+             dedupe_key text, reply_deadline timestamptz)
          ), conv AS (
            SELECT i.*, c.account_id FROM input i
              JOIN conversations c
@@ -196,11 +197,11 @@ export class InboundMessagesRepository implements InboundMessageStore {
            RETURNING a.id, a.last_seq, counts.n
          )
          INSERT INTO inbound_messages AS m (id, account_id, seq, channel, conversation_key, kakao_payload,
-           normalized, callback_url, reply_deadline, status)
+           normalized, callback_url, dedupe_key, reply_deadline, status)
          SELECT conv.id, conv.account_id,
                 next.last_seq - next.n + row_number() OVER (PARTITION BY conv.account_id ORDER BY conv.ord),
                 conv.channel, conv.conversation_key, conv.kakao_payload, conv.normalized, conv.callback_url,
-                conv.reply_deadline, 'queued'
+                conv.dedupe_key, conv.reply_deadline, 'queued'
            FROM conv JOIN next ON next.id = conv.account_id
          RETURNING m.id, m.account_id, m.seq, m.created_at`,
       [JSON.stringify(rows)],
@@ -212,8 +213,12 @@ export class InboundMessagesRepository implements InboundMessageStore {
     });
   }
 
-  private async findIdByCallbackUrl(callbackUrl: string): Promise<string | null> {
-    const row = await this.repo.findOne({ select: { id: true }, where: { callbackUrl } });
+  /** The stored message a repeated request duplicates: the same callbackUrl (Kakao) or dedupe key (Works). */
+  private async findDuplicateId(input: NewInboundMessage): Promise<string | null> {
+    const where = [];
+    if (input.callbackUrl) where.push({ callbackUrl: input.callbackUrl });
+    if (input.dedupeKey) where.push({ dedupeKey: input.dedupeKey });
+    const row = await this.repo.findOne({ select: { id: true }, where });
     return row?.id ?? null;
   }
 

@@ -8,3 +8,4 @@ export * from './admin-read.repository';
 export * from './cleanup.repository';
 export * from './works-sends.repository';
 export * from './works-bots.repository';
+export * from './channel-events.repository';

@@ -7,7 +7,7 @@ import { affectedRows, queryRow, queryRows } from '../sql';
 
 interface WorksSendRow {
   id: string;
-  account_id: string;
+  account_id: string | null;
   inbound_message_id: string | null;
   bot_id: string;
   conversation_key: string;

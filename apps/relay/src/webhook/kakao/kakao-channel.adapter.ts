@@ -99,6 +99,7 @@ export class KakaoChannelAdapter extends ChannelAdapter<KakaoSkillPayload> imple
               : { 'Retry-After': String(outcome.retryAfterSeconds) },
         };
       case 'duplicate':
+      case 'recorded': // (Kakao has no events other than messages)
         // The same Kakao request again (same callbackUrl): it was stored and handed to the agent once.
         return USE_CALLBACK;
       case 'stored':
