@@ -68,9 +68,8 @@ export class ReplyService {
     const response: ReplyResponse = dto.response;
     if (route.channel === 'works') return this.replyOnWorks(route, dto.messageId, response);
     if (isWorksReply(response)) {
-      throw new ValidationError('A {"works": …} response answers only a Naver Works message.', [
-        { field: 'response', message: 'this message came from Kakao: answer with a SkillResponse "2.0"' },
-      ]);
+      const message = '{"works": …} answers only a Naver Works message; this one came from Kakao';
+      throw new ValidationError(`response: ${message}`, [{ field: 'response', message }]);
     }
     return this.replyOnKakao(agent.accountId, dto.messageId, response);
   }
@@ -89,9 +88,8 @@ export class ReplyService {
     if (!target) throw new Error(`message ${messageId} has no Works conversation key`);
     const contents = isWorksReply(response) ? [response.works] : skillResponseToWorks(response);
     if (contents.length === 0) {
-      throw new ValidationError('The response has nothing a Naver Works message can show.', [
-        { field: 'response', message: 'no output converts to a Works message' },
-      ]);
+      const message = 'no output of this SkillResponse converts to a Naver Works message';
+      throw new ValidationError(`response: ${message}`, [{ field: 'response', message }]);
     }
     const sends = await this.works.send(target, contents, { accountId: route.accountId, messageId });
     this.metrics.repliesAccepted.inc();
