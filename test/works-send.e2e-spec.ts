@@ -10,7 +10,7 @@ import {
   SseClient,
   waitUntil,
 } from '@app/testing';
-import { WorksContent, WorksSender, WorksSendModule } from '@app/works';
+import { WorksContent, WorksSender } from '@app/works';
 import { RunningRelay, startRelay } from './support/test-app';
 
 interface SendRow {
@@ -76,16 +76,12 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
   }
 
   function start(): Promise<RunningRelay> {
-    return startRelay(
-      {
-        WORKS_API_BASE_URL: fake.apiBaseUrl,
-        WORKS_AUTH_URL: fake.authUrl,
-        WORKS_SEND_RETRY_SECONDS: '30',
-        RELAY_SECRETS_KEY: SECRETS_KEY,
-      },
-      // The relay's features that send to Works import it themselves; this suite calls the sender directly.
-      [WorksSendModule],
-    );
+    return startRelay({
+      WORKS_API_BASE_URL: fake.apiBaseUrl,
+      WORKS_AUTH_URL: fake.authUrl,
+      WORKS_SEND_RETRY_SECONDS: '30',
+      RELAY_SECRETS_KEY: SECRETS_KEY,
+    });
   }
 
   const sentTo = (botId: string) => fake.sends.filter((s) => s.botId === botId && s.status === 201);

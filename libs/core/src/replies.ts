@@ -1,3 +1,4 @@
+import type { ChannelName } from './channels/channel-adapter';
 import type { SkillResponse } from './kakao';
 
 /**
@@ -10,6 +11,13 @@ import type { SkillResponse } from './kakao';
 export type OutboundMode = 'callback' | 'inline';
 
 export type OutboundStatus = 'pending' | 'sent' | 'failed';
+
+/** Who may answer a message and where the answer goes: its account, messenger and conversation. */
+export interface ReplyRoute {
+  accountId: string;
+  channel: ChannelName;
+  conversationKey: string;
+}
 
 /** One reply as the agent sent it. */
 export interface AcceptedReply {

@@ -3,13 +3,17 @@ import { ProducerQueuesModule } from '@app/messaging';
 import { PersistenceModule } from '@app/persistence';
 import { RateLimitGuard } from '@app/platform';
 import { AuthModule } from '@app/pairing';
+import { WorksSendModule } from '@app/works';
 import { CallbackSendQueue } from './callback-send.queue';
 import { ReplyController } from './reply.controller';
 import { ReplyService } from './reply.service';
 
-/** `POST /openclaw/reply`: validation, auth, tenant isolation, coalescing and the send job per message. */
+/**
+ * `POST /openclaw/reply`: validation, auth, tenant isolation, coalescing and the send job per message (Kakao), or
+ * the hand-over to the Works send path (`WorksSender`) for a Naver Works message.
+ */
 @Module({
-  imports: [PersistenceModule, ProducerQueuesModule, AuthModule],
+  imports: [PersistenceModule, ProducerQueuesModule, AuthModule, WorksSendModule],
   controllers: [ReplyController],
   providers: [ReplyService, CallbackSendQueue, RateLimitGuard],
 })

@@ -40,19 +40,29 @@ export class ReplyController {
     description:
       'Accepted at once and coalesced with further replies to the same message for REPLY_COALESCE_MS, then sent ' +
       'once to Kakao (callback URL, or the waiting webhook in inline mode). With REPLY_COALESCE_MS=0 the call ' +
-      'waits for its own send and answers deliveredAt or 502.',
+      'waits for its own send and answers deliveredAt or 502.\n\n' +
+      'Naver Works message (channel "works"): no callback window and no coalescing. Each reply is converted ' +
+      '(a SkillResponse: one Works message per output) or sent as is (`{"works": <Works content object>}`), ' +
+      'stored and queued in order as the next message(s) of the conversation, and answered at once with ' +
+      '`accepted` (replyId: the first stored Works message); a second or late reply is accepted too (no 409). ' +
+      'A send that fails later is reported on the streams as an `error` event WORKS_SEND_FAILED. ' +
+      '`{"works": …}` to a Kakao message is 400 VALIDATION_ERROR.',
   })
   @ApiOkResponse({
     schema: {
       oneOf: [{ $ref: getSchemaPath(ReplyAcceptedDto) }, { $ref: getSchemaPath(ReplyDeliveredDto) }],
     },
   })
-  @ApiBadRequestResponse({ description: 'VALIDATION_ERROR' })
+  @ApiBadRequestResponse({
+    description:
+      'VALIDATION_ERROR (also `{"works": …}` for a Kakao message, a `works` value without a string `type`, or ' +
+      'a SkillResponse with nothing a Works message can show)',
+  })
   @ApiUnauthorizedResponse({ description: 'Invalid token, or SESSION_NOT_PAIRED' })
   @ApiNotFoundResponse({ description: "MESSAGE_NOT_FOUND (also for another account's message)" })
-  @ApiConflictResponse({ description: 'ALREADY_REPLIED or CALLBACK_EXPIRED' })
+  @ApiConflictResponse({ description: 'ALREADY_REPLIED or CALLBACK_EXPIRED (Kakao messages only)' })
   @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED, with Retry-After and X-RateLimit-* headers' })
-  @ApiBadGatewayResponse({ description: 'CALLBACK_FAILED (REPLY_COALESCE_MS=0 only)' })
+  @ApiBadGatewayResponse({ description: 'CALLBACK_FAILED (Kakao messages, REPLY_COALESCE_MS=0 only)' })
   reply(
     @Agent() agent: AgentPrincipal,
     @Body() dto: ReplyDto,

@@ -1,13 +1,14 @@
 import { Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { parseConfig } from '@app/config';
-import { FixedClock, RelayError, SkillResponse } from '@app/core';
+import { FixedClock, RelayError, SkillResponse, WorksTarget } from '@app/core';
 import type { CallbackSendJob, PubSubService } from '@app/messaging';
 import type { AgentPrincipal } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
 import { InMemoryReplyStore } from '@app/testing/in-memory-reply-store';
+import type { WorksContent, WorksSendContext, WorksSender } from '@app/works';
 import { CallbackSendQueue } from './callback-send.queue';
-import type { ReplyDto } from './dto/reply.dto';
+import type { ReplyDto, ReplyResponse } from './dto/reply.dto';
 import { ReplyService, SEND_MARGIN_MS } from './reply.service';
 
 const ACCOUNT = '0190a5c4-0000-7000-8000-00000000000a';
@@ -29,7 +30,7 @@ const agent = (accountId: string | null = ACCOUNT): AgentPrincipal => ({
   tokenHash: 'hash',
 });
 
-const dto = (response: SkillResponse, messageId = MESSAGE): ReplyDto => ({ messageId, response });
+const dto = (response: ReplyResponse, messageId = MESSAGE): ReplyDto => ({ messageId, response });
 
 /** BullMQ's `add` as the queue sees it; `down` makes it fail like Redis away. */
 function fakeBull() {
@@ -65,6 +66,24 @@ function fakePubSub(log: string[]) {
   return { pubsub: pubsub as unknown as PubSubService, state };
 }
 
+/** `WorksSender` as the reply path sees it: records each call (in order) and answers stored sends with ids. */
+function fakeWorksSender(log: string[]) {
+  const calls: Array<{ target: WorksTarget; contents: WorksContent[]; context: WorksSendContext }> = [];
+  const state = { down: false, nextId: 1 };
+  const sender = {
+    send: async (target: WorksTarget, contents: WorksContent[], context: WorksSendContext) => {
+      log.push('works-send');
+      if (state.down) throw new Error('Connection is closed.');
+      calls.push({ target, contents, context });
+      return contents.map((content) => ({
+        id: `0190a5c4-0000-7000-8000-${String(state.nextId++).padStart(12, '0')}`,
+        content,
+      }));
+    },
+  };
+  return { sender: sender as unknown as WorksSender, calls, state };
+}
+
 function setup(env: Record<string, string> = {}) {
   const clock = new FixedClock(Date.UTC(2026, 0, 1, 12));
   const log: string[] = [];
@@ -78,6 +97,7 @@ function setup(env: Record<string, string> = {}) {
   const { pubsub, state: outcome } = fakePubSub(log);
   const metrics = new RelayMetrics();
   const config = parseConfig(env);
+  const works = fakeWorksSender(log);
   const service = new ReplyService(
     config,
     store,
@@ -85,9 +105,10 @@ function setup(env: Record<string, string> = {}) {
     pubsub,
     metrics,
     clock,
+    works.sender,
   );
   store.addMessage({ id: MESSAGE, accountId: ACCOUNT, replyDeadline: clock.after(55_000) });
-  return { clock, store, bull, outcome, metrics, service, log };
+  return { clock, store, bull, outcome, metrics, service, log, works };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<RelayError> {
@@ -294,5 +315,167 @@ describe('ReplyService', () => {
         deliveredAt: start + 300,
       });
     });
+  });
+
+  describe('a Naver Works message (no callback window)', () => {
+    const WORKS_MESSAGE = '0190a5c4-0000-7000-8000-000000000002';
+    const ROOM_MESSAGE = '0190a5c4-0000-7000-8000-000000000003';
+
+    function worksSetup(env: Record<string, string> = {}) {
+      const ctx = setup(env);
+      ctx.store.addMessage({
+        id: WORKS_MESSAGE,
+        accountId: ACCOUNT,
+        channel: 'works',
+        conversationKey: 'works:2000001:user-1',
+        callbackUrl: null,
+      });
+      ctx.store.addMessage({
+        id: ROOM_MESSAGE,
+        accountId: ACCOUNT,
+        channel: 'works',
+        conversationKey: 'works:2000001:channel:room-9',
+        callbackUrl: null,
+      });
+      return ctx;
+    }
+
+    const works = (content: WorksContent): ReplyResponse => ({ works: content });
+
+    it('converts a SkillResponse and hands it to the Works send path at once: 200 accepted, replyId = first send', async () => {
+      const { service, store, works: sender, bull, clock, metrics } = worksSetup();
+      const response: SkillResponse = {
+        version: '2.0',
+        template: {
+          outputs: [
+            { simpleText: { text: 'one' } },
+            { simpleImage: { imageUrl: 'https://img.example/a.png' } },
+          ],
+        },
+      };
+      const answer = await service.reply(agent(), dto(response, WORKS_MESSAGE));
+      expect(sender.calls).toEqual([
+        {
+          target: { botId: '2000001', kind: 'user', id: 'user-1' },
+          contents: [
+            { type: 'text', text: 'one' },
+            {
+              type: 'image',
+              previewImageUrl: 'https://img.example/a.png',
+              originalContentUrl: 'https://img.example/a.png',
+            },
+          ],
+          context: { accountId: ACCOUNT, messageId: WORKS_MESSAGE },
+        },
+      ]);
+      expect(answer).toEqual({
+        success: true,
+        status: 'accepted',
+        replyId: '0190a5c4-0000-7000-8000-000000000001',
+      });
+      // Nothing of the Kakao path: no outbound row, no callback job; the message is replied.
+      expect(store.sendOf(WORKS_MESSAGE)).toBeUndefined();
+      expect(bull.jobs).toEqual([]);
+      expect(store.messages.get(WORKS_MESSAGE)).toMatchObject({ status: 'replied', repliedAt: clock.date() });
+      expect((await metrics.repliesAccepted.get()).values[0].value).toBe(1);
+    });
+
+    it('sends {"works": …} as is, and a room to its channel', async () => {
+      const { service, works: sender } = worksSetup();
+      const content: WorksContent = { type: 'sticker', packageId: '1', stickerId: '2' };
+      await service.reply(agent(), dto(works(content), ROOM_MESSAGE));
+      expect(sender.calls).toEqual([
+        {
+          target: { botId: '2000001', kind: 'channel', id: 'room-9' },
+          contents: [content],
+          context: { accountId: ACCOUNT, messageId: ROOM_MESSAGE },
+        },
+      ]);
+    });
+
+    it('accepts every further or late reply and sends each in order: no 409, whatever the time', async () => {
+      const { service, store, works: sender, clock } = worksSetup();
+      const first = await service.reply(agent(), dto(text('first'), WORKS_MESSAGE));
+      const repliedAt = clock.date();
+      clock.advance(10 * 60_000);
+      store.messages.get(WORKS_MESSAGE)!.status = 'expired';
+      const second = await service.reply(
+        agent(),
+        dto(works({ type: 'text', text: 'second' }), WORKS_MESSAGE),
+      );
+      expect(first).toMatchObject({ status: 'accepted' });
+      expect(second).toMatchObject({ status: 'accepted' });
+      expect(second).not.toEqual(first);
+      expect(sender.calls.map((c) => c.contents)).toEqual([
+        [{ type: 'text', text: 'first' }],
+        [{ type: 'text', text: 'second' }],
+      ]);
+      expect(store.messages.get(WORKS_MESSAGE)).toMatchObject({ status: 'replied' });
+      // The status moved from `expired` back to `replied`, stamped by the late reply.
+      expect(store.messages.get(WORKS_MESSAGE)!.repliedAt).not.toEqual(repliedAt);
+    });
+
+    it('keeps the first replied_at for a second reply', async () => {
+      const { service, store, clock } = worksSetup();
+      await service.reply(agent(), dto(text('first'), WORKS_MESSAGE));
+      const repliedAt = clock.date();
+      clock.advance(5_000);
+      await service.reply(agent(), dto(text('second'), WORKS_MESSAGE));
+      expect(store.messages.get(WORKS_MESSAGE)!.repliedAt).toEqual(repliedAt);
+    });
+
+    it('does not wait for the send even with REPLY_COALESCE_MS=0 (nothing subscribed)', async () => {
+      const { service, log, outcome } = worksSetup({ REPLY_COALESCE_MS: '0' });
+      await expect(service.reply(agent(), dto(text('x'), WORKS_MESSAGE))).resolves.toMatchObject({
+        status: 'accepted',
+      });
+      expect(log).toEqual(['works-send']);
+      expect(outcome.channels).toEqual([]);
+    });
+
+    it("another account's Works message is the same 404 as an unknown one, and nothing is sent", async () => {
+      const { service, works: sender } = worksSetup();
+      const unknown = await refusal(
+        service.reply(agent(), dto(text('x'), '0190a5c4-0000-7000-8000-0000000000ff')),
+      );
+      const foreign = await refusal(service.reply(agent(OTHER_ACCOUNT), dto(text('x'), WORKS_MESSAGE)));
+      expect([foreign.statusCode, foreign.code, foreign.message]).toEqual([
+        unknown.statusCode,
+        unknown.code,
+        unknown.message,
+      ]);
+      expect(sender.calls).toEqual([]);
+    });
+
+    it('a response with nothing Works can show is 400 VALIDATION_ERROR, nothing sent or marked', async () => {
+      const { service, store, works: sender } = worksSetup();
+      const empty: SkillResponse = { version: '2.0', template: { outputs: [] } };
+      const e = await refusal(service.reply(agent(), dto(empty, WORKS_MESSAGE)));
+      expect([e.statusCode, e.code]).toEqual([400, 'VALIDATION_ERROR']);
+      expect(sender.calls).toEqual([]);
+      expect(store.messages.get(WORKS_MESSAGE)?.status).toBe('queued');
+    });
+
+    it('a Works send path that refuses (Redis away) fails the call and leaves the message unanswered', async () => {
+      const { service, store, works: sender } = worksSetup();
+      sender.state.down = true;
+      await expect(service.reply(agent(), dto(text('x'), WORKS_MESSAGE))).rejects.toThrow('Connection');
+      expect(store.messages.get(WORKS_MESSAGE)?.status).toBe('queued');
+    });
+  });
+
+  it('a {"works": …} response to a Kakao message is 400 VALIDATION_ERROR, nothing stored', async () => {
+    const { service, store, works: sender, bull } = setup();
+    const e = await refusal(service.reply(agent(), dto({ works: { type: 'text', text: 'x' } })));
+    expect([e.statusCode, e.code]).toEqual([400, 'VALIDATION_ERROR']);
+    expect(store.sendOf(MESSAGE)).toBeUndefined();
+    expect(bull.jobs).toEqual([]);
+    expect(sender.calls).toEqual([]);
+  });
+
+  it('a {"works": …} response to a foreign Kakao message is 404, not 400 (existence not revealed)', async () => {
+    const { service } = setup();
+    const e = await refusal(service.reply(agent(OTHER_ACCOUNT), dto({ works: { type: 'text', text: 'x' } })));
+    expect(e.code).toBe('MESSAGE_NOT_FOUND');
   });
 });

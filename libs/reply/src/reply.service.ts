@@ -5,17 +5,22 @@ import {
   Clock,
   ConflictError,
   NotFoundError,
+  parseWorksConversationKey,
   RelayError,
   ReplyDecision,
+  ReplyRoute,
   ReplyStore,
   ReplyTarget,
+  SkillResponse,
   UnauthorizedError,
+  ValidationError,
 } from '@app/core';
 import { ChannelWait, channelNames, PubSubService, SendOutcome } from '@app/messaging';
 import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '@app/pairing';
+import { skillResponseToWorks, WorksSender } from '@app/works';
 import { CallbackSendQueue } from './callback-send.queue';
-import { ReplyAcceptedDto, ReplyDeliveredDto, ReplyDto } from './dto/reply.dto';
+import { isWorksReply, ReplyAcceptedDto, ReplyDeliveredDto, ReplyDto, ReplyResponse } from './dto/reply.dto';
 
 /** How long before the reply deadline a coalesced send must start. */
 export const SEND_MARGIN_MS = { callback: 1000, inline: 150 } as const;
@@ -28,9 +33,13 @@ export class CallbackFailedError extends RelayError {
   }
 }
 
+const notFound = () =>
+  new NotFoundError('MESSAGE_NOT_FOUND', 'No message with this id exists for this agent.');
+
 /**
  * The agent's answers (contract §5): accepted at once and coalesced per message, sent by one BullMQ job per
- * message; with REPLY_COALESCE_MS=0 each call waits for its own send.
+ * message; with REPLY_COALESCE_MS=0 each call waits for its own send. An answer to a Naver Works message
+ * (works-channel.md §3) has no callback window: each one is handed to the Works send path at once, in order.
  */
 @Injectable()
 export class ReplyService {
@@ -43,6 +52,7 @@ export class ReplyService {
     private readonly pubsub: PubSubService,
     private readonly metrics: RelayMetrics,
     private readonly clock: Clock,
+    private readonly works: WorksSender,
   ) {}
 
   async reply(agent: AgentPrincipal, dto: ReplyDto): Promise<ReplyAcceptedDto | ReplyDeliveredDto> {
@@ -52,6 +62,52 @@ export class ReplyService {
         'The session is not paired yet; replies need a paired session.',
       );
     }
+    // Another account's message is as unknown as a missing one, whatever its channel.
+    const route = await this.store.findRoute(dto.messageId);
+    if (!route || route.accountId !== agent.accountId) throw notFound();
+    const response: ReplyResponse = dto.response;
+    if (route.channel === 'works') return this.replyOnWorks(route, dto.messageId, response);
+    if (isWorksReply(response)) {
+      const message = '{"works": …} answers only a Naver Works message; this one came from Kakao';
+      throw new ValidationError(`response: ${message}`, [{ field: 'response', message }]);
+    }
+    return this.replyOnKakao(agent.accountId, dto.messageId, response);
+  }
+
+  /**
+   * Works: the reply becomes Works messages (converted from a SkillResponse, or `{"works": …}` as is), stored and
+   * queued as the next of the conversation by `WorksSender` before the call answers, so that replies are sent in
+   * the order they were accepted; the message is then `replied`. The replyId is the first stored send's id.
+   */
+  private async replyOnWorks(
+    route: ReplyRoute,
+    messageId: string,
+    response: ReplyResponse,
+  ): Promise<ReplyAcceptedDto> {
+    const target = parseWorksConversationKey(route.conversationKey);
+    if (!target) throw new Error(`message ${messageId} has no Works conversation key`);
+    const contents = isWorksReply(response) ? [response.works] : skillResponseToWorks(response);
+    if (contents.length === 0) {
+      const message = 'no output of this SkillResponse converts to a Naver Works message';
+      throw new ValidationError(`response: ${message}`, [{ field: 'response', message }]);
+    }
+    const sends = await this.works.send(target, contents, { accountId: route.accountId, messageId });
+    this.metrics.repliesAccepted.inc();
+    try {
+      await this.store.markReplied(messageId, this.clock.date());
+    } catch (e) {
+      // The sends are stored and queued: answering an error now would only make the agent send them twice.
+      this.logger.warn(`Works reply to ${messageId} queued but not marked replied: ${(e as Error).message}`);
+    }
+    return { success: true, status: 'accepted', replyId: sends[0].id };
+  }
+
+  private async replyOnKakao(
+    accountId: string,
+    messageId: string,
+    response: SkillResponse,
+  ): Promise<ReplyAcceptedDto | ReplyDeliveredDto> {
+    const dto = { messageId, response };
     const synchronous = this.config.replyCoalesceMs === 0;
     // Subscribe before the send can happen, so its outcome cannot be missed.
     const wait: ChannelWait | null = synchronous
@@ -62,7 +118,6 @@ export class ReplyService {
       : null;
     try {
       const replyId = randomUUID();
-      const accountId = agent.accountId;
       const outcome = await this.store.acceptReply(
         dto.messageId,
         { replyId, response: dto.response, receivedAt: this.clock.date().toISOString() },
@@ -70,7 +125,7 @@ export class ReplyService {
       );
       switch (outcome.kind) {
         case 'not_found':
-          throw new NotFoundError('MESSAGE_NOT_FOUND', 'No message with this id exists for this agent.');
+          throw notFound();
         case 'already_replied':
           throw new ConflictError('ALREADY_REPLIED', 'The reply to this message was already sent to Kakao.');
         case 'expired':

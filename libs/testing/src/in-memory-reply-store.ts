@@ -6,6 +6,7 @@ import {
   OutboundMode,
   OutboundStatus,
   ReplyDecision,
+  ReplyRoute,
   ReplyStore,
   ReplyTarget,
   SendRecord,
@@ -17,10 +18,13 @@ import {
 export interface FakeMessage {
   id: string;
   accountId: string;
+  channel: ReplyRoute['channel'];
+  conversationKey: string;
   callbackUrl: string | null;
   replyDeadline: Date;
   createdAt: Date;
   status: 'queued' | 'replied' | 'failed' | 'expired';
+  repliedAt: Date | null;
 }
 
 /** The outbound row of a message. */
@@ -57,6 +61,9 @@ export class InMemoryReplyStore extends ReplyStore {
 
   addMessage(message: Partial<FakeMessage> & Pick<FakeMessage, 'id' | 'accountId'>): FakeMessage {
     const stored: FakeMessage = {
+      channel: 'kakao',
+      conversationKey: 'bot-1:user-1',
+      repliedAt: null,
       callbackUrl: 'https://bot-api.kakao.com/v1/callback/test',
       createdAt: this.clock.date(),
       replyDeadline: this.clock.after(55_000),
@@ -84,6 +91,20 @@ export class InMemoryReplyStore extends ReplyStore {
 
   sendOf(messageId: string): FakeSend | undefined {
     return this.sends.get(messageId);
+  }
+
+  async findRoute(messageId: string): Promise<ReplyRoute | null> {
+    const message = this.messages.get(messageId);
+    return message
+      ? { accountId: message.accountId, channel: message.channel, conversationKey: message.conversationKey }
+      : null;
+  }
+
+  async markReplied(messageId: string, at: Date): Promise<void> {
+    const message = this.messages.get(messageId);
+    if (!message || message.status === 'replied') return;
+    message.status = 'replied';
+    message.repliedAt = at;
   }
 
   async acceptReply(

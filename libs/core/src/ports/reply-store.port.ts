@@ -3,6 +3,7 @@ import type {
   AcceptReplyOutcome,
   ClaimedSend,
   ReplyDecision,
+  ReplyRoute,
   ReplyTarget,
   SendRecord,
   SendState,
@@ -20,6 +21,15 @@ export abstract class ReplyStore {
    * and if the verdict is `accept`, appends the reply to the message's send and sets that send due at
    * `sendAfter`. A send claimed meanwhile makes it `already_replied`.
    */
+  /** The message's account, channel and conversation key (null when there is no such message). */
+  abstract findRoute(messageId: string): Promise<ReplyRoute | null>;
+
+  /**
+   * Marks a message `replied` whose answer was handed to a channel without a callback (Naver Works: its sends
+   * are stored and queued); a second answer keeps the first `replied_at`.
+   */
+  abstract markReplied(messageId: string, at: Date): Promise<void>;
+
   abstract acceptReply(
     messageId: string,
     reply: AcceptedReply,

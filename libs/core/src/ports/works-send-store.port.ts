@@ -13,6 +13,25 @@ export function worksConversationKey(target: WorksTarget): string {
     : `works:${target.botId}:channel:${target.id}`;
 }
 
+/**
+ * The Works target of a conversation key, the inverse of `worksConversationKey`; null for a key of another channel
+ * or one that names no bot or no user/room. The bot id is everything up to the next `:` (Works bot ids are
+ * numeric); the rest is the user id, unless it starts with `channel:` (a room).
+ */
+export function parseWorksConversationKey(key: string): WorksTarget | null {
+  if (!key.startsWith('works:')) return null;
+  const rest = key.slice('works:'.length);
+  const colon = rest.indexOf(':');
+  if (colon <= 0) return null;
+  const botId = rest.slice(0, colon);
+  const tail = rest.slice(colon + 1);
+  if (tail.startsWith('channel:')) {
+    const id = tail.slice('channel:'.length);
+    return id ? { botId, kind: 'channel', id } : null;
+  }
+  return tail ? { botId, kind: 'user', id: tail } : null;
+}
+
 /** `queued` until the first attempt, `retrying` between attempts, then `sent` or `failed` for good. */
 export type WorksSendStatus = 'queued' | 'retrying' | 'sent' | 'failed';
 

@@ -7,6 +7,7 @@ import type {
   ClaimedSend,
   OutboundMode,
   ReplyDecision,
+  ReplyRoute,
   ReplyTarget,
   SendRecord,
   SendState,
@@ -22,6 +23,28 @@ export class OutboundMessagesRepository implements ReplyStore {
     @InjectRepository(OutboundMessageEntity) private readonly repo: Repository<OutboundMessageEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
+
+  /** One read by primary key: the message's account, channel and conversation. */
+  async findRoute(messageId: string): Promise<ReplyRoute | null> {
+    const row = await queryRow<{
+      account_id: string;
+      channel: ReplyRoute['channel'];
+      conversation_key: string;
+    }>(this.dataSource, `SELECT account_id, channel, conversation_key FROM inbound_messages WHERE id = $1`, [
+      messageId,
+    ]);
+    return row
+      ? { accountId: row.account_id, channel: row.channel, conversationKey: row.conversation_key }
+      : null;
+  }
+
+  async markReplied(messageId: string, at: Date): Promise<void> {
+    await affectedRows(
+      this.dataSource,
+      `UPDATE inbound_messages SET status = 'replied', replied_at = $2 WHERE id = $1 AND status <> 'replied'`,
+      [messageId, at],
+    );
+  }
 
   /**
    * One transaction: locks the message row, reads it and its outbound row, asks `decide`, and on `accept`
