@@ -202,6 +202,21 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
     expect(row).toMatchObject({ status: 'sent', attempts: 3, last_http_status: 201 });
   });
 
+  it('sends a message whose job was lost (Redis lost it, or never took it): the sweep queues it again', async () => {
+    const bot = await newBot();
+    // A send stored while Redis was away: its row is in PostgreSQL, no job in the queue.
+    const [row] = await sql<{ id: string }>(
+      `INSERT INTO works_sends (id, account_id, bot_id, conversation_key, target_kind, target_id, seq, content,
+                                created_at)
+       VALUES (gen_random_uuid(), $1, $2, $3, 'user', 'lost-user', 1, $4::jsonb, now() - interval '1 minute')
+       RETURNING id`,
+      [agent.accountId, bot.botId, `works:${bot.botId}:lost-user`, JSON.stringify(text('lost and found'))],
+    );
+    await waitUntil(() => sentTo(bot.botId).length === 1, 15000);
+    expect(sentTo(bot.botId)[0]).toMatchObject({ targetId: 'lost-user', content: text('lost and found') });
+    await waitUntil(async () => (await rowsOf([row.id]))[0].status === 'sent');
+  }, 30_000);
+
   it('fails a 400 at once, tells the account stream, and sends the next message', async () => {
     const bot = await newBot();
     const stream: SseClient = await openStream(relay.url, agent.token);

@@ -39,6 +39,14 @@ class MemorySendStore extends WorksSendStore {
     );
   }
 
+  findUnfinished(): Promise<string[]> {
+    return Promise.resolve(
+      [...this.rows.values()]
+        .filter((r) => r.status === 'queued' || r.status === 'retrying')
+        .map((r) => r.id),
+    );
+  }
+
   recordAttempt(id: string, attempt: WorksSendAttempt): Promise<void> {
     const row = this.rows.get(id)!;
     row.attempts += 1;

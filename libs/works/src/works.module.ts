@@ -7,6 +7,7 @@ import { WorksAuthClient } from './works-auth.client';
 import { WorksSendQueue } from './works-send.queue';
 import { WorksSendWorker } from './works-send.worker';
 import { WorksSender } from './works-sender';
+import { WorksSendSweeper } from './works-send.sweeper';
 import { RedisWorksTokenCache, WorksTokenCache } from './works-token.cache';
 
 /** The producer side of the Works send path: `WorksSender`, for the relay's request path. */
@@ -25,6 +26,7 @@ export class WorksSendModule {}
   imports: [PersistenceModule, ProducerQueuesModule],
   providers: [
     WorksSendWorker,
+    WorksSendSweeper,
     WorksSendQueue,
     WorksAccessTokens,
     WorksAuthClient,

@@ -83,5 +83,7 @@ export abstract class WorksSendStore {
   ): Promise<{ id: string; status: 'queued' | 'retrying' } | null>;
 
   /** Records one attempt: counts it, keeps its status and error, and sets the outcome (`sent_at` when sent). */
+  /** Sends still `queued` or `retrying` that were stored before `createdBefore`, oldest first (the sweep). */
+  abstract findUnfinished(createdBefore: Date, limit: number): Promise<string[]>;
   abstract recordAttempt(id: string, attempt: WorksSendAttempt, at: Date): Promise<void>;
 }

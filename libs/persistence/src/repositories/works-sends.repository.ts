@@ -99,6 +99,17 @@ export class WorksSendsRepository implements WorksSendStore {
     );
   }
 
+  async findUnfinished(createdBefore: Date, limit: number): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(
+      this.dataSource,
+      `SELECT id FROM works_sends
+        WHERE status IN ('queued', 'retrying') AND created_at < $1
+        ORDER BY created_at LIMIT $2`,
+      [createdBefore, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async recordAttempt(id: string, attempt: WorksSendAttempt, at: Date): Promise<void> {
     await affectedRows(
       this.dataSource,
