@@ -1,4 +1,4 @@
-import { createSign } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
 
 /** The service-account assertion's claims (Works Developers, "Service Account authentication"). */
 export interface WorksJwtClaims {
@@ -10,10 +10,6 @@ export interface WorksJwtClaims {
 
 /** Works accepts an assertion valid for an hour at most. */
 export const WORKS_JWT_MAX_LIFETIME_S = 3600;
-
-function base64url(data: string | Buffer): string {
-  return Buffer.from(data).toString('base64url');
-}
 
 /** The claims for a client app at `nowMs`: issued now, valid for `lifetimeS` (≤ an hour). */
 export function worksJwtClaims(
@@ -31,12 +27,12 @@ export function worksJwtClaims(
   };
 }
 
+const jwt = new JwtService();
+
 /**
- * A compact JWT signed RS256 with the client app's private key (PEM). node:crypto rather than `@nestjs/jwt`,
- * which is not installed; the output is the standard `header.claims.signature`, base64url without padding.
+ * A compact JWT signed RS256 with the client app's private key (PEM), header `{"alg":"RS256","typ":"JWT"}`, the
+ * claims as given (`iat` and `exp` included): `@nestjs/jwt` (jsonwebtoken).
  */
 export function signWorksJwt(claims: WorksJwtClaims, privateKeyPem: string): string {
-  const signingInput = `${base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${base64url(JSON.stringify(claims))}`;
-  const signature = createSign('RSA-SHA256').update(signingInput).sign(privateKeyPem);
-  return `${signingInput}.${base64url(signature)}`;
+  return jwt.sign({ ...claims }, { algorithm: 'RS256', privateKey: privateKeyPem });
 }
