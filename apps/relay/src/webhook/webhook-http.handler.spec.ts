@@ -158,6 +158,21 @@ describe('WebhookHttpHandler', () => {
     });
   });
 
+  it('parses no JSON for a request that fails authentication (only once it passes)', async () => {
+    const body = JSON.stringify({ text: 'parse me later' });
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      const refused = await send('/kakao/webhook', body, { 'Content-Type': 'application/json' });
+      expect(refused.status).toBe(401);
+      expect(parse.mock.calls.filter(([text]) => text === body)).toHaveLength(0);
+      const accepted = await send('/kakao/webhook', body);
+      expect(accepted.status).toBe(200);
+      expect(parse.mock.calls.filter(([text]) => text === body)).toHaveLength(1);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
   it("refuses a body over the adapter's limit with 413 before authentication", async () => {
     const answer = await send('/works/callback', JSON.stringify({ text: 'x'.repeat(100) }));
     expect(answer.status).toBe(413);

@@ -14,7 +14,7 @@ import { inspectJson } from './json-inspect';
  *
  * - `read`: the body. `error` is why it cannot be used (415 not JSON, 400 not valid JSON or not acceptable), for the
  *   handler to raise **after** authentication, which needs `raw`: so an unauthenticated caller learns nothing
- *   about how its body was judged. A body the relay cannot decode (an unknown `Content-Encoding` or `charset`) is
+ *   about how its body was judged. The JSON is parsed only when `value` or `error` is first read. A body the relay cannot decode (an unknown `Content-Encoding` or `charset`) is
  *   not read at all (`raw` empty), like body-parser.
  * - `too_large`: over the limit; answered at once (413), before authentication. The rest of the body has been
  *   read off, so the answer reaches a client still sending.
@@ -193,6 +193,29 @@ function decodeJson(raw: Buffer, decode: Decode): { value: unknown; error: Relay
   return problem ? { value: undefined, error: new ValidationError(problem) } : { value, error: null };
 }
 
+/**
+ * A body read whole whose JSON is decoded when first asked for (`value`, `error`): the handler asks after
+ * authentication, so an unauthenticated request costs no JSON parse (works-channel.md §2: the bot and the
+ * signature are decided before the body is parsed).
+ */
+class DecodableBody {
+  readonly kind = 'read';
+  private decoded: { value: unknown; error: RelayError | null } | null = null;
+
+  constructor(
+    readonly raw: Buffer,
+    private readonly decode: Decode,
+  ) {}
+
+  get value(): unknown {
+    return (this.decoded ??= decodeJson(this.raw, this.decode)).value;
+  }
+
+  get error(): RelayError | null {
+    return (this.decoded ??= decodeJson(this.raw, this.decode)).error;
+  }
+}
+
 /** Reads and decodes a request's JSON body (see `JsonRequestBody`). */
 export function readJsonRequestBody(req: IncomingMessage, limitBytes: number): Promise<JsonRequestBody> {
   const { headers } = req;
@@ -271,8 +294,7 @@ export function readJsonRequestBody(req: IncomingMessage, limitBytes: number): P
       if (typeError || decode === 'undecodable') {
         return settle({ kind: 'read', raw, value: undefined, error: typeError ?? notJson() });
       }
-      const { value, error } = decodeJson(raw, decode);
-      settle({ kind: 'read', raw, value, error });
+      settle(new DecodableBody(raw, decode));
     });
     if (inflater) {
       // Corrupt compressed data: not valid JSON, and nothing of it counts as the body (body-parser: no `verify`).
