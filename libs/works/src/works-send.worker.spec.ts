@@ -10,6 +10,7 @@ import {
   WorksSendStore,
 } from '@app/core';
 import type { StreamEventPublisher, WorksSendJob } from '@app/messaging';
+import { RelayMetrics } from '@app/platform';
 import { InMemoryWorksBotStore } from '@app/testing';
 import type { WorksAccessTokens } from './works-access-tokens';
 import type { WorksApiAnswer, WorksApiClient } from './works-api.client';
@@ -77,6 +78,7 @@ describe('WorksSendWorker', () => {
   let events: Array<{ accountId: string; code: string; messageId?: string }>;
   let queued: string[];
   let worker: WorksSendWorker;
+  let metrics: RelayMetrics;
 
   beforeAll(() => Logger.overrideLogger(false));
 
@@ -136,6 +138,7 @@ describe('WorksSendWorker', () => {
         return Promise.resolve(1);
       },
     } as unknown as StreamEventPublisher;
+    metrics = new RelayMetrics();
     worker = new WorksSendWorker(
       parseConfig({ WORKS_SEND_RETRY_SECONDS: '60' }),
       store,
@@ -145,6 +148,7 @@ describe('WorksSendWorker', () => {
       queue,
       publisher,
       clock,
+      metrics,
     );
   });
 
@@ -152,6 +156,9 @@ describe('WorksSendWorker', () => {
     row('a', 1);
     await expect(worker.process(job('a').job, 't')).resolves.toBe('sent');
     expect(store.rows.get('a')).toMatchObject({ status: 'sent', attempts: 1 });
+    expect((await metrics.worksSends.get()).values).toEqual([
+      expect.objectContaining({ labels: { outcome: 'sent' }, value: 1 }),
+    ]);
   });
 
   it('waits behind an unfinished earlier message of its conversation and re-queues its job', async () => {

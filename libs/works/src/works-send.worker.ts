@@ -1,8 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { Clock, WorksBotCredentials, WorksBotStore, WorksSend, WorksSendStore } from '@app/core';
+import {
+  Clock,
+  WorksBotCredentials,
+  WorksBotStore,
+  WorksSend,
+  WorksSendAttempt,
+  WorksSendStore,
+} from '@app/core';
 import { QueueWorker, QUEUES, StreamEventPublisher, WorksSendJob } from '@app/messaging';
+import { RelayMetrics } from '@app/platform';
 import { WorksAccessTokens } from './works-access-tokens';
 import { WorksApiAnswer, WorksApiClient } from './works-api.client';
 import { WorksAuthError } from './works-auth.client';
@@ -37,6 +45,7 @@ export class WorksSendWorker extends QueueWorker<WorksSendJob, Outcome> {
     private readonly queue: WorksSendQueue,
     private readonly events: StreamEventPublisher,
     private readonly clock: Clock,
+    private readonly metrics: RelayMetrics,
   ) {
     super(config);
   }
@@ -60,7 +69,7 @@ export class WorksSendWorker extends QueueWorker<WorksSendJob, Outcome> {
     const verdict = classifyWorksAnswer(answer.httpStatus, answer.retryAfter, attempt, this.clock.now());
     switch (verdict.kind) {
       case 'sent':
-        await this.store.recordAttempt(
+        await this.record(
           send.id,
           { outcome: 'sent', httpStatus: answer.httpStatus, error: null },
           this.clock.date(),
@@ -79,7 +88,7 @@ export class WorksSendWorker extends QueueWorker<WorksSendJob, Outcome> {
             `${error}; gave up after ${attempt} attempts (WORKS_SEND_RETRY_SECONDS=${this.config.worksSendRetrySeconds})`,
           );
         }
-        await this.store.recordAttempt(
+        await this.record(
           send.id,
           { outcome: 'retrying', httpStatus: answer.httpStatus, error },
           this.clock.date(),
@@ -102,7 +111,7 @@ export class WorksSendWorker extends QueueWorker<WorksSendJob, Outcome> {
     }
     const first = await this.api.send(send.target, send.content, accessToken);
     if (first.httpStatus !== 401) return first;
-    await this.store.recordAttempt(
+    await this.record(
       send.id,
       {
         outcome: 'retrying',
@@ -134,7 +143,7 @@ export class WorksSendWorker extends QueueWorker<WorksSendJob, Outcome> {
   }
 
   private async fail(send: WorksSend, httpStatus: number | null, error: string): Promise<'failed'> {
-    await this.store.recordAttempt(send.id, { outcome: 'failed', httpStatus, error }, this.clock.date());
+    await this.record(send.id, { outcome: 'failed', httpStatus, error }, this.clock.date());
     const messageId = send.inboundMessageId ?? send.id;
     this.logger.warn(`Works send ${send.id} (message ${messageId}) failed: ${error}`);
     if (!send.accountId) return 'failed'; // a conversation not paired: no agent to tell
@@ -149,5 +158,11 @@ export class WorksSendWorker extends QueueWorker<WorksSendJob, Outcome> {
       })
       .catch((e: Error) => this.logger.warn(`could not report the failure of ${send.id}: ${e.message}`));
     return 'failed';
+  }
+
+  /** Records an attempt in `works_sends` and counts it (`relay_works_sends_total{outcome}`). */
+  private async record(sendId: string, attempt: WorksSendAttempt, at: Date): Promise<void> {
+    await this.store.recordAttempt(sendId, attempt, at);
+    this.metrics.worksSends.inc({ outcome: attempt.outcome });
   }
 }

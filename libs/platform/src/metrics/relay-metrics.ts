@@ -80,6 +80,13 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly worksSends = new Counter({
+    name: 'relay_works_sends_total',
+    help: 'Naver Works send attempts by outcome (sent, retrying, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly callbackDuration = new Histogram({
     name: 'relay_callback_send_duration_seconds',
     help: 'Time to send a reply to Kakao, retries included',
