@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import request from 'supertest';
 import { KO, WorksBotRegistry } from '@app/core';
 import {
@@ -85,27 +85,7 @@ describe('Naver Works callback (e2e, works-channel.md §2)', () => {
     });
     const registry = relay.app.get(WorksBotRegistry);
     for (const botId of [BOT_ID, DISABLED_BOT]) {
-      const keys = generateKeyPairSync('rsa', {
-        modulusLength: 2048,
-        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-        publicKeyEncoding: { type: 'spki', format: 'pem' },
-      });
-      const clientId = `client-${botId}`;
-      fake.registerClient({
-        clientId,
-        clientSecret: `secret-${botId}`,
-        serviceAccount: `svc@${botId}`,
-        publicKey: keys.publicKey,
-      });
-      await registry.create({
-        botId,
-        name: null,
-        botSecret: BOT_SECRET,
-        clientId,
-        clientSecret: `secret-${botId}`,
-        serviceAccount: `svc@${botId}`,
-        privateKey: keys.privateKey,
-      });
+      await fake.registerBot(registry, { botId, botSecret: BOT_SECRET, clientId: `client-${botId}` });
     }
     await registry.update(DISABLED_BOT, { enabled: false });
   });

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   InboundMessageStore,
   normalizePairingCode,
@@ -109,27 +109,11 @@ describe('agent replies to a Naver Works message (e2e, against a fake Works API)
       KAKAO_CALLBACK_ALLOW_HTTP: 'true',
       KAKAO_CALLBACK_ALLOWED_HOSTS: '127.0.0.1,localhost',
     });
-    const keys = generateKeyPairSync('rsa', {
-      modulusLength: 2048,
-      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-    });
-    const clientId = `reply-client-${Date.now()}`;
     botId = `${3_000_000 + Math.floor(Math.random() * 1_000_000)}`;
-    fake.registerClient({
-      clientId,
-      clientSecret: 'reply-client-secret',
-      serviceAccount: 'svc-reply@example.works',
-      publicKey: keys.publicKey,
-    });
-    await relay.app.get(WorksBotRegistry).create({
+    await fake.registerBot(relay.app.get(WorksBotRegistry), {
       botId,
-      name: null,
       botSecret: 'bot-secret',
-      clientId,
-      clientSecret: 'reply-client-secret',
-      serviceAccount: 'svc-reply@example.works',
-      privateKey: keys.privateKey,
+      clientId: `reply-client-${Date.now()}`,
     });
   });
 

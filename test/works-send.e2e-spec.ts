@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { WorksBotRegistry, type WorksTarget } from '@app/core';
 import {
   FakeWorks,
@@ -32,14 +31,6 @@ function rowsOf(ids: string[]): Promise<SendRow[]> {
   );
 }
 
-function keyPair() {
-  return generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-}
-
 const SECRETS_KEY = 'ab'.repeat(32);
 const text = (t: string): WorksContent => ({ type: 'text', text: t });
 
@@ -54,25 +45,12 @@ describe('Naver Works send path (e2e, against a fake Works API)', () => {
    * A fresh bot with its own client app (so that each test starts without a cached token), registered through the
    * bot registry the relay's worker reads (`works_bots`, secrets sealed with RELAY_SECRETS_KEY).
    */
-  async function newBot(clientId = `client-${++botN}-${Date.now()}`) {
-    const keys = keyPair();
-    const bot = {
+  function newBot(clientId = `client-${++botN}-${Date.now()}`) {
+    return fake.registerBot(relay.app.get(WorksBotRegistry), {
       botId: `${2_000_000 + ++botN}`,
-      name: null,
       botSecret: 'bot-secret',
       clientId,
-      clientSecret: `secret-of-${clientId}`,
-      serviceAccount: `svc-${clientId}@example.works`,
-      privateKey: keys.privateKey,
-    };
-    fake.registerClient({
-      clientId,
-      clientSecret: bot.clientSecret,
-      serviceAccount: bot.serviceAccount,
-      publicKey: keys.publicKey,
     });
-    await relay.app.get(WorksBotRegistry).create(bot);
-    return bot;
   }
 
   function start(): Promise<RunningRelay> {

@@ -1,6 +1,7 @@
 import http from 'node:http';
-import { createVerify } from 'node:crypto';
+import { createVerify, generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { NewWorksBot, WorksBotRegistry } from '@app/core';
 
 /** A client app the fake's token endpoint knows: its secret, service account and public key (PEM). */
 export interface FakeWorksClient {
@@ -108,6 +109,36 @@ export class FakeWorks {
 
   tokenRequestsOf(clientId: string): FakeWorksTokenRequest[] {
     return this.tokenRequests.filter((r) => r.clientId === clientId);
+  }
+
+  /**
+   * A Works bot with a client app of its own (so it starts without a cached token): a fresh RSA key pair, the client
+   * app made known to this fake's token endpoint, the bot registered in the relay's `registry`. Returns the bot.
+   */
+  async registerBot(
+    registry: WorksBotRegistry,
+    bot: { botId: string; botSecret: string; clientId: string },
+  ): Promise<NewWorksBot> {
+    const keys = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const registered: NewWorksBot = {
+      ...bot,
+      name: null,
+      clientSecret: `secret-of-${bot.clientId}`,
+      serviceAccount: `svc-${bot.clientId}@example.works`,
+      privateKey: keys.privateKey,
+    };
+    this.registerClient({
+      clientId: bot.clientId,
+      clientSecret: registered.clientSecret,
+      serviceAccount: registered.serviceAccount,
+      publicKey: keys.publicKey,
+    });
+    await registry.create(registered);
+    return registered;
   }
 
   async close(): Promise<void> {
