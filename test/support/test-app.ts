@@ -1,5 +1,4 @@
 /** Starting a full relay in the test process: test code, not a library (libraries never import an app). */
-import type { DynamicModule, Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { RedisService } from '@app/messaging/redis.service';
@@ -13,15 +12,9 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
-/**
- * Starts a full relay (HTTP + in-process worker unless overridden) on a free port of 127.0.0.1; `imports`:
- * extra modules (features not wired in by default yet).
- */
-export async function startRelay(
-  overrides: Record<string, string> = {},
-  imports: Array<Type<unknown> | DynamicModule> = [],
-): Promise<RunningRelay> {
-  const app = await createRelayApp(testConfig(overrides), imports);
+/** Starts a full relay (HTTP + in-process worker unless overridden) on a free port of 127.0.0.1. */
+export async function startRelay(overrides: Record<string, string> = {}): Promise<RunningRelay> {
+  const app = await createRelayApp(testConfig(overrides));
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   let closed = false;

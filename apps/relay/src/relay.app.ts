@@ -1,4 +1,3 @@
-import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { RelayConfig } from '@app/config';
@@ -18,22 +17,15 @@ import { WebhookHttpHandler } from './webhook/webhook-http.handler';
 export const DASHBOARD_DIR = join(__dirname, 'dashboard', 'static');
 
 /** Builds the relay application (not yet listening); used by main.ts and by the e2e tests. */
-export async function createRelayApp(
-  config: RelayConfig,
-  extraImports: Array<Type<unknown> | DynamicModule> = [],
-): Promise<NestExpressApplication> {
+export async function createRelayApp(config: RelayConfig): Promise<NestExpressApplication> {
   // The HTTP server is created with the slow-client timeouts (headers 10 s, whole request 30 s by default).
   const adapter = new TimedExpressAdapter(httpServerTimeouts(config));
-  const app = await NestFactory.create<NestExpressApplication>(
-    RelayModule.forRoot(config, extraImports),
-    adapter,
-    {
-      bodyParser: false,
-      bufferLogs: true,
-      // Start-up errors are thrown to the caller (main.ts exits non-zero), never a hidden process.exit.
-      abortOnError: false,
-    },
-  );
+  const app = await NestFactory.create<NestExpressApplication>(RelayModule.forRoot(config), adapter, {
+    bodyParser: false,
+    bufferLogs: true,
+    // Start-up errors are thrown to the caller (main.ts exits non-zero), never a hidden process.exit.
+    abortOnError: false,
+  });
   // Ahead of Express itself: the channel webhooks' requests never enter Express or Nest's router (see there).
   prependRequestHandler(app.getHttpServer() as Server, app.get(WebhookHttpHandler).middleware);
   configureHttpApp(app, config);

@@ -1,4 +1,4 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod, Type } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { RelayConfig } from '@app/config';
 import { createJsonBodyMiddleware, PlatformModule } from '@app/platform';
 import { JobsModule } from '@app/jobs';
@@ -16,11 +16,7 @@ const DefaultBody = createJsonBodyMiddleware(DEFAULT_BODY_LIMIT);
 /** The relay deployable: HTTP ingress for Kakao, the agent's stream and replies, admin; optionally the worker. */
 @Module({})
 export class RelayModule implements NestModule {
-  /** `extraImports`: modules not (yet) wired in by default, for tests (e.g. the Works send path). */
-  static forRoot(
-    config: RelayConfig,
-    extraImports: Array<Type<unknown> | DynamicModule> = [],
-  ): DynamicModule {
+  static forRoot(config: RelayConfig): DynamicModule {
     return {
       module: RelayModule,
       imports: [
@@ -32,7 +28,6 @@ export class RelayModule implements NestModule {
         CallbackProxyModule,
         AdminModule,
         ...(config.workerInProcess ? [JobsModule] : []),
-        ...extraImports,
       ],
       controllers: [RootController],
     };

@@ -1,6 +1,6 @@
 import { messageEventJson, type ChannelHandler, type MessageEventData } from '@app/messaging';
-import type { ReplayStart, StoredMessage } from '@app/core';
-import { AgentStream, GAP_WAIT_MS, ReplayRange, StreamCloseReason, StreamContext } from './agent-stream';
+import type { ReplayRange, ReplayStart, StoredMessage } from '@app/core';
+import { AgentStream, GAP_WAIT_MS, StreamCloseReason, StreamContext } from './agent-stream';
 import type { EventFormat, StreamTransport } from './stream-transport';
 
 /** An SSE-like framing, so that the tests read ids and names the way an agent would. */

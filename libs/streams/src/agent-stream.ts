@@ -14,8 +14,6 @@ import type { EventFormat, StreamTransport } from './stream-transport';
 export type StreamCloseReason =
   'client' | 'replaced' | 'slow_consumer' | 'revoked' | 'expired' | 'shutdown' | 'failed';
 
-export type { ReplayRange };
-
 /** What a stream needs from the hub: storage reads, subscriptions, shared serialisation and lifecycle hooks. */
 export interface StreamContext {
   subscribeAccount(accountId: string, handler: ChannelHandler): Promise<() => void>;
