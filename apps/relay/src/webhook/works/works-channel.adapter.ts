@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
   ChannelAdapter,
   ChannelAnswer,
   ChannelRequest,
+  constantTimeEquals,
   ForbiddenError,
   InboundMessage,
   InboundOutcome,
@@ -57,9 +58,9 @@ export class WorksChannelAdapter extends ChannelAdapter<WorksCallbackBody> {
     const botId = header(request, 'x-works-botid');
     const bot = botId ? await this.bots.findByBotId(botId) : null;
     if (!bot) throw new NotFoundError('BOT_NOT_FOUND', 'No Works bot with this X-WORKS-BotId is registered.');
-    const signature = Buffer.from(header(request, 'x-works-signature') ?? '', 'base64');
-    const expected = createHmac('sha256', bot.botSecret).update(request.rawBody).digest();
-    if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) {
+    const sent = header(request, 'x-works-signature');
+    const expected = createHmac('sha256', bot.botSecret).update(request.rawBody).digest('base64');
+    if (sent === undefined || !constantTimeEquals(sent.trim(), expected)) {
       throw new UnauthorizedError(
         'INVALID_SIGNATURE',
         'X-WORKS-Signature is missing or does not match the body.',
