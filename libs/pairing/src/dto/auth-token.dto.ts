@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, Max, Min, ValidateIf } from 'class-validator';
 import { TOKEN_TTL } from '../auth/api-token.service';
 
 export class CreateTokenDto {
@@ -9,7 +9,8 @@ export class CreateTokenDto {
     default: TOKEN_TTL.default,
     description: 'Lifetime of the token in seconds.',
   })
-  @IsOptional()
+  // Absent means the default; null is not a number of seconds (400), unlike with @IsOptional().
+  @ValidateIf((_, value) => value !== undefined)
   @IsInt()
   @Min(TOKEN_TTL.min)
   @Max(TOKEN_TTL.max)
