@@ -214,6 +214,12 @@ describe('API keys and tokens (e2e)', () => {
     expect(claims).toMatchObject({ iss: 'kakao-relay', sub: agent.accountId, kid: key.id });
     expect(claims.exp).toBe((claims.iat as number) + 3600);
 
+    // No body at all (curl without -d): the default lifetime.
+    await request(relay.url)
+      .post('/v1/auth/token')
+      .set('x-api-key', key.apiKey)
+      .set('x-secret-key', key.secretKey)
+      .expect(200);
     const short = await mint(key, { ttlSeconds: 60 }).expect(200);
     expect(Date.parse(short.body.expiresAt) - before).toBeLessThanOrEqual(61_000);
     for (const ttlSeconds of [59, 86_401, 'abc', 1.5, null]) {
