@@ -10,7 +10,10 @@ export interface AgentPrincipal {
   status: 'pending_pairing' | 'paired';
   /** For pending sessions: when the code (and the pending credential) expires; for `api_token`: its `exp`. */
   expiresAt: Date | null;
-  /** SHA-256 of the token presented: an open stream re-checks it (a rotated relay token closes the stream). */
+  /**
+   * SHA-256 of the token presented (for `api_key`: of the key id): only a relay-token stream re-checks it (a
+   * rotated relay token closes the stream).
+   */
   tokenHash: string;
   /** The API key behind an `api_token` (its `kid`) or an `api_key` principal: streams re-check that it exists. */
   apiKeyId?: string;
