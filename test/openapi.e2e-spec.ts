@@ -60,6 +60,10 @@ describe('OpenAPI document (e2e)', () => {
       'POST /admin/api/works/bots/{botId}/disable',
       'POST /admin/api/works/bots/{botId}/enable',
       'DELETE /admin/api/works/bots/{botId}',
+      'POST /admin/api/accounts/{accountId}/api-keys',
+      'GET /admin/api/accounts/{accountId}/api-keys',
+      'DELETE /admin/api/accounts/{accountId}/api-keys/{keyId}',
+      'POST /v1/auth/token',
     ]) {
       expect(documented).toContain(route);
     }
@@ -80,6 +84,30 @@ describe('OpenAPI document (e2e)', () => {
     );
     expect(reply.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/ReplyDto');
     expect(document.paths['/admin/api/overview'].get.security).toEqual([{ admin: [] }]);
+  });
+
+  it('describes the API key pair as one security requirement of two headers, and the token route', async () => {
+    const document = (await request(relay.url).get('/docs-json').expect(200)).body;
+    expect(document.components.securitySchemes.apiKey).toMatchObject({
+      type: 'apiKey',
+      in: 'header',
+      name: 'x-api-key',
+    });
+    expect(document.components.securitySchemes.secretKey).toMatchObject({
+      type: 'apiKey',
+      in: 'header',
+      name: 'x-secret-key',
+    });
+    const token = document.paths['/v1/auth/token'].post;
+    expect(token.security).toEqual([{ apiKey: [], secretKey: [] }]);
+    expect(Object.keys(token.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '429']));
+    expect(token.requestBody.content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/CreateTokenDto',
+    );
+    const create = document.paths['/admin/api/accounts/{accountId}/api-keys'].post;
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '401', '404', '409']));
+    expect(document.components.schemas.ApiKeyDto.properties.secretKey).toBeUndefined();
+    expect(document.components.schemas.CreatedApiKeyDto.required).toContain('secretKey');
   });
 
   it("describes a Works bot's secrets as write-only and never in a response", async () => {

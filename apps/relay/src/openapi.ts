@@ -18,10 +18,32 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .setVersion('1.0')
     .addBearerAuth(
-      { type: 'http', scheme: 'bearer', description: 'Session token or account relay token' },
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'Session token, account relay token, or a token of POST /v1/auth/token (JWT)',
+      },
       'agent',
     )
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' }, 'admin')
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'x-api-key',
+        description: 'API key (`ak_live_…`), with x-secret-key',
+      },
+      'apiKey',
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'x-secret-key',
+        description: 'Secret key (`sk_…`), with x-api-key',
+      },
+      'secretKey',
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     extraModels: [ErrorBodyDto, ...CHANNEL_WEBHOOK_DOCS.flatMap((docs) => docs.models)],

@@ -138,6 +138,18 @@ describe('parseConfig', () => {
     expect(parseConfig({ PORT: '', ADMIN_TOKEN: '  ' }).adminToken).toBeUndefined();
   });
 
+  it('reads JWT_SECRET (32+ characters) and RATE_LIMIT_AUTH_TOKEN_PER_MINUTE; unset: a stored key, 30 a minute', () => {
+    expect(parseConfig({})).toMatchObject({ jwtSecret: undefined, rateLimitAuthTokenPerMinute: 30 });
+    expect(parseConfig({ JWT_SECRET: 'j'.repeat(32), RATE_LIMIT_AUTH_TOKEN_PER_MINUTE: '5' })).toMatchObject({
+      jwtSecret: 'j'.repeat(32),
+      rateLimitAuthTokenPerMinute: 5,
+    });
+    expect(() => parseConfig({ JWT_SECRET: 'j'.repeat(31) })).toThrow(/JWT_SECRET must be at least 32/);
+    expect(() => parseConfig({ RATE_LIMIT_AUTH_TOKEN_PER_MINUTE: '0' })).toThrow(
+      /RATE_LIMIT_AUTH_TOKEN_PER_MINUTE/,
+    );
+  });
+
   it('refuses an admin token that is too short to be a secret', () => {
     expect(() => parseConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN/);
   });

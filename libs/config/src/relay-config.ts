@@ -58,6 +58,8 @@ export interface RelayConfig {
   rateLimitSessionStatusPerMinute: number;
   /** GET /v1/events connects per token per minute. */
   rateLimitStreamConnectsPerMinute: number;
+  /** `POST /v1/auth/token` requests per client address per minute (counted before the keys are checked). */
+  rateLimitAuthTokenPerMinute: number;
   /** Open agent streams per token (cluster-wide); one more closes the oldest with `STREAM_REPLACED`. */
   maxStreamsPerToken: number;
   /** Open agent streams per client address (cluster-wide); one more is refused with 429. */
@@ -75,6 +77,11 @@ export interface RelayConfig {
    * secrets stored at rest. Optional at start; storing a secret without it is refused (`SECRETS_KEY_MISSING`).
    */
   relaySecretsKey: string | undefined;
+  /**
+   * `JWT_SECRET` (32+ characters): the HS256 key of the API-key tokens. Unset: a key made on first start and kept
+   * in the database (`relay_settings`), shared by every replica.
+   */
+  jwtSecret: string | undefined;
   /** The one Works bot of the `WORKS_*` variables (a one-bot install), or null; never stored in the database. */
   worksBot: WorksBotSettings | null;
 }
@@ -316,6 +323,7 @@ export function parseConfig(env: Env = process.env, readFile: ReadTextFile = rea
     rateLimitSessionCreatesPer5Min: r.int('RATE_LIMIT_SESSION_CREATES_PER_5_MIN', 10, 1, 1_000_000),
     rateLimitSessionStatusPerMinute: r.int('RATE_LIMIT_SESSION_STATUS_PER_MINUTE', 30, 1, 1_000_000),
     rateLimitStreamConnectsPerMinute: r.int('RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE', 30, 1, 1_000_000),
+    rateLimitAuthTokenPerMinute: r.int('RATE_LIMIT_AUTH_TOKEN_PER_MINUTE', 30, 1, 1_000_000),
     maxStreamsPerToken: r.int('MAX_STREAMS_PER_TOKEN', 3, 1, 100_000),
     maxStreamsPerIp: r.int('MAX_STREAMS_PER_IP', 50, 1, 1_000_000),
     streamMaxBufferBytes: r.int('STREAM_MAX_BUFFER_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
@@ -325,6 +333,7 @@ export function parseConfig(env: Env = process.env, readFile: ReadTextFile = rea
     worksAuthUrl: r.url('WORKS_AUTH_URL', DEFAULT_WORKS_AUTH_URL, ['https:', 'http:']),
     worksSendRetrySeconds: r.int('WORKS_SEND_RETRY_SECONDS', 600, 1, 86400),
     relaySecretsKey: parseSecretsKeySetting(r, 'RELAY_SECRETS_KEY'),
+    jwtSecret: r.secret('JWT_SECRET', 32),
     worksBot: parseWorksBot(r, readFile),
   };
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {

@@ -29,3 +29,7 @@ export * from './secrets/secret-box';
 export * from './secrets/rsa-private-key';
 export * from './ports/works-bot-registry.port';
 export * from './ports/channel-event-store.port';
+export * from './domain/api-key';
+export * from './ports/api-key-store.port';
+export * from './ports/settings-store.port';
+export * from './api-keys';

@@ -27,8 +27,12 @@ export type ChannelEnvelope =
   | {
       kind: 'pairing_expired';
       data: { reason: 'expired' | 'unpaired' | 'disconnected' };
-      /** On an account channel: only streams authenticated with the account relay token (token rotated). */
-      scope?: 'account_token';
+      /**
+       * On an account channel: `account_token` — only streams authenticated with the account relay token (token
+       * rotated); `api_key` — only streams opened with a token of the API key `apiKeyId` (key revoked).
+       */
+      scope?: 'account_token' | 'api_key';
+      apiKeyId?: string;
     }
   | { kind: 'error'; data: { code: string; message: string; messageId?: string } }
   /** Streams of one credential that a newer stream replaced (MAX_STREAMS_PER_TOKEN); each closes itself. */

@@ -10,3 +10,8 @@ export * from './auth/auth.module';
 export * from './auth/agent-auth.guard';
 export * from './auth/agent-auth.service';
 export * from './auth/agent-principal';
+export * from './auth/account-auth.guard';
+export * from './auth/api-key-auth.service';
+export * from './auth/api-token.service';
+export * from './auth/auth-token.controller';
+export * from './dto/auth-token.dto';

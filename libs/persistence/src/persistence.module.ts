@@ -4,6 +4,7 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
   AccountStore,
+  ApiKeyStore,
   ChannelEventStore,
   CleanupStore,
   ConversationStore,
@@ -12,6 +13,7 @@ import {
   ReplyStore,
   SecretBox,
   SessionStore,
+  SettingsStore,
   WorksSendStore,
   WorksBotRegistry,
   WorksBotStore,
@@ -21,6 +23,7 @@ import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './databa
 import { ENTITIES } from './entities';
 import {
   AccountsRepository,
+  ApiKeysRepository,
   ChannelEventsRepository,
   AdminReadRepository,
   CleanupRepository,
@@ -29,6 +32,7 @@ import {
   OutboundMessagesRepository,
   PairingRepository,
   SessionsRepository,
+  SettingsRepository,
   WorksSendsRepository,
   WorksBotsRepository,
 } from './repositories';
@@ -45,6 +49,8 @@ const REPOSITORIES = [
   OutboundMessagesRepository,
   WorksSendsRepository,
   WorksBotsRepository,
+  ApiKeysRepository,
+  SettingsRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -60,6 +66,8 @@ const PORTS = [
   { provide: WorksSendStore, useExisting: WorksSendsRepository },
   { provide: WorksBotStore, useExisting: WorksBotsRepository },
   { provide: WorksBotRegistry, useExisting: WorksBotsRepository },
+  { provide: ApiKeyStore, useExisting: ApiKeysRepository },
+  { provide: SettingsStore, useExisting: SettingsRepository },
 ];
 
 /** Seals and opens the secrets stored at rest, with the key of `RELAY_SECRETS_KEY` (none: storing is refused). */

@@ -58,7 +58,11 @@ export class ReplyController {
       'VALIDATION_ERROR (also `{"works": …}` for a Kakao message, a `works` value without a string `type`, or ' +
       'a SkillResponse with nothing a Works message can show)',
   })
-  @ApiUnauthorizedResponse({ description: 'Invalid token, or SESSION_NOT_PAIRED' })
+  @ApiUnauthorizedResponse({
+    description:
+      'TOKEN_MISSING, INVALID_TOKEN, SESSION_EXPIRED, SESSION_DISCONNECTED, SESSION_NOT_PAIRED; for a token of ' +
+      'POST /v1/auth/token also TOKEN_EXPIRED or TOKEN_REVOKED',
+  })
   @ApiNotFoundResponse({ description: "MESSAGE_NOT_FOUND (also for another account's message)" })
   @ApiConflictResponse({ description: 'ALREADY_REPLIED or CALLBACK_EXPIRED (Kakao messages only)' })
   @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED, with Retry-After and X-RateLimit-* headers' })

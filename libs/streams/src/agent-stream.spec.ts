@@ -376,4 +376,48 @@ describe('AgentStream delivery (fake timers)', () => {
     expect(closed).toEqual(['revoked']);
     expect(res.ended).toBe(true);
   });
+
+  it("a stream opened with an API-key token ends at the token's exp with pairing_expired {reason: expired}", async () => {
+    jest.setSystemTime(1_000_000);
+    const { stream, res, closed } = harness([], {
+      principal: {
+        kind: 'api_token',
+        sessionId: null,
+        apiKeyId: 'key-1',
+        expiresAt: new Date(1_060_000),
+      },
+    });
+    await stream.start();
+    jest.advanceTimersByTime(59_999);
+    expect(stream.isClosed).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(stream.isClosed).toBe(true);
+    expect(closed).toEqual(['expired']);
+    expect(res.events('pairing_expired')[0]).toContain('"reason":"expired"');
+  });
+
+  it("scoped revocations: a key revocation ends only its own key's streams, a relay-token rotation none of them", async () => {
+    const apiToken = { kind: 'api_token' as const, sessionId: null, apiKeyId: 'key-1', expiresAt: null };
+    const ofKey = harness([], { principal: apiToken });
+    const relay = harness([], { principal: { kind: 'account', sessionId: null } });
+    await Promise.all([ofKey.stream.start(), relay.stream.start()]);
+    const revoked = (apiKeyId: string) => ({
+      kind: 'pairing_expired',
+      data: { reason: 'disconnected' },
+      scope: 'api_key',
+      apiKeyId,
+    });
+    const rotated = { kind: 'pairing_expired', data: { reason: 'disconnected' }, scope: 'account_token' };
+    for (const h of [ofKey, relay]) {
+      h.publish(revoked('key-2'));
+      h.publish(rotated);
+    }
+    expect(ofKey.stream.isClosed).toBe(false);
+    expect(relay.stream.isClosed).toBe(true);
+    relay.publish(revoked('key-1'));
+    ofKey.publish(revoked('key-1'));
+    expect(ofKey.stream.isClosed).toBe(true);
+    expect(ofKey.closed).toEqual(['revoked']);
+    expect(ofKey.res.events('pairing_expired')[0]).toContain('"reason":"disconnected"');
+  });
 });

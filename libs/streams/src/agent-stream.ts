@@ -63,6 +63,8 @@ export class AgentStream {
   readonly sessionId: string | null;
   readonly kind: AgentPrincipal['kind'];
   readonly tokenHash: string | null;
+  /** The API key of a stream opened with an API-key token (`api_token`): re-checked like a relay token. */
+  readonly apiKeyId: string | null;
   /** Set by the hub when the stream holds a cluster-wide slot (see `StreamSlots`). */
   slot: StreamSlot | null = null;
   private status: 'pending_pairing' | 'paired';
@@ -96,10 +98,18 @@ export class AgentStream {
     this.kind = principal.kind;
     // Only a relay-token stream re-checks its token (sessions are re-checked by id): no hash held otherwise.
     this.tokenHash = principal.kind === 'account' ? principal.tokenHash : null;
+    this.apiKeyId = principal.kind === 'api_token' ? (principal.apiKeyId ?? null) : null;
     this.status = principal.status;
     if (principal.status === 'pending_pairing' && principal.expiresAt) {
       const delay = Math.max(0, principal.expiresAt.getTime() - ctx.now()) + 5;
       this.expiryTimer = setTimeout(() => void this.checkExpiry(), delay);
+    } else if (principal.kind === 'api_token' && principal.expiresAt) {
+      // The token's `exp` is absolute and signed: the stream ends then, as a pending session's does.
+      const delay = Math.max(0, principal.expiresAt.getTime() - ctx.now());
+      this.expiryTimer = setTimeout(() => {
+        this.expiryTimer = null;
+        this.revoke('expired');
+      }, delay);
     }
   }
 
@@ -305,7 +315,8 @@ export class AgentStream {
         });
         break;
       case 'pairing_expired':
-        if (envelope.scope === 'account_token' && this.sessionId) break;
+        if (envelope.scope === 'account_token' && this.kind !== 'account') break;
+        if (envelope.scope === 'api_key' && (!this.apiKeyId || envelope.apiKeyId !== this.apiKeyId)) break;
         this.writeShared(this.lastId, 'pairing_expired', envelope.data);
         this.close(envelope.data.reason === 'expired' ? 'expired' : 'revoked');
         break;

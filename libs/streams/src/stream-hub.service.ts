@@ -18,7 +18,7 @@ import {
   StreamSlot,
   StreamSlots,
 } from '@app/messaging';
-import { AccountStore, Clock, InboundMessageStore, SessionStore } from '@app/core';
+import { AccountStore, ApiKeyStore, Clock, InboundMessageStore, SessionStore } from '@app/core';
 import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '@app/pairing';
 import { SessionExpiry } from '@app/pairing';
@@ -64,6 +64,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     private readonly messages: InboundMessageStore,
     private readonly sessions: SessionStore,
     private readonly accounts: AccountStore,
+    private readonly apiKeys: ApiKeyStore,
     private readonly expiry: SessionExpiry,
     private readonly marker: DeliveryMarker,
     private readonly metrics: RelayMetrics,
@@ -134,7 +135,11 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     lastEventId: number | null,
   ): Promise<void> {
     const id = this.slots.newId();
-    const credential = principal.sessionId ? `s:${principal.sessionId}` : `a:${principal.accountId}`;
+    const credential = principal.sessionId
+      ? `s:${principal.sessionId}`
+      : principal.apiKeyId
+        ? `k:${principal.apiKeyId}`
+        : `a:${principal.accountId}`;
     const slot = this.slots.slot(id, credential, clientAddress);
     const replaced = await this.claim(slot);
     if (transport.isGone) {
@@ -229,7 +234,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
   /**
    * Re-checks every stream of this process in a few batched round trips: its slot (gone = replaced by a newer
    * stream of its credential), its session (disconnected, expired, deleted — or paired while the stream never
-   * heard of it), its account relay token (rotated or the account deleted). Runs on every heartbeat and after
+   * heard of it), its account relay token (rotated or the account deleted), its API key (revoked). Runs on every heartbeat and after
    * the subscriber reconnects.
    */
   verify(): Promise<void> {
@@ -246,6 +251,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
       this.verifySlots(streams),
       this.verifySessions(streams),
       this.verifyAccounts(streams),
+      this.verifyApiKeys(streams),
     ]);
   }
 
@@ -299,6 +305,18 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     ]);
     for (const stream of withToken) {
       if (!stream.isClosed && hashes.get(stream.accountId as string) !== stream.tokenHash) {
+        stream.revoke('disconnected');
+      }
+    }
+  }
+
+  /** Streams opened with an API-key token: their key revoked (deleted) or the account gone → close. */
+  private async verifyApiKeys(streams: AgentStream[]): Promise<void> {
+    const withKey = streams.filter((s) => s.apiKeyId);
+    if (withKey.length === 0) return;
+    const live = await this.apiKeys.findAccounts([...new Set(withKey.map((s) => s.apiKeyId as string))]);
+    for (const stream of withKey) {
+      if (!stream.isClosed && live.get(stream.apiKeyId as string) !== stream.accountId) {
         stream.revoke('disconnected');
       }
     }

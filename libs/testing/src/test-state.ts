@@ -14,6 +14,7 @@ const TABLES = [
   'works_bots',
   'works_sends',
   'channel_events',
+  'api_keys',
 ];
 
 /** Empties every table of the test database (schema and migrations stay). */

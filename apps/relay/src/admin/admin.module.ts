@@ -4,13 +4,15 @@ import { AdminAuthModule } from '@app/platform';
 import { PairingModule } from '@app/pairing';
 import { AdminController } from './admin.controller';
 import { AdminService } from './admin.service';
+import { ApiKeysAdmin } from './api-keys/api-keys.admin';
+import { ApiKeysController } from './api-keys/api-keys.controller';
 import { WorksBotsAdmin } from './works-bots/works-bots.admin';
 import { WorksBotsController } from './works-bots/works-bots.controller';
 
 /** The operator's API under /admin/api, every route behind the admin token. */
 @Module({
   imports: [PersistenceModule, AdminAuthModule, PairingModule],
-  controllers: [AdminController, WorksBotsController],
-  providers: [AdminService, WorksBotsAdmin],
+  controllers: [AdminController, WorksBotsController, ApiKeysController],
+  providers: [AdminService, WorksBotsAdmin, ApiKeysAdmin],
 })
 export class AdminModule {}

@@ -52,7 +52,9 @@ export class EventsController {
       'messages after it are sent again. Limits: at most MAX_STREAMS_PER_TOKEN (3) streams per token — one more ' +
       'closes the oldest with `error` {"code":"STREAM_REPLACED"}; at most MAX_STREAMS_PER_IP (50) per client ' +
       'address (429 TOO_MANY_STREAMS); a stream holding more than STREAM_MAX_BUFFER_BYTES unsent is closed (resume ' +
-      'with Last-Event-ID). A revoked token or session ends its streams within SSE_HEARTBEAT_SECONDS.',
+      'with Last-Event-ID). A revoked token or session ends its streams within SSE_HEARTBEAT_SECONDS. A stream ' +
+      'opened with a token of POST /v1/auth/token ends at its exp (pairing_expired {"reason":"expired"}) and when ' +
+      'its API key is revoked (pairing_expired {"reason":"disconnected"}).',
   })
   @ApiProduces('text/event-stream')
   @ApiQuery({
@@ -70,7 +72,9 @@ export class EventsController {
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
   @ApiUnauthorizedResponse({
-    description: 'TOKEN_MISSING, INVALID_TOKEN, SESSION_EXPIRED or SESSION_DISCONNECTED',
+    description:
+      'TOKEN_MISSING, INVALID_TOKEN, SESSION_EXPIRED or SESSION_DISCONNECTED; for a token of POST /v1/auth/token ' +
+      'also TOKEN_EXPIRED or TOKEN_REVOKED',
   })
   async events(
     @Agent() agent: AgentPrincipal,

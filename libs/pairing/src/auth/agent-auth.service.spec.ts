@@ -1,14 +1,34 @@
+import { JwtService } from '@nestjs/jwt';
+import { parseConfig } from '@app/config';
 import { FixedClock, generateToken, hashToken } from '@app/core';
+import { InMemoryApiKeyStore, InMemorySettingsStore } from '@app/testing/fakes/api-key-store';
 import { fakePairingPorts } from '@app/testing/fakes/pairing-stores';
 import { SessionExpiry } from '../session-expiry';
 import { AgentAuthService } from './agent-auth.service';
+import { ApiKeyUsage } from './api-key-usage';
+import { ApiTokenService } from './api-token.service';
+import { JwtSigningKey } from './jwt-signing-key';
 
 describe('AgentAuthService', () => {
   const setup = () => {
     const clock = new FixedClock(Date.UTC(2026, 0, 1, 12));
     const ports = fakePairingPorts(clock);
     const expiry = new SessionExpiry(ports.sessions, ports.events, clock);
-    return { clock, ...ports, auth: new AgentAuthService(ports.sessions, ports.accounts, expiry) };
+    const apiKeys = new InMemoryApiKeyStore(clock);
+    const apiTokens = new ApiTokenService(
+      new JwtService({}),
+      new JwtSigningKey(parseConfig({}), new InMemorySettingsStore()),
+      apiKeys,
+      new ApiKeyUsage(apiKeys, clock),
+      clock,
+    );
+    return {
+      clock,
+      ...ports,
+      apiKeys,
+      apiTokens,
+      auth: new AgentAuthService(ports.sessions, ports.accounts, expiry, apiTokens),
+    };
   };
   const rejection = (code: string) => expect.objectContaining({ statusCode: 401, code });
 
@@ -98,5 +118,29 @@ describe('AgentAuthService', () => {
       expiresAt: null,
       tokenHash: hashToken(token),
     });
+  });
+
+  it('a token of POST /v1/auth/token: an account principal (api_token) until exp, refused once revoked', async () => {
+    const { clock, tables, apiKeys, apiTokens, auth } = setup();
+    const account = tables.addAccount({ id: '0190a0b0-0000-7000-8000-000000000001' });
+    apiKeys.accounts.add(account.id);
+    const keyId = '0190a0b0-0000-7000-8000-0000000000aa';
+    await apiKeys.create({ id: keyId, accountId: account.id, apiKey: 'ak', secretHash: 'h' }, 20);
+    const { token, expiresAt } = await apiTokens.issue({ id: keyId, accountId: account.id }, 120);
+    expect(await auth.authenticate(token)).toEqual({
+      kind: 'api_token',
+      sessionId: null,
+      accountId: account.id,
+      status: 'paired',
+      expiresAt,
+      tokenHash: hashToken(token),
+      apiKeyId: keyId,
+    });
+    clock.advance(120_000);
+    await expect(auth.authenticate(token)).rejects.toEqual(rejection('TOKEN_EXPIRED'));
+    const fresh = await apiTokens.issue({ id: keyId, accountId: account.id }, 120);
+    await apiKeys.delete(account.id, keyId);
+    await expect(auth.authenticate(fresh.token)).rejects.toEqual(rejection('TOKEN_REVOKED'));
+    await expect(auth.authenticate('x.y.z')).rejects.toEqual(rejection('INVALID_TOKEN'));
   });
 });

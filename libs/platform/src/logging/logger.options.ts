@@ -58,8 +58,11 @@ const LOGGED_HEADERS = [
   'x-kakao-signature',
 ];
 
-/** The write-only fields of the admin API (a Works bot's secrets and private key). */
-const WRITE_ONLY_FIELDS = ['botSecret', 'clientSecret', 'privateKey'];
+/**
+ * The write-only fields of the admin API (a Works bot's secrets and private key) and the secret key of a new
+ * API key (shown once). The `x-api-key` and `x-secret-key` headers are not among `LOGGED_HEADERS`.
+ */
+const WRITE_ONLY_FIELDS = ['botSecret', 'clientSecret', 'privateKey', 'secretKey'];
 
 /** Structured JSON request logs: one line per request with its id, never a token or secret. */
 export function loggerOptions(config: RelayConfig): Params {
