@@ -5,6 +5,7 @@ import {
   configureHttpApp,
   httpServerTimeouts,
   prependRequestHandler,
+  RelayWsAdapter,
   TimedExpressAdapter,
 } from '@app/platform';
 import type { Server } from 'node:http';
@@ -29,6 +30,8 @@ export async function createRelayApp(config: RelayConfig): Promise<NestExpressAp
   // Ahead of Express itself: the channel webhooks' requests never enter Express or Nest's router (see there).
   prependRequestHandler(app.getHttpServer() as Server, app.get(WebhookHttpHandler).middleware);
   configureHttpApp(app, config);
+  // WebSocket gateways on the same server, each upgrade decided by its path's gate before a socket exists.
+  app.useWebSocketAdapter(new RelayWsAdapter(app));
   app.useStaticAssets(DASHBOARD_DIR, {
     prefix: '/dashboard/',
     index: 'index.html',

@@ -20,3 +20,6 @@ export * from './http/server-timeouts';
 export * from './http/client-address';
 export * from './clock.module';
 export * from './http/bearer.strategy';
+export * from './ws/relay-ws.adapter';
+export * from './ws/upgrade-gates';
+export * from './ws/upgrade-gates.module';

@@ -7,6 +7,7 @@ import { ClockModule } from './clock.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { loggerOptions } from './logging/logger.options';
+import { UpgradeGatesModule } from './ws/upgrade-gates.module';
 
 /** What every deployable stands on: config, logs, PostgreSQL, Redis/BullMQ and the health endpoints. */
 @Module({})
@@ -22,6 +23,7 @@ export class PlatformModule {
         MessagingModule,
         HealthModule,
         MetricsModule,
+        UpgradeGatesModule,
       ],
     };
   }
