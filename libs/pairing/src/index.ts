@@ -10,3 +10,4 @@ export * from './auth/auth.module';
 export * from './auth/agent-auth.guard';
 export * from './auth/agent-auth.service';
 export * from './auth/agent-principal';
+export * from './bot-bindings';

@@ -4,6 +4,7 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
   AccountStore,
+  BotBindingStore,
   ChannelEventStore,
   CleanupStore,
   ConversationStore,
@@ -21,6 +22,7 @@ import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './databa
 import { ENTITIES } from './entities';
 import {
   AccountsRepository,
+  BotBindingsRepository,
   ChannelEventsRepository,
   AdminReadRepository,
   CleanupRepository,
@@ -45,6 +47,7 @@ const REPOSITORIES = [
   OutboundMessagesRepository,
   WorksSendsRepository,
   WorksBotsRepository,
+  BotBindingsRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -60,6 +63,7 @@ const PORTS = [
   { provide: WorksSendStore, useExisting: WorksSendsRepository },
   { provide: WorksBotStore, useExisting: WorksBotsRepository },
   { provide: WorksBotRegistry, useExisting: WorksBotsRepository },
+  { provide: BotBindingStore, useExisting: BotBindingsRepository },
 ];
 
 /** Seals and opens the secrets stored at rest, with the key of `RELAY_SECRETS_KEY` (none: storing is refused). */

@@ -14,6 +14,7 @@ const TABLES = [
   'works_bots',
   'works_sends',
   'channel_events',
+  'bot_bindings',
 ];
 
 /** Empties every table of the test database (schema and migrations stay). */

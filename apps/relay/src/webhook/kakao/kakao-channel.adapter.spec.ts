@@ -89,6 +89,7 @@ describe('KakaoChannelAdapter', () => {
     const body = payload();
     expect(kakao.parse(body)).toEqual({
       channel: 'kakao',
+      botId: 'bot-1',
       conversation: { channelId: 'bot-1', userId: 'pf-user', conversationKey: 'bot-1:pf-user' },
       text: '안녕',
       normalized: { userId: 'pf-user', text: '안녕', channelId: 'bot-1' },
