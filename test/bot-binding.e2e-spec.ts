@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import request from 'supertest';
-import { KO, WorksBotRegistry } from '@app/core';
+import { BotBindingStore, KO, WorksBotRegistry } from '@app/core';
 import {
   createSession,
   expectErrorBody,
@@ -263,6 +263,36 @@ describe('bot binding (e2e, server-mode.md §3)', () => {
       await waitUntil(async () => (await kakaoText('bot-gone', 'g1', 'hi', replica)) === KO.notPaired, 3000);
       expect(await kakaoText('bot-gone', 'g1', 'hi')).toBe(KO.notPaired);
     });
+  });
+
+  it('the store (BotBindingStore on PostgreSQL): created or replaced, unknown account, fingerprint, findForBot', async () => {
+    const store = relay.app.get(BotBindingStore);
+    const { id } = await account();
+    const input = {
+      channel: 'works' as const,
+      botId: 'store-bot',
+      accountId: id,
+      policy: 'open' as const,
+      allowlist: [],
+    };
+    const before = await store.fingerprint();
+    expect(await store.upsert(input)).toMatchObject({
+      created: true,
+      binding: { botId: 'store-bot', policy: 'open' },
+    });
+    const afterCreate = await store.fingerprint();
+    expect(afterCreate).not.toBe(before);
+    expect(await store.upsert({ ...input, policy: 'allowlist', allowlist: ['x'] })).toMatchObject({
+      created: false,
+      binding: { policy: 'allowlist', allowlist: ['x'] },
+    });
+    expect(await store.fingerprint()).not.toBe(afterCreate);
+    expect(await store.upsert({ ...input, accountId: NO_SUCH })).toBeNull();
+    expect(await store.upsert({ ...input, accountId: 'not-a-uuid' })).toBeNull();
+    expect(await store.findForBot('works', 'store-bot')).toMatchObject({ accountId: id, allowlist: ['x'] });
+    expect(await store.findForBot('kakao', 'store-bot')).toBeNull();
+    expect(await store.delete('works', 'store-bot')).toBe(true);
+    expect(await store.delete('works', 'store-bot')).toBe(false);
   });
 
   describe('Kakao', () => {
