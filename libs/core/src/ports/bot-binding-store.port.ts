@@ -1,4 +1,5 @@
 import type { ChannelName } from '../channels/channel-adapter';
+import { parseWorksConversationKey } from './works-send-store.port';
 
 /**
  * How a bound bot treats its users (server-mode.md §3): `pairing` — today's behaviour, every user pairs with a code;
@@ -70,4 +71,21 @@ export abstract class BotBindingStore {
    * everything only when it differs from the one it loaded with.
    */
   abstract fingerprint(): Promise<string>;
+}
+
+/**
+ * The bot a conversation key belongs to, for `BotBindingStore.findForBot` (the proactive-messages check "paired to
+ * the account, or of a bot bound to it"): Works `works:<botId>:…`; Kakao `<bot.id>:<user>` (Kakao's bot ids have
+ * no colon, so the bot is what comes before the first one). Null for a key of neither shape.
+ */
+export function botOfConversationKey(
+  conversationKey: string,
+): { channel: ChannelName; botId: string } | null {
+  if (conversationKey.startsWith('works:')) {
+    const target = parseWorksConversationKey(conversationKey);
+    return target ? { channel: 'works', botId: target.botId } : null;
+  }
+  const colon = conversationKey.indexOf(':');
+  if (colon <= 0 || colon === conversationKey.length - 1) return null;
+  return { channel: 'kakao', botId: conversationKey.slice(0, colon) };
 }
