@@ -101,6 +101,7 @@ function harness() {
   const pairCalls: string[] = [];
   const bindCalls: Array<{ conversationKey: string; accountId: string }> = [];
   let access: BotAccess = { kind: 'pairing' };
+  let onBind: () => void = () => undefined;
   const accessAsked: string[] = [];
   const metrics = new RelayMetrics();
   const service = new InboundService(
@@ -122,6 +123,7 @@ function harness() {
       unpair: async () => ({ ok: pairedAt !== null }),
       bindConversation: async (identity: { conversationKey: string }, accountId: string) => {
         bindCalls.push({ conversationKey: identity.conversationKey, accountId });
+        onBind();
       },
     } as unknown as PairingService,
     {
@@ -169,6 +171,7 @@ function harness() {
     accessAsked,
     results,
     setAccess: (a: BotAccess) => (access = a),
+    setOnBind: (fn: () => void) => (onBind = fn),
     setPairedTo: (accountId: string) => (pairedTo = accountId),
     setInsert: (fn: typeof insert) => (insert = fn),
     setPairedAt: (date: Date | null) => (pairedAt = date),
@@ -380,11 +383,7 @@ describe('InboundService', () => {
           },
         };
       });
-      const bind = h.service['pairing'].bindConversation.bind(h.service['pairing']);
-      jest.spyOn(h.service['pairing'], 'bindConversation').mockImplementation(async (identity, accountId) => {
-        await bind(identity, accountId);
-        paired = true;
-      });
+      h.setOnBind(() => (paired = true));
       expect((await h.handle('hello')).body).toMatchObject({ kind: 'stored', messageId: 'm-2' });
       expect(h.bindCalls).toEqual([{ conversationKey: 'works:bot:user', accountId: 'bound-acct' }]);
       expect(h.inserted.map((i) => i.boundAccountId)).toEqual(['bound-acct', 'bound-acct']);
