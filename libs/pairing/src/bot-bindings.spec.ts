@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { BotBinding, BotBindingInput, BotBindingStore, ChannelName } from '@app/core';
-import type { ChannelHandler, PubSubService } from '@app/messaging';
+import type { ChannelHandler, PubSubService, RedisService } from '@app/messaging';
 import { BOT_BINDINGS_REFRESH_MS, BotBindings } from './bot-bindings';
 
 /** An in-memory `BotBindingStore` whose rows a test can change behind the cache's back. */
@@ -58,6 +58,7 @@ function fakePubSub() {
       handlers.push(handler);
       return () => handlers.splice(handlers.indexOf(handler), 1);
     },
+    onReconnect: () => () => undefined,
     publish: async (channel: string, message: string) => {
       if (down) throw new Error('redis away');
       published.push(channel);
@@ -65,7 +66,10 @@ function fakePubSub() {
       return handlers.length;
     },
   } as unknown as PubSubService;
-  return { pubsub, published, handlers, setDown: (d: boolean) => (down = d) };
+  const redis = {
+    subscriber: { status: 'ready', once: () => undefined, off: () => undefined },
+  } as unknown as RedisService;
+  return { pubsub, redis, published, handlers, setDown: (d: boolean) => (down = d) };
 }
 
 const flush = () => new Promise((r) => jest.requireActual<typeof import('timers')>('timers').setImmediate(r));
@@ -79,7 +83,7 @@ describe('BotBindings (the in-memory bindings of each replica)', () => {
     const store = new FakeBindingStore();
     seed(store);
     const bus = fakePubSub();
-    const bindings = new BotBindings(store, bus.pubsub);
+    const bindings = new BotBindings(store, bus.pubsub, bus.redis);
     await bindings.onApplicationBootstrap();
     return { store, bus, bindings };
   }
@@ -166,7 +170,8 @@ describe('BotBindings (the in-memory bindings of each replica)', () => {
     const store = new FakeBindingStore();
     store.put({ channel: 'kakao', botId: 'b', accountId: 'acct-1', policy: 'open', allowlist: [] });
     store.down = true;
-    const bindings = new BotBindings(store, fakePubSub().pubsub);
+    const bus = fakePubSub();
+    const bindings = new BotBindings(store, bus.pubsub, bus.redis);
     await bindings.onApplicationBootstrap();
     expect(bindings.accessFor('kakao', 'b', 'u')).toEqual({ kind: 'pairing' });
     store.down = false;

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { BotBinding, BotBindingInput, BotBindingStore, ChannelName } from '@app/core';
-import { PubSubService } from '@app/messaging';
+import { PubSubService, RedisService } from '@app/messaging';
 
 /** The safety net behind the Pub/Sub invalidation: how often each replica checks the table's fingerprint. */
 export const BOT_BINDINGS_REFRESH_MS = 5_000;
@@ -44,6 +44,7 @@ export class BotBindings implements OnApplicationBootstrap, OnApplicationShutdow
   private loadedFingerprint: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  private stopListening: (() => void) | null = null;
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -51,14 +52,11 @@ export class BotBindings implements OnApplicationBootstrap, OnApplicationShutdow
   constructor(
     private readonly store: BotBindingStore,
     private readonly pubsub: PubSubService,
+    private readonly redis: RedisService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    try {
-      this.unsubscribe = await this.pubsub.subscribe(this.channel(), () => void this.reload());
-    } catch (e) {
-      this.logger.warn(`bot binding announcements unavailable: ${(e as Error).message}`);
-    }
+    this.listen();
     await this.reload();
     this.timer = setInterval(() => void this.check(), BOT_BINDINGS_REFRESH_MS);
     this.timer.unref();
@@ -68,6 +66,35 @@ export class BotBindings implements OnApplicationBootstrap, OnApplicationShutdow
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
+    this.stopListening?.();
+  }
+
+  /**
+   * Subscribes to the announcements once the subscriber connection is up — not before: a SUBSCRIBE queued while
+   * Redis is away at start would wait for it (and hold up the shutdown). After an outage every replica reloads
+   * (announcements may have been missed); ioredis resubscribes by itself.
+   */
+  private listen(): void {
+    const subscribe = () => {
+      if (this.stopped || this.unsubscribe) return;
+      this.pubsub
+        .subscribe(this.channel(), () => void this.reload())
+        .then(
+          (unsubscribe) => {
+            if (this.stopped) unsubscribe();
+            else this.unsubscribe = unsubscribe;
+          },
+          (e: Error) => this.logger.warn(`bot binding announcements unavailable: ${e.message}`),
+        );
+    };
+    const subscriber = this.redis.subscriber;
+    if (subscriber.status === 'ready') subscribe();
+    else subscriber.once('ready', subscribe);
+    const stopReconnect = this.pubsub.onReconnect(() => void this.reload());
+    this.stopListening = () => {
+      subscriber.off('ready', subscribe);
+      stopReconnect();
+    };
   }
 
   /** What the bot's binding means for this user; from memory, no I/O. */
