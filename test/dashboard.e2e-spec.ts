@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { Browser, BrowserContext, Page } from 'playwright-core';
-import { pairAgent, PairedAgent, resetState, sendMessage, userMessage } from '@app/testing';
+import { pairAgent, PairedAgent, resetState, sendMessage, sql, userMessage } from '@app/testing';
 import { RunningRelay, startRelay } from './support/test-app';
 import { launchTestBrowser } from './support/browser';
 
@@ -141,6 +141,21 @@ describe('dashboard (browser e2e)', () => {
     expect(text).toContain('Dashboard bot');
     expect(text).toContain('enabled');
     expect(await page.content()).not.toContain(botSecret);
+  }, 30_000);
+
+  it('lists the bot bindings (channel, bot id, account, policy, allow-list size)', async () => {
+    const [{ id }] = await sql<{ id: string }>('INSERT INTO accounts DEFAULT VALUES RETURNING id');
+    await request(relay.url)
+      .put('/admin/api/bots/kakao/dashboard-bot/binding')
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .send({ accountId: id, policy: 'allowlist', allowlist: ['u1', 'u2'] })
+      .expect(200);
+    const row = page.locator('#bot-bindings-body tr[data-bot-id="dashboard-bot"]');
+    await row.waitFor({ state: 'visible', timeout: 12_000 });
+    const text = (await row.textContent()) ?? '';
+    expect(text).toContain('kakao');
+    expect(text).toContain('allowlist');
+    expect(text).toContain('2 users');
   }, 30_000);
 
   it('loaded nothing from elsewhere and logged no errors', () => {

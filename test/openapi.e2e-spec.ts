@@ -64,6 +64,10 @@ describe('OpenAPI document (e2e)', () => {
       'GET /admin/api/accounts/{accountId}/api-keys',
       'DELETE /admin/api/accounts/{accountId}/api-keys/{keyId}',
       'POST /v1/auth/token',
+      'GET /admin/api/bots/bindings',
+      'PUT /admin/api/bots/{channel}/{botId}/binding',
+      'GET /admin/api/bots/{channel}/{botId}/binding',
+      'DELETE /admin/api/bots/{channel}/{botId}/binding',
     ]) {
       expect(documented).toContain(route);
     }
@@ -134,6 +138,35 @@ describe('OpenAPI document (e2e)', () => {
       expect.arrayContaining(['201', '400', '401', '409', '503']),
     );
     expect(document.paths['/admin/api/works/bots/{botId}'].delete.responses['204']).toBeDefined();
+  });
+
+  it('describes the bot binding routes: body, policies, errors (server-mode.md §3)', async () => {
+    const document = (await request(relay.url).get('/docs-json').expect(200)).body;
+    const schemas = document.components.schemas;
+    expect(schemas.PutBotBindingDto.required).toEqual(expect.arrayContaining(['accountId', 'policy']));
+    expect(schemas.PutBotBindingDto.properties.policy.enum).toEqual(['pairing', 'open', 'allowlist']);
+    expect(schemas.PutBotBindingDto.properties.allowlist.maxItems).toBe(10_000);
+    const binding = document.paths['/admin/api/bots/{channel}/{botId}/binding'];
+    expect(binding.put.security).toEqual([{ admin: [] }]);
+    expect(binding.put.requestBody.content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/PutBotBindingDto',
+    );
+    expect(Object.keys(binding.put.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401', '404', '429']),
+    );
+    expect(binding.put.responses['200'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/BotBindingDto',
+    );
+    expect(binding.put.parameters.find((p: { name: string }) => p.name === 'channel').schema.enum).toEqual([
+      'kakao',
+      'works',
+    ]);
+    expect(Object.keys(binding.get.responses)).toEqual(expect.arrayContaining(['200', '400', '404']));
+    expect(Object.keys(binding.delete.responses)).toEqual(expect.arrayContaining(['204', '400', '404']));
+    const list = document.paths['/admin/api/bots/bindings'].get;
+    expect(list.responses['200'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/BotBindingPageDto',
+    );
   });
 
   it('serves Swagger UI at /docs', async () => {

@@ -13,6 +13,11 @@ export const DEFAULT_BODY_LIMIT = '256kb';
 
 const DefaultBody = createJsonBodyMiddleware(DEFAULT_BODY_LIMIT);
 
+/** A bot binding's allow-list may name 10,000 users of up to 256 characters (server-mode.md §3): 4 MiB. */
+export const BOT_BINDING_BODY_LIMIT = '4mb';
+const BOT_BINDING_ROUTE = { path: 'admin/api/bots/*path', method: RequestMethod.PUT };
+const BotBindingBody = createJsonBodyMiddleware(BOT_BINDING_BODY_LIMIT);
+
 /** The relay deployable: HTTP ingress for Kakao, the agent's stream and replies, admin; optionally the worker. */
 @Module({})
 export class RelayModule implements NestModule {
@@ -35,6 +40,10 @@ export class RelayModule implements NestModule {
 
   /** JSON bodies of every Nest route (the channel webhooks read theirs before Express: `WebhookHttpHandler`). */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(DefaultBody).forRoutes({ path: '*path', method: RequestMethod.ALL });
+    consumer.apply(BotBindingBody).forRoutes(BOT_BINDING_ROUTE);
+    consumer
+      .apply(DefaultBody)
+      .exclude(BOT_BINDING_ROUTE)
+      .forRoutes({ path: '*path', method: RequestMethod.ALL });
   }
 }

@@ -33,3 +33,4 @@ export * from './domain/api-key';
 export * from './ports/api-key-store.port';
 export * from './ports/settings-store.port';
 export * from './api-keys';
+export * from './ports/bot-binding-store.port';

@@ -15,3 +15,4 @@ export * from './auth/api-key-auth.service';
 export * from './auth/api-token.service';
 export * from './auth/auth-token.controller';
 export * from './dto/auth-token.dto';
+export * from './bot-bindings';

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PersistenceModule } from '@app/persistence';
 import { RateLimitGuard } from '@app/platform';
+import { BotBindings } from './bot-bindings';
 import { OrphanedAccounts } from './orphaned-accounts';
 import { PairingAdmin } from './pairing-admin.service';
 import { PairingController } from './pairing.controller';
@@ -10,12 +11,13 @@ import { SessionService } from './session.service';
 
 /**
  * Pairing: sessions (create, status), the `/pair` and `/unpair` transactions the webhook calls, the operator's
- * session and conversation changes, and (re-exported) session expiry.
+ * session and conversation changes, the bot bindings (`BotBindings`, held in memory), and (re-exported) session
+ * expiry.
  */
 @Module({
   imports: [PersistenceModule, SessionExpiryModule],
   controllers: [PairingController],
-  providers: [SessionService, PairingService, PairingAdmin, OrphanedAccounts, RateLimitGuard],
-  exports: [SessionService, PairingService, PairingAdmin, SessionExpiryModule],
+  providers: [SessionService, PairingService, PairingAdmin, OrphanedAccounts, RateLimitGuard, BotBindings],
+  exports: [SessionService, PairingService, PairingAdmin, SessionExpiryModule, BotBindings],
 })
 export class PairingModule {}

@@ -193,6 +193,38 @@ describe('PairingService', () => {
     });
   });
 
+  describe('bindConversation (a bound bot, server-mode.md §3)', () => {
+    it('creates the conversation paired to the bound account; again is a no-op', async () => {
+      const { tables, events, service } = setup();
+      const bound = tables.addAccount();
+      await service.bindConversation(user('alice'), bound.id);
+      expect(tables.conversationByKey('bot-1:alice')).toMatchObject({ state: 'paired', accountId: bound.id });
+      await service.bindConversation(user('alice'), bound.id);
+      expect([...tables.conversations.values()]).toHaveLength(1);
+      expect(events.published).toEqual([]);
+    });
+
+    it('re-pairs an unpaired conversation', async () => {
+      const { tables, service } = setup();
+      const bound = tables.addAccount();
+      tables.addConversation(user('alice'), { state: 'unpaired', accountId: null });
+      await service.bindConversation(user('alice'), bound.id);
+      expect(tables.conversationByKey('bot-1:alice')).toMatchObject({ state: 'paired', accountId: bound.id });
+    });
+
+    it('takes a conversation /pair had paired elsewhere; the account left orphaned has its sessions disconnected', async () => {
+      const { tables, events, service } = setup();
+      const old = tables.addAccount();
+      const bound = tables.addAccount();
+      tables.addConversation(user('alice'), { accountId: old.id });
+      const oldPaired = tables.addSession({ status: 'paired', accountId: old.id });
+      await service.bindConversation(user('alice'), bound.id);
+      expect(tables.conversationByKey('bot-1:alice')).toMatchObject({ state: 'paired', accountId: bound.id });
+      expect(tables.session(oldPaired.id).status).toBe('disconnected');
+      expect(events.sessionEvents()).toEqual([[oldPaired.id, 'pairing_expired', { reason: 'unpaired' }]]);
+    });
+  });
+
   describe('unpair', () => {
     it('a conversation that is not paired: not_paired, nothing changes', async () => {
       const { tables, events, service } = setup();

@@ -74,6 +74,25 @@ export class PairingService {
   }
 
   /**
+   * A message of a bound bot (server-mode.md §3) whose conversation is not paired to the bound account: the
+   * conversation is created, or re-pointed, paired to it, in one transaction. A conversation that was paired to
+   * another account (by `/pair` before the bot was bound) leaves it (`OrphanedAccounts`): the binding wins.
+   * Idempotent, so two first messages of one user racing each other both end with the same conversation (the
+   * conversation's row lock, or the insert's conflict, orders them). No session is involved: nothing is published
+   * but what `OrphanedAccounts` tells an account left behind.
+   */
+  async bindConversation(identity: ConversationIdentity, accountId: string): Promise<void> {
+    await this.orphans.transaction(async (tx) => {
+      const previous = await tx.lockConversationByKey(identity.conversationKey);
+      const pairedTo = previous?.state === 'paired' ? previous.accountId : null;
+      if (pairedTo === accountId) return { value: undefined, leftAccount: null };
+      await tx.pairConversation(identity, accountId);
+      return { value: undefined, leftAccount: pairedTo };
+    });
+    this.logger.log(`conversation of a bound bot paired to account ${accountId}`);
+  }
+
+  /**
    * `/unpair`: the conversation becomes unpaired and leaves its account (`OrphanedAccounts`: an account left
    * without a paired conversation has its sessions disconnected and their streams told).
    */

@@ -5,6 +5,7 @@ import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
   AccountStore,
   ApiKeyStore,
+  BotBindingStore,
   ChannelEventStore,
   CleanupStore,
   ConversationStore,
@@ -24,6 +25,7 @@ import { ENTITIES } from './entities';
 import {
   AccountsRepository,
   ApiKeysRepository,
+  BotBindingsRepository,
   ChannelEventsRepository,
   AdminReadRepository,
   CleanupRepository,
@@ -51,6 +53,7 @@ const REPOSITORIES = [
   WorksBotsRepository,
   ApiKeysRepository,
   SettingsRepository,
+  BotBindingsRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -68,6 +71,7 @@ const PORTS = [
   { provide: WorksBotRegistry, useExisting: WorksBotsRepository },
   { provide: ApiKeyStore, useExisting: ApiKeysRepository },
   { provide: SettingsStore, useExisting: SettingsRepository },
+  { provide: BotBindingStore, useExisting: BotBindingsRepository },
 ];
 
 /** Seals and opens the secrets stored at rest, with the key of `RELAY_SECRETS_KEY` (none: storing is refused). */

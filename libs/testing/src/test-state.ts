@@ -15,6 +15,7 @@ const TABLES = [
   'works_sends',
   'channel_events',
   'api_keys',
+  'bot_bindings',
 ];
 
 /** Empties every table of the test database (schema and migrations stay). */

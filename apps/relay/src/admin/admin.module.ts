@@ -6,13 +6,14 @@ import { AdminController } from './admin.controller';
 import { AdminService } from './admin.service';
 import { ApiKeysAdmin } from './api-keys/api-keys.admin';
 import { ApiKeysController } from './api-keys/api-keys.controller';
+import { BotBindingsController } from './bot-bindings/bot-bindings.controller';
 import { WorksBotsAdmin } from './works-bots/works-bots.admin';
 import { WorksBotsController } from './works-bots/works-bots.controller';
 
 /** The operator's API under /admin/api, every route behind the admin token. */
 @Module({
   imports: [PersistenceModule, AdminAuthModule, PairingModule],
-  controllers: [AdminController, WorksBotsController, ApiKeysController],
+  controllers: [AdminController, WorksBotsController, ApiKeysController, BotBindingsController],
   providers: [AdminService, WorksBotsAdmin, ApiKeysAdmin],
 })
 export class AdminModule {}

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AccountStore, CleanupStore, generateToken, hashToken, NotFoundError, SessionStore } from '@app/core';
 import { StreamEventPublisher, StreamPresence } from '@app/messaging';
 import { AdminReadRepository } from '@app/persistence';
-import { PairingAdmin } from '@app/pairing';
+import { BotBindings, PairingAdmin } from '@app/pairing';
 import {
   AccountDetailDto,
   AdminCreatedSessionDto,
@@ -35,6 +35,7 @@ export class AdminService {
     private readonly pairing: PairingAdmin,
     private readonly presence: StreamPresence,
     private readonly events: StreamEventPublisher,
+    private readonly bindings: BotBindings,
   ) {}
 
   async overview(): Promise<OverviewDto> {
@@ -121,5 +122,7 @@ export class AdminService {
     const envelope = { kind: 'pairing_expired' as const, data: { reason: 'disconnected' as const } };
     await this.events.toSessionsBestEffort(sessionIds, envelope);
     await this.events.toAccount(accountId, envelope).catch(() => undefined);
+    // Its bot bindings went with it (cascade): every replica forgets them now.
+    await this.bindings.announce();
   }
 }

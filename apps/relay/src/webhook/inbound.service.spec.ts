@@ -20,7 +20,7 @@ import type {
   NewInboundMessage,
   StoredMessage,
 } from '@app/core';
-import type { PairingService } from '@app/pairing';
+import type { BotAccess, BotBindings, PairingService } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
 import type { InboundQueueProducer } from './inbound-queue.producer';
 import { InboundService } from './inbound.service';
@@ -40,6 +40,7 @@ class RecordingAdapter extends ChannelAdapter<{ text: string }> {
     const payload = body as { text: string };
     return {
       channel: 'works',
+      botId: 'bot',
       conversation: { channelId: 'bot', userId: 'user', conversationKey: 'works:bot:user' },
       text: payload.text,
       normalized: { userId: 'user', text: payload.text, channelId: 'bot' },
@@ -96,12 +97,17 @@ function harness() {
   let publishDown = false;
   const enqueued: StoredMessage[] = [];
   let pairedAt: Date | null = null;
+  let pairedTo = 'acct';
   const pairCalls: string[] = [];
+  const bindCalls: Array<{ conversationKey: string; accountId: string }> = [];
+  let access: BotAccess = { kind: 'pairing' };
+  let onBind: () => void = () => undefined;
+  const accessAsked: string[] = [];
   const metrics = new RelayMetrics();
   const service = new InboundService(
     config,
     {
-      findByKey: async () => (pairedAt ? { state: 'paired', pairedAt } : null),
+      findByKey: async () => (pairedAt ? { state: 'paired', pairedAt, accountId: pairedTo } : null),
     } as unknown as ConversationStore,
     {
       insertQueued: (input: NewInboundMessage) => {
@@ -115,6 +121,10 @@ function harness() {
         return code === 'ABCD2345' ? { ok: true } : { ok: false, reason: 'invalid_code' };
       },
       unpair: async () => ({ ok: pairedAt !== null }),
+      bindConversation: async (identity: { conversationKey: string }, accountId: string) => {
+        bindCalls.push({ conversationKey: identity.conversationKey, accountId });
+        onBind();
+      },
     } as unknown as PairingService,
     {
       enqueue: async (message: StoredMessage) => {
@@ -137,6 +147,12 @@ function harness() {
         return true;
       },
     } as ChannelEventStore,
+    {
+      accessFor: (channel: string, botId: string, userId: string) => {
+        accessAsked.push(`${channel}/${botId}/${userId}`);
+        return access;
+      },
+    } as unknown as BotBindings,
   );
   const adapter = new RecordingAdapter();
   const handle = (text: string) => service.handle(adapter, adapter.parse({ text }));
@@ -151,7 +167,12 @@ function harness() {
     recorded,
     enqueued,
     pairCalls,
+    bindCalls,
+    accessAsked,
     results,
+    setAccess: (a: BotAccess) => (access = a),
+    setOnBind: (fn: () => void) => (onBind = fn),
+    setPairedTo: (accountId: string) => (pairedTo = accountId),
     setInsert: (fn: typeof insert) => (insert = fn),
     setPairedAt: (date: Date | null) => (pairedAt = date),
     limiterDown: () => (limiterDown = true),
@@ -217,6 +238,7 @@ describe('InboundService', () => {
         callbackUrl: null,
         dedupeKey: null,
         replyDeadline: expect.any(Date),
+        boundAccountId: null,
       },
     ]);
     expect(h.inserted[0].replyDeadline.getTime()).toBe(NOW + 60_000);
@@ -322,5 +344,114 @@ describe('InboundService', () => {
     expect(h.inserted).toEqual([]);
     expect(h.published).toEqual([]);
     expect(await h.results()).toEqual({ recorded: 1 });
+  });
+  describe('bot binding (server-mode.md §3)', () => {
+    const BOUND: BotAccess = { kind: 'bound', accountId: 'bound-acct' };
+
+    it("asks the binding of the message's bot and user, from memory", async () => {
+      const h = harness();
+      await h.handle('hello');
+      expect(h.accessAsked).toEqual(['works/bot/user']);
+    });
+
+    it("pairing (or no binding): today's behaviour, no bound account required", async () => {
+      const h = harness();
+      h.setInsert(async () => ({ kind: 'unpaired' }));
+      expect((await h.handle('hi')).body).toEqual({ kind: 'unpaired', text: KO.notPaired });
+      expect(h.inserted[0].boundAccountId).toBeNull();
+      expect(h.bindCalls).toEqual([]);
+    });
+
+    it('open: a first message pairs the conversation to the bound account, then is stored by the same statement', async () => {
+      const h = harness();
+      h.setAccess(BOUND);
+      let paired = false;
+      h.setInsert(async (input) => {
+        if (!paired) return { kind: 'unpaired' };
+        return {
+          kind: 'created',
+          message: {
+            id: 'm-2',
+            accountId: 'bound-acct',
+            seq: 1,
+            channel: input.channel,
+            conversationKey: input.conversationKey,
+            payload: input.payload,
+            normalized: input.normalized,
+            callbackUrl: input.callbackUrl,
+            createdAt: new Date(0),
+          },
+        };
+      });
+      h.setOnBind(() => (paired = true));
+      expect((await h.handle('hello')).body).toMatchObject({ kind: 'stored', messageId: 'm-2' });
+      expect(h.bindCalls).toEqual([{ conversationKey: 'works:bot:user', accountId: 'bound-acct' }]);
+      expect(h.inserted.map((i) => i.boundAccountId)).toEqual(['bound-acct', 'bound-acct']);
+      expect(h.published).toHaveLength(1);
+      expect(await h.results()).toEqual({ stored: 1 });
+    });
+
+    it('open: a later message (conversation paired to the bound account) is one insert, no pairing', async () => {
+      const h = harness();
+      h.setAccess(BOUND);
+      expect((await h.handle('again')).body).toMatchObject({ kind: 'stored' });
+      expect(h.inserted).toHaveLength(1);
+      expect(h.inserted[0].boundAccountId).toBe('bound-acct');
+      expect(h.bindCalls).toEqual([]);
+    });
+
+    it('a conversation that stays unpaired after binding fails the request (answered "unavailable")', async () => {
+      const h = harness();
+      h.setAccess(BOUND);
+      h.setInsert(async () => ({ kind: 'unpaired' }));
+      expect((await h.handle('hello')).body).toMatchObject({ kind: 'unavailable' });
+      expect(h.bindCalls).toHaveLength(1);
+    });
+
+    it('bound: /pair and /unpair answer that the bot is bound and change nothing; /help still works', async () => {
+      const h = harness();
+      h.setAccess(BOUND);
+      expect((await h.handle('/pair ABCD-2345')).body).toEqual({ kind: 'command', text: KO.botBoundPair });
+      expect((await h.handle('/unpair')).body).toEqual({ kind: 'command', text: KO.botBoundUnpair });
+      expect((await h.handle('/help')).body).toEqual({ kind: 'command', text: KO.help });
+      expect(h.pairCalls).toEqual([]);
+      expect(h.inserted).toEqual([]);
+    });
+
+    it('bound: /status says the bot is bound until the conversation is paired to the bound account', async () => {
+      const h = harness();
+      h.setAccess(BOUND);
+      expect((await h.handle('/status')).body).toEqual({ kind: 'command', text: KO.statusBound });
+      h.setPairedAt(new Date('2025-01-02T03:04:00Z'));
+      h.setPairedTo('other-acct');
+      expect((await h.handle('/status')).body).toEqual({ kind: 'command', text: KO.statusBound });
+      h.setPairedTo('bound-acct');
+      expect((await h.handle('/status')).body).toEqual({
+        kind: 'command',
+        text: expect.stringContaining('에이전트와 연결되어 있습니다'),
+      });
+    });
+
+    it('allowlist, user not listed: a polite refusal, nothing stored, no command but /help', async () => {
+      const h = harness();
+      h.setAccess({ kind: 'refused' });
+      expect((await h.handle('hello')).body).toEqual({ kind: 'refused', text: KO.botNotAllowed });
+      for (const command of ['/pair ABCD-2345', '/unpair', '/status']) {
+        expect((await h.handle(command)).body).toEqual({ kind: 'command', text: KO.botNotAllowed });
+      }
+      expect((await h.handle('/help')).body).toEqual({ kind: 'command', text: KO.help });
+      expect(h.inserted).toEqual([]);
+      expect(h.pairCalls).toEqual([]);
+      expect(h.bindCalls).toEqual([]);
+      expect((await h.results()).not_allowed).toBe(1);
+    });
+
+    it('records a messenger event whatever the binding', async () => {
+      const h = harness();
+      h.setAccess({ kind: 'refused' });
+      const message = { ...h.adapter.parse({ text: 'x' }), event: 'join' };
+      expect((await h.service.handle(h.adapter, message)).body).toEqual({ kind: 'recorded' });
+      expect(h.recorded).toHaveLength(1);
+    });
   });
 });

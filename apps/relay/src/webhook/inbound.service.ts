@@ -18,7 +18,7 @@ import {
 } from '@app/core';
 import { messageEventData, RateLimiter, StreamEventPublisher } from '@app/messaging';
 import { RelayMetrics } from '@app/platform';
-import { PairingService } from '@app/pairing';
+import { BotAccess, BotBindings, PairingService } from '@app/pairing';
 import { InboundQueueProducer } from './inbound-queue.producer';
 
 /** `relay_webhook_requests_total{result}` of a message that reached the core. */
@@ -32,7 +32,8 @@ type InboundResult =
   | 'inline_timeout'
   | 'unavailable'
   | 'overloaded'
-  | 'refused';
+  | 'refused'
+  | 'not_allowed';
 
 /** `/pair` attempts allowed per conversation per window (brute force through a messenger must not be possible). */
 export const PAIR_ATTEMPT_LIMIT = 5;
@@ -68,6 +69,7 @@ export class InboundService {
     private readonly publisher: StreamEventPublisher,
     private readonly clock: Clock,
     private readonly channelEvents: ChannelEventStore,
+    private readonly bindings: BotBindings,
   ) {}
 
   /**
@@ -96,16 +98,18 @@ export class InboundService {
         });
         return await adapter.answer(message, { kind: 'recorded' });
       }
+      // The bot's binding (server-mode.md §3), from memory: decides before the pairing rules do.
+      const access = this.bindings.accessFor(message.channel, message.botId, message.conversation.userId);
       const command = parseCommand(message.text);
       if (command) {
         result = 'command';
         return await adapter.answer(message, {
           kind: 'command',
-          text: await this.runCommand(command, message.conversation),
+          text: await this.runCommand(command, message.conversation, access),
         });
       }
-      const outcome = await this.store(message);
-      result = outcome.kind;
+      const outcome = await this.store(message, access);
+      result = outcome.kind === 'refused' ? 'not_allowed' : outcome.kind;
       const answer = await adapter.answer(message, outcome);
       if (answer.replyTimedOut) result = 'inline_timeout';
       return answer;
@@ -130,10 +134,15 @@ export class InboundService {
     }
   }
 
-  private async runCommand(command: RelayCommand, identity: ConversationIdentity): Promise<string> {
+  private async runCommand(
+    command: RelayCommand,
+    identity: ConversationIdentity,
+    access: BotAccess,
+  ): Promise<string> {
+    if (command.name === 'help') return KO.help;
+    if (access.kind === 'refused') return KO.botNotAllowed;
+    if (access.kind === 'bound') return this.runBoundCommand(command, identity, access.accountId);
     switch (command.name) {
-      case 'help':
-        return KO.help;
       case 'status': {
         const conversation = await this.conversations.findByKey(identity.conversationKey);
         if (conversation?.state === 'paired' && conversation.pairedAt) {
@@ -151,6 +160,34 @@ export class InboundService {
         if (!command.code) return KO.pairInvalid;
         const outcome = await this.pairing.pair(command.code, identity);
         return outcome.ok ? KO.pairSuccess : KO.pairInvalid;
+      }
+    }
+  }
+
+  /**
+   * A bound bot's commands: `/pair` and `/unpair` change nothing (the binding decides where messages go) and say
+   * so; `/status` tells whether messages reach the bound agent (they do, from the first message on).
+   */
+  private async runBoundCommand(
+    command: RelayCommand,
+    identity: ConversationIdentity,
+    accountId: string,
+  ): Promise<string> {
+    switch (command.name) {
+      case 'pair':
+        return KO.botBoundPair;
+      case 'unpair':
+        return KO.botBoundUnpair;
+      default: {
+        const conversation = await this.conversations.findByKey(identity.conversationKey);
+        if (
+          conversation?.state === 'paired' &&
+          conversation.accountId === accountId &&
+          conversation.pairedAt
+        ) {
+          return KO.statusPaired(formatKst(conversation.pairedAt));
+        }
+        return KO.statusBound;
       }
     }
   }
@@ -188,12 +225,19 @@ export class InboundService {
     }
   }
 
-  /** Stores a paired conversation's message (flood limit first); what happened, for the adapter to answer. */
-  private async store(message: InboundMessage): Promise<InboundOutcome> {
+  /**
+   * Stores a paired conversation's message (flood limit first); what happened, for the adapter to answer. A bound
+   * bot's user (`open`, or on the allow-list) goes the same way with the bound account required: the first message
+   * finds no conversation paired to it, so the conversation is paired to it on the spot and the message stored
+   * again — once per user; later messages take the normal path in one statement.
+   */
+  private async store(message: InboundMessage, access: BotAccess): Promise<InboundOutcome> {
     const identity = message.conversation;
     // Counted for every user, paired or not: past the limit nothing is looked up or stored.
     if (!(await this.withinFloodLimit(identity))) return { kind: 'flood', text: KO.slowDown };
-    const outcome = await this.messages.insertQueued({
+    if (access.kind === 'refused') return { kind: 'refused', text: KO.botNotAllowed };
+    const boundAccountId = access.kind === 'bound' ? access.accountId : null;
+    const input = {
       channel: message.channel,
       conversationKey: identity.conversationKey,
       payload: message.payload,
@@ -201,7 +245,15 @@ export class InboundService {
       callbackUrl: message.callbackUrl,
       dedupeKey: message.dedupeKey ?? null,
       replyDeadline: this.clock.after(message.replyWindowMs),
-    });
+      boundAccountId,
+    };
+    let outcome = await this.messages.insertQueued(input);
+    if (outcome.kind === 'unpaired' && boundAccountId) {
+      await this.pairing.bindConversation(identity, boundAccountId);
+      outcome = await this.messages.insertQueued(input);
+      // Only if the conversation left the account again in between (the operator deleted it): try again later.
+      if (outcome.kind === 'unpaired') throw new Error('the conversation of a bound bot could not be paired');
+    }
     if (outcome.kind === 'unpaired') return { kind: 'unpaired', text: KO.notPaired };
     if (outcome.kind === 'duplicate') return { kind: 'duplicate' };
     this.metrics.messagesStored.inc();

@@ -33,6 +33,7 @@ class TestAdapter extends ChannelAdapter<{ text: string }> {
     if (typeof text !== 'string') throw new ValidationError('text is missing');
     return {
       channel: 'works',
+      botId: 'bot',
       conversation: { channelId: 'bot', userId: 'user', conversationKey: `${this.path}:user` },
       text,
       normalized: { userId: 'user', text, channelId: 'bot' },

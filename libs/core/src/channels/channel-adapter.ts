@@ -46,6 +46,11 @@ export interface ChannelRequest {
  */
 export interface InboundMessage<TPayload = unknown> {
   readonly channel: ChannelName;
+  /**
+   * The bot the message came through (Kakao `bot.id`, Works `X-WORKS-BotId`), also for a Works room, whose
+   * `conversation.channelId` is the room: what a bot binding (server-mode.md §3) is looked up by.
+   */
+  readonly botId: string;
   readonly conversation: ConversationIdentity;
   /** Where relay commands are recognised (`parseCommand`); "" for non-text content. */
   readonly text: string;
@@ -82,6 +87,8 @@ export type InboundOutcome =
   | { readonly kind: 'command'; readonly text: string }
   /** the conversation is not paired (`text` tells how to pair); nothing stored, */
   | { readonly kind: 'unpaired'; readonly text: string }
+  /** the bot is bound to an agent with an allow-list that does not name this user (`text` says so); nothing stored, */
+  | { readonly kind: 'refused'; readonly text: string }
   /** the user writes faster than the per-conversation limit; nothing stored, */
   | { readonly kind: 'flood'; readonly text: string }
   /** the relay cannot take the message now (database away, store queue full); nothing stored. */

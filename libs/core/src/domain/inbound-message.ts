@@ -11,6 +11,11 @@ export interface NewInboundMessage {
   /** Duplicate detection for a channel without callbackUrl (`InboundMessage.dedupeKey`). */
   dedupeKey?: string | null;
   replyDeadline: Date;
+  /**
+   * The message's bot is bound to this account (server-mode.md §3): stored only if the conversation is paired to
+   * it — a conversation paired elsewhere answers `unpaired`, so that the core re-pairs it to the bound account.
+   */
+  boundAccountId?: string | null;
 }
 
 /** A stored message, as the agent stream needs it to write its `message` event. */

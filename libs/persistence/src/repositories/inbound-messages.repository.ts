@@ -174,18 +174,20 @@ export class InboundMessagesRepository implements InboundMessageStore {
       callback_url: input.callbackUrl,
       dedupe_key: input.dedupeKey ?? null,
       reply_deadline: input.replyDeadline,
+      bound_account_id: input.boundAccountId ?? null,
     }));
     const { rows: inserted } = await preparedQuery<InsertedRow>(
       this.dataSource,
-      'inbound_insert_batch_dedupe',
+      'inbound_insert_batch_bound',
       `WITH input AS MATERIALIZED (
            SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, ord int, channel text,
              conversation_key text, kakao_payload jsonb, normalized jsonb, callback_url text,
-             dedupe_key text, reply_deadline timestamptz)
+             dedupe_key text, reply_deadline timestamptz, bound_account_id uuid)
          ), conv AS (
            SELECT i.*, c.account_id FROM input i
              JOIN conversations c
                ON c.conversation_key = i.conversation_key AND c.state = 'paired' AND c.account_id IS NOT NULL
+                  AND (i.bound_account_id IS NULL OR c.account_id = i.bound_account_id)
          ), counts AS (
            SELECT account_id, count(*) AS n FROM conv GROUP BY account_id
          ), locked AS MATERIALIZED (

@@ -388,6 +388,26 @@
     );
   }
 
+  function renderBotBindings(page) {
+    note('bot-bindings-note', page, 'bindings');
+    fillTable(
+      'bot-bindings-body',
+      page.items,
+      5,
+      (b) =>
+        el(
+          'tr',
+          { data: { channel: b.channel, botId: b.botId } },
+          el('td', {}, b.channel),
+          el('td', { class: 'mono' }, b.botId),
+          idCell(b.accountId),
+          el('td', {}, badge(b.policy), b.policy === 'allowlist' ? ` ${b.allowlistCount} users` : ''),
+          timeCell(b.updatedAt),
+        ),
+      'No bot is bound: every bot pairs its users with a code.',
+    );
+  }
+
   // ---------- refresh ----------
 
   const now = () => Date.now() + state.skewMs;
@@ -398,15 +418,17 @@
     try {
       // The overview goes first: a stale token then costs one failed login, not seven (they are rate limited).
       const overview = await api('overview');
-      const [accounts, sessions, pending, conversations, messages, failures, worksBots] = await Promise.all([
-        api(`accounts?limit=${LIMIT}`),
-        api(`sessions?limit=${LIMIT}`),
-        api('sessions?status=pending_pairing&limit=100'),
-        api(`conversations?limit=${LIMIT}`),
-        api(`messages?limit=${LIMIT}`),
-        api(`failures?limit=${LIMIT}`),
-        api(`works/bots?limit=${LIMIT}`),
-      ]);
+      const [accounts, sessions, pending, conversations, messages, failures, worksBots, bindings] =
+        await Promise.all([
+          api(`accounts?limit=${LIMIT}`),
+          api(`sessions?limit=${LIMIT}`),
+          api('sessions?status=pending_pairing&limit=100'),
+          api(`conversations?limit=${LIMIT}`),
+          api(`messages?limit=${LIMIT}`),
+          api(`failures?limit=${LIMIT}`),
+          api(`works/bots?limit=${LIMIT}`),
+          api(`bots/bindings?limit=${LIMIT}`),
+        ]);
       const generated = Date.parse(overview.generatedAt);
       if (!Number.isNaN(generated)) state.skewMs = generated - Date.now();
       // Every pending session is listed, even when older than the latest page.
@@ -423,6 +445,7 @@
       renderMessages(messages);
       renderFailures(failures);
       renderWorksBots(worksBots);
+      renderBotBindings(bindings);
       showBanner('');
       $('updated').textContent =
         `Updated at ${fmtTime(new Date().toISOString())}${state.paused ? ' (paused)' : ''}`;

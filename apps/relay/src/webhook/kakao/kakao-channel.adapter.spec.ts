@@ -89,6 +89,7 @@ describe('KakaoChannelAdapter', () => {
     const body = payload();
     expect(kakao.parse(body)).toEqual({
       channel: 'kakao',
+      botId: 'bot-1',
       conversation: { channelId: 'bot-1', userId: 'pf-user', conversationKey: 'bot-1:pf-user' },
       text: '안녕',
       normalized: { userId: 'pf-user', text: '안녕', channelId: 'bot-1' },
@@ -119,6 +120,7 @@ describe('KakaoChannelAdapter', () => {
   it.each<[string, InboundOutcome, Record<string, string> | undefined]>([
     ['a command answer', { kind: 'command', text: KO.help }, undefined],
     ['the pairing hint', { kind: 'unpaired', text: KO.notPaired }, undefined],
+    ['the refusal of a bound bot', { kind: 'refused', text: KO.botNotAllowed }, undefined],
     ['the flood notice', { kind: 'flood', text: KO.slowDown }, undefined],
     ['"unavailable"', { kind: 'unavailable', text: KO.unavailable }, undefined],
     [

@@ -65,6 +65,8 @@ export class KakaoChannelAdapter extends ChannelAdapter<KakaoSkillPayload> imple
     const callbackUrl = payload.userRequest.callbackUrl ?? null;
     return {
       channel: 'kakao',
+      // The conversation's channel is the bot (`bot.id`), for Kakao always.
+      botId: conversation.channelId,
       conversation,
       text,
       normalized: { userId: conversation.userId, text, channelId: conversation.channelId },
@@ -86,6 +88,7 @@ export class KakaoChannelAdapter extends ChannelAdapter<KakaoSkillPayload> imple
     switch (outcome.kind) {
       case 'command':
       case 'unpaired':
+      case 'refused':
       case 'flood':
         return { status: 200, body: simpleText(outcome.text) };
       case 'unavailable':

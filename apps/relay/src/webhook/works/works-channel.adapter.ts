@@ -75,6 +75,7 @@ export class WorksChannelAdapter extends ChannelAdapter<WorksCallbackBody> {
     this.targets.set(callback.body, callback.target);
     return {
       channel: 'works',
+      botId: callback.botId,
       conversation: callback.conversation,
       text: callback.text,
       normalized: callback.normalized,
@@ -96,6 +97,7 @@ export class WorksChannelAdapter extends ChannelAdapter<WorksCallbackBody> {
     switch (outcome.kind) {
       case 'command':
       case 'unpaired':
+      case 'refused':
       case 'flood':
         await this.sender.send(this.targetOf(message), [{ type: 'text', text: outcome.text }], {
           accountId: null,
