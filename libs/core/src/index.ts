@@ -29,3 +29,6 @@ export * from './secrets/secret-box';
 export * from './secrets/rsa-private-key';
 export * from './ports/works-bot-registry.port';
 export * from './ports/channel-event-store.port';
+export * from './held-answers';
+export * from './ports/held-answer-store.port';
+export * from './ports/kakao-bot-store.port';

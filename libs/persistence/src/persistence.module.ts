@@ -15,6 +15,8 @@ import {
   WorksSendStore,
   WorksBotRegistry,
   WorksBotStore,
+  HeldAnswerStore,
+  KakaoBotStore,
 } from '@app/core';
 import { isDatabaseUnavailable } from './availability';
 import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './database';
@@ -31,6 +33,8 @@ import {
   SessionsRepository,
   WorksSendsRepository,
   WorksBotsRepository,
+  HeldAnswersRepository,
+  KakaoBotsRepository,
 } from './repositories';
 
 const REPOSITORIES = [
@@ -45,6 +49,8 @@ const REPOSITORIES = [
   OutboundMessagesRepository,
   WorksSendsRepository,
   WorksBotsRepository,
+  HeldAnswersRepository,
+  KakaoBotsRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -60,6 +66,8 @@ const PORTS = [
   { provide: WorksSendStore, useExisting: WorksSendsRepository },
   { provide: WorksBotStore, useExisting: WorksBotsRepository },
   { provide: WorksBotRegistry, useExisting: WorksBotsRepository },
+  { provide: HeldAnswerStore, useExisting: HeldAnswersRepository },
+  { provide: KakaoBotStore, useExisting: KakaoBotsRepository },
 ];
 
 /** Seals and opens the secrets stored at rest, with the key of `RELAY_SECRETS_KEY` (none: storing is refused). */

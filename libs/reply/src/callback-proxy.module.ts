@@ -5,6 +5,8 @@ import { RateLimitGuard } from '@app/platform';
 import { AuthModule } from '@app/pairing';
 import { WorksSendModule } from '@app/works';
 import { CallbackSendQueue } from './callback-send.queue';
+import { HeldAnswersService } from './held-answers.service';
+import { KakaoEventQueue } from './kakao-event.queue';
 import { ReplyController } from './reply.controller';
 import { ReplyService } from './reply.service';
 
@@ -15,6 +17,6 @@ import { ReplyService } from './reply.service';
 @Module({
   imports: [PersistenceModule, ProducerQueuesModule, AuthModule, WorksSendModule],
   controllers: [ReplyController],
-  providers: [ReplyService, CallbackSendQueue, RateLimitGuard],
+  providers: [ReplyService, CallbackSendQueue, RateLimitGuard, HeldAnswersService, KakaoEventQueue],
 })
 export class CallbackProxyModule {}

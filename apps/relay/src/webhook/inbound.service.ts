@@ -30,6 +30,7 @@ type InboundResult =
   | 'duplicate'
   | 'recorded'
   | 'inline_timeout'
+  | 'held_answer'
   | 'unavailable'
   | 'overloaded'
   | 'refused';
@@ -85,6 +86,11 @@ export class InboundService {
     const stopTimer = this.metrics.webhookDuration.startTimer({ mode: message.replyMode });
     let result: InboundResult = 'unavailable';
     try {
+      const direct = await adapter.answerDirectly(message);
+      if (direct) {
+        result = 'held_answer';
+        return direct;
+      }
       if (message.event) {
         result = 'recorded';
         await this.channelEvents.record({

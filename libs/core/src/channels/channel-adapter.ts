@@ -139,6 +139,15 @@ export abstract class ChannelAdapter<TPayload = unknown> {
    */
   abstract admit(message: InboundMessage<TPayload>): void;
 
+  /**
+   * A request the adapter answers itself, before commands and storing (Kakao: the event block's skill request for
+   * a held answer, server-mode §4): its answer, or null to let the core handle the message. Runs after `admit`.
+   */
+  answerDirectly(message: InboundMessage<TPayload>): Promise<ChannelAnswer | null> | null {
+    void message;
+    return null;
+  }
+
   /** The messenger's answer to what the core did with the message. */
   abstract answer(
     message: InboundMessage<TPayload>,

@@ -21,6 +21,8 @@ export const KO = {
   notPaired:
     '아직 에이전트와 연결되지 않았습니다. 에이전트에서 받은 페어링 코드를 "/pair 코드" 형식으로 보내 주세요. 예: /pair ABCD-2345',
   notReady: '답변을 준비하고 있어요. 잠시 후에 다시 말씀해 주세요.',
+  /** The event block asked for a held answer that went out already, expired, or is not this user's. */
+  heldAnswerGone: '전달할 답변이 없습니다. 이미 전달되었거나 기한이 지났어요.',
   unavailable: '일시적으로 서비스를 이용할 수 없습니다. 잠시 후 다시 시도해 주세요.',
   slowDown: '메시지를 너무 빠르게 보내고 있어요. 잠시 후 다시 보내 주세요.',
 };

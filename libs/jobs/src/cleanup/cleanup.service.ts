@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { CleanupStore, Clock, SessionStore } from '@app/core';
+import { CleanupStore, Clock, HeldAnswerStore, SessionStore } from '@app/core';
 import { RedisService, StreamPresence } from '@app/messaging';
 import { SessionExpiry } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
@@ -13,7 +13,14 @@ export interface CleanupResults {
   deletedMessages: number;
   expiredSessions: number;
   deletedSessions: number;
+  /** Held answers past HELD_ANSWER_TTL_HOURS (server-mode §4). */
+  expiredHeldAnswers: number;
+  /** Held answers claimed by a send that ended without delivering them (a crash), given back. */
+  releasedHeldClaims: number;
 }
+
+/** A held answer's claim outlives its send by this much before the cleanup gives it back. */
+const HELD_CLAIM_GRACE_MS = 2 * 60_000;
 
 /** Rows per statement of the batched steps (deletes, session expiry). */
 const BATCH = 1000;
@@ -44,6 +51,7 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
     private readonly presence: StreamPresence,
     private readonly scheduler: SchedulerRegistry,
     private readonly metrics: RelayMetrics,
+    private readonly held: HeldAnswerStore,
   ) {}
 
   private get intervalMs(): number {
@@ -96,6 +104,8 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
         ),
         expiredSessions: await this.inBatches(() => this.expiry.expireLapsed(BATCH)),
         deletedSessions: await this.inBatches(() => this.sessions.deleteEndedLongAgo(BATCH)),
+        releasedHeldClaims: await this.held.releaseStaleClaims(this.clock.after(-HELD_CLAIM_GRACE_MS)),
+        expiredHeldAnswers: await this.inBatches(() => this.held.expire(this.clock.date(), BATCH)),
       };
       this.metrics.messagesExpired.inc(results.expiredQueued + results.expiredUnanswered);
       await this.repo.recordRun(this.presence.instanceId, startedAt, { ...results });

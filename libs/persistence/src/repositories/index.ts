@@ -9,3 +9,5 @@ export * from './cleanup.repository';
 export * from './works-sends.repository';
 export * from './works-bots.repository';
 export * from './channel-events.repository';
+export * from './held-answers.repository';
+export * from './kakao-bots.repository';
