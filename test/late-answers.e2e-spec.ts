@@ -1,0 +1,271 @@
+import {
+  FakeKakao,
+  openStream,
+  pairAgent,
+  postReply,
+  resetState,
+  sendMessage,
+  SseClient,
+  sql,
+  TEST_REDIS_PREFIX,
+  TEST_REDIS_URL,
+  textReply,
+  userMessage,
+} from '@app/testing';
+import type { SkillResponse } from '@app/core';
+import { spawnRelay, RelayProcess } from './support/relay-process';
+import { RunningRelay, startRelay } from './support/test-app';
+
+/**
+ * Late answers (server-mode §4): a reply after the callback's deadline is held and reaches the user with the
+ * conversation's next answer, within Kakao's 3 outputs, once — across relays and a relay kill — and expires.
+ * CALLBACK_TTL_SECONDS=1 stands for Kakao's 55 s (the unit tests drive the 55 s with a FixedClock).
+ */
+const ENV = {
+  KAKAO_CALLBACK_ALLOW_HTTP: 'true',
+  KAKAO_CALLBACK_ALLOWED_HOSTS: '127.0.0.1,localhost',
+  CALLBACK_TTL_SECONDS: '1',
+  REPLY_COALESCE_MS: '100',
+  CLEANUP_INTERVAL_SECONDS: '1',
+};
+
+const card = (title: string) => ({
+  basicCard: { title, thumbnail: { imageUrl: 'https://example.com/a.png' } },
+});
+const cards = (...titles: string[]): SkillResponse => ({
+  version: '2.0',
+  template: { outputs: titles.map(card) },
+});
+
+async function heldRows(conversationKey: string) {
+  return sql<{ id: string; status: string; sent_via: string | null; replies: unknown[] }>(
+    `SELECT id, status, sent_via, replies FROM held_answers WHERE conversation_key = $1 ORDER BY created_at`,
+    [conversationKey],
+  );
+}
+
+async function waitFor<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  ms = 10000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('late answers: held and delivered with the next answer (e2e)', () => {
+  let relay: RunningRelay;
+  let kakao: FakeKakao;
+  const streams: SseClient[] = [];
+
+  beforeAll(async () => {
+    await resetState();
+    kakao = await FakeKakao.start();
+    relay = await startRelay(ENV);
+  });
+  afterEach(() => streams.splice(0).forEach((s) => s.close()));
+  afterAll(async () => {
+    await relay.close();
+    await kakao.close();
+  });
+
+  /** A paired user with a stream; `ask` sends a message and returns its id. */
+  async function user(base: string, userKey: string) {
+    const agent = await pairAgent(base, userKey);
+    const stream = await openStream(base, agent.token);
+    streams.push(stream);
+    let seen = 0;
+    const ask = async (text: string, callbackUrl: string, via = base) => {
+      await sendMessage(via, userMessage(userKey, text, callbackUrl));
+      const events = await stream.waitForCount('message', ++seen);
+      return JSON.parse(events[seen - 1].data) as { id: string; conversationKey: string };
+    };
+    return { agent, ask };
+  }
+
+  it('a reply after the deadline is held (200 held) and goes before the next answer, texts merged, once', async () => {
+    const { agent, ask } = await user(relay.url, 'late-user-1');
+    const first = kakao.callbackUrl();
+    const m1 = await ask('질문 1', first);
+    await sleep(1100);
+    const held = await postReply(relay.url, agent.token, {
+      messageId: m1.id,
+      response: textReply('늦은 답'),
+    }).expect(200);
+    expect(held.body).toEqual({ success: true, status: 'held', replyId: expect.any(String) });
+    // A second late reply to the same message is merged into the same held answer.
+    await postReply(relay.url, agent.token, { messageId: m1.id, response: textReply('덧붙임') }).expect(200);
+    const rows = await heldRows(m1.conversationKey);
+    expect(rows.map((r) => [r.status, r.replies.length])).toEqual([['held', 2]]);
+    expect(kakao.requestsTo(first)).toHaveLength(0);
+
+    const second = kakao.callbackUrl();
+    const m2 = await ask('질문 2', second);
+    await postReply(relay.url, agent.token, { messageId: m2.id, response: textReply('새 답') }).expect(200);
+    const [received] = await kakao.waitForRequests(second, 1);
+    expect(received.body).toEqual(textReply('늦은 답\n\n덧붙임\n\n새 답'));
+    const after = await waitFor(
+      'held sent',
+      () => heldRows(m1.conversationKey),
+      (r) => r[0]?.status === 'sent',
+    );
+    expect(after.map((r) => [r.status, r.sent_via])).toEqual([['sent', 'next_answer']]);
+
+    // The answer after that carries nothing held any more.
+    const third = kakao.callbackUrl();
+    const m3 = await ask('질문 3', third);
+    await postReply(relay.url, agent.token, { messageId: m3.id, response: textReply('세 번째') }).expect(200);
+    const [again] = await kakao.waitForRequests(third, 1);
+    expect(again.body).toEqual(textReply('세 번째'));
+  });
+
+  it('the merged outputs respect the 3-output limit; a held answer that does not fit waits for the next', async () => {
+    const { agent, ask } = await user(relay.url, 'late-user-2');
+    const m1 = await ask('질문 1', kakao.callbackUrl());
+    const m2 = await ask('질문 2', kakao.callbackUrl());
+    await sleep(1100);
+    await postReply(relay.url, agent.token, { messageId: m1.id, response: cards('a', 'b') }).expect(200);
+    await postReply(relay.url, agent.token, { messageId: m2.id, response: cards('c', 'd') }).expect(200);
+    const next = kakao.callbackUrl();
+    const m3 = await ask('질문 3', next);
+    await postReply(relay.url, agent.token, { messageId: m3.id, response: textReply('지금 답') }).expect(200);
+    const [received] = await kakao.waitForRequests(next, 1);
+    // The oldest held answer (2 cards) fits with the answer; the second (2 more cards) would not.
+    expect((received.body as SkillResponse).template?.outputs).toEqual([
+      card('a'),
+      card('b'),
+      { simpleText: { text: '지금 답' } },
+    ]);
+    const rows = await waitFor(
+      'first held sent',
+      () => heldRows(m3.conversationKey),
+      (r) => r[0]?.status === 'sent',
+    );
+    expect(rows.map((r) => r.status)).toEqual(['sent', 'held']);
+
+    const last = kakao.callbackUrl();
+    const m4 = await ask('질문 4', last);
+    await postReply(relay.url, agent.token, { messageId: m4.id, response: textReply('끝') }).expect(200);
+    const [received2] = await kakao.waitForRequests(last, 1);
+    const outputs = (received2.body as SkillResponse).template?.outputs ?? [];
+    expect(outputs.length).toBeLessThanOrEqual(3);
+    expect(outputs).toEqual([card('c'), card('d'), { simpleText: { text: '끝' } }]);
+  });
+
+  it('a failed next send gives the held answer back for the answer after it', async () => {
+    const { agent, ask } = await user(relay.url, 'late-user-3');
+    const m1 = await ask('질문 1', kakao.callbackUrl());
+    await sleep(1100);
+    await postReply(relay.url, agent.token, { messageId: m1.id, response: textReply('보류') }).expect(200);
+    const refused = kakao.callbackUrl({
+      kind: 'answer',
+      body: { taskId: 't', status: 'FAIL', message: 'expired' },
+    });
+    const m2 = await ask('질문 2', refused);
+    await postReply(relay.url, agent.token, { messageId: m2.id, response: textReply('실패할 답') }).expect(
+      200,
+    );
+    await kakao.waitForRequests(refused, 1);
+    await waitFor(
+      'held again',
+      () => heldRows(m1.conversationKey),
+      (r) => r[0]?.status === 'held',
+    );
+    const ok = kakao.callbackUrl();
+    const m3 = await ask('질문 3', ok);
+    await postReply(relay.url, agent.token, { messageId: m3.id, response: textReply('성공') }).expect(200);
+    const [received] = await kakao.waitForRequests(ok, 1);
+    expect(received.body).toEqual(textReply('보류\n\n성공'));
+  });
+
+  it('a held answer expires after HELD_ANSWER_TTL_HOURS (the cleanup) and is then never sent', async () => {
+    const { agent, ask } = await user(relay.url, 'late-user-4');
+    const m1 = await ask('질문 1', kakao.callbackUrl());
+    await sleep(1100);
+    await postReply(relay.url, agent.token, { messageId: m1.id, response: textReply('만료될 답') }).expect(
+      200,
+    );
+    await sql(
+      `UPDATE held_answers SET expires_at = now() - interval '1 second' WHERE inbound_message_id = $1`,
+      [m1.id],
+    );
+    await waitFor(
+      'expired',
+      () => heldRows(m1.conversationKey),
+      (r) => r[0]?.status === 'expired',
+      15000,
+    );
+    const next = kakao.callbackUrl();
+    const m2 = await ask('질문 2', next);
+    await postReply(relay.url, agent.token, { messageId: m2.id, response: textReply('다음') }).expect(200);
+    const [received] = await kakao.waitForRequests(next, 1);
+    expect(received.body).toEqual(textReply('다음'));
+  });
+
+  it('once, never twice: two relays on one database answering the next two messages at once', async () => {
+    const other = await startRelay(ENV);
+    try {
+      const { agent, ask } = await user(relay.url, 'late-user-5');
+      const m1 = await ask('질문 1', kakao.callbackUrl());
+      await sleep(1100);
+      await postReply(other.url, agent.token, { messageId: m1.id, response: textReply('한 번만') }).expect(
+        200,
+      );
+      const a = kakao.callbackUrl();
+      const b = kakao.callbackUrl();
+      const ma = await ask('질문 A', a, relay.url);
+      const mb = await ask('질문 B', b, other.url);
+      await Promise.all([
+        postReply(relay.url, agent.token, { messageId: ma.id, response: textReply('A') }).expect(200),
+        postReply(other.url, agent.token, { messageId: mb.id, response: textReply('B') }).expect(200),
+      ]);
+      const [ra] = await kakao.waitForRequests(a, 1);
+      const [rb] = await kakao.waitForRequests(b, 1);
+      const texts = [ra.body, rb.body].map((body) => JSON.stringify(body));
+      expect(texts.filter((t) => t.includes('한 번만'))).toHaveLength(1);
+      const rows = await heldRows(m1.conversationKey);
+      expect(rows.map((r) => [r.status, r.sent_via])).toEqual([['sent', 'next_answer']]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('survives a relay kill: held by a relay that is then killed, delivered once by another', async () => {
+    let child: RelayProcess | null = await spawnRelay({
+      ...ENV,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: TEST_REDIS_PREFIX,
+    });
+    try {
+      const { agent, ask } = await user(relay.url, 'late-user-6');
+      const m1 = await ask('질문 1', kakao.callbackUrl());
+      await sleep(1100);
+      await postReply(child.url, agent.token, {
+        messageId: m1.id,
+        response: textReply('살아남은 답'),
+      }).expect(200);
+      await child.kill('SIGKILL');
+      child = null;
+      const next = kakao.callbackUrl();
+      const m2 = await ask('질문 2', next);
+      await postReply(relay.url, agent.token, { messageId: m2.id, response: textReply('다음') }).expect(200);
+      const [received] = await kakao.waitForRequests(next, 1);
+      expect(received.body).toEqual(textReply('살아남은 답\n\n다음'));
+      const third = kakao.callbackUrl();
+      const m3 = await ask('질문 3', third);
+      await postReply(relay.url, agent.token, { messageId: m3.id, response: textReply('셋') }).expect(200);
+      const [again] = await kakao.waitForRequests(third, 1);
+      expect(again.body).toEqual(textReply('셋'));
+    } finally {
+      await child?.kill('SIGKILL');
+    }
+  }, 60000);
+});
