@@ -1,5 +1,10 @@
+import request from 'supertest';
 import {
   FakeKakao,
+  KAKAO_SUCCESS,
+  kakaoPayload,
+  postWebhook,
+  TEST_ADMIN_TOKEN,
   openStream,
   pairAgent,
   postReply,
@@ -268,4 +273,107 @@ describe('late answers: held and delivered with the next answer (e2e)', () => {
       await child?.kill('SIGKILL');
     }
   }, 60000);
+});
+
+describe("late answers: delivered through Kakao's Event API (e2e, against a local fake)", () => {
+  let relay: RunningRelay;
+  let kakao: FakeKakao;
+  let eventApi: FakeKakao;
+  const streams: SseClient[] = [];
+  const fixture = kakaoPayload();
+  const botId = fixture.bot?.id ?? 'default';
+  const botUserKey = fixture.userRequest.user.id;
+
+  beforeAll(async () => {
+    await resetState();
+    kakao = await FakeKakao.start();
+    eventApi = await FakeKakao.start();
+    relay = await startRelay({
+      ...ENV,
+      KAKAO_EVENT_API_BASE_URL: eventApi.url,
+      RELAY_SECRETS_KEY: 'ef'.repeat(32),
+    });
+    await request(relay.url)
+      .put(`/admin/api/kakao/bots/${botId}`)
+      .set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`)
+      .send({ restApiKey: 'rest-api-key-1', eventName: 'relay_held_answer', name: 'test bot' })
+      .expect(201);
+  });
+  afterEach(() => streams.splice(0).forEach((s) => s.close()));
+  afterAll(async () => {
+    await relay.close();
+    await kakao.close();
+    await eventApi.close();
+  });
+
+  const eventCalls = () => eventApi.received.filter((r) => r.path === `/v2/bots/${botId}/talk`);
+
+  async function lateAnswer(userKey: string, response: SkillResponse) {
+    const agent = await pairAgent(relay.url, userKey);
+    const stream = await openStream(relay.url, agent.token);
+    streams.push(stream);
+    await sendMessage(relay.url, userMessage(userKey, '질문', kakao.callbackUrl()));
+    const m1 = JSON.parse((await stream.waitFor('message')).data) as { id: string; conversationKey: string };
+    await sleep(1100);
+    const res = await postReply(relay.url, agent.token, { messageId: m1.id, response }).expect(200);
+    expect(res.body.status).toBe('held');
+    return { agent, stream, m1 };
+  }
+
+  const eventBlockRequest = (userKey: string, heldId: string) => {
+    const payload = userMessage(userKey, '', null);
+    payload.action = { name: 'relay', params: { heldId } };
+    return payload;
+  };
+
+  it('calls the Event API (KakaoAK, the event with the heldId, the botUserKey) and answers the event block', async () => {
+    const before = eventCalls().length;
+    const { m1 } = await lateAnswer('event-user-1', textReply('이벤트로 간 답'));
+    const call = await waitFor(
+      'event call',
+      async () => eventCalls(),
+      (c) => c.length > before,
+    );
+    const received = call[call.length - 1];
+    expect(received.headers.authorization).toBe('KakaoAK rest-api-key-1');
+    const [row] = await heldRows(m1.conversationKey);
+    expect(received.body).toEqual({
+      event: { name: 'relay_held_answer', data: { heldId: row.id } },
+      user: [{ type: 'botUserKey', id: botUserKey }],
+    });
+    expect(row.status).toBe('event_pending');
+    // Kakao runs the event block: its skill request carries the heldId.
+    const answer = await postWebhook(relay.url, eventBlockRequest('event-user-1', row.id));
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual(textReply('이벤트로 간 답'));
+    const [sent] = await heldRows(m1.conversationKey);
+    expect([sent.status, sent.sent_via]).toEqual(['sent', 'event_api']);
+    // Once: the same request again gets a short text, and the next answer carries nothing held.
+    const again = await postWebhook(relay.url, eventBlockRequest('event-user-1', row.id));
+    expect(again.status).toBe(200);
+    expect(JSON.stringify(again.body)).not.toContain('이벤트로 간 답');
+  });
+
+  it('when the Event API refuses, the agent gets an error event and the next answer carries the held answer', async () => {
+    eventApi.script(
+      `/v2/bots/${botId}/talk`,
+      { kind: 'answer', body: { taskId: 't', status: 'FAIL', message: 'no wallet' } },
+      { kind: 'answer', body: KAKAO_SUCCESS },
+    );
+    const { agent, stream, m1 } = await lateAnswer('event-user-2', textReply('대신 다음 답으로'));
+    const error = JSON.parse((await stream.waitFor('error')).data) as { code: string; messageId: string };
+    expect(error).toMatchObject({ code: 'KAKAO_EVENT_FAILED', messageId: m1.id });
+    await waitFor(
+      'held again',
+      () => heldRows(m1.conversationKey),
+      (r) => r[0]?.status === 'held',
+    );
+    const next = kakao.callbackUrl();
+    await sendMessage(relay.url, userMessage('event-user-2', '질문 2', next));
+    const events = await stream.waitForCount('message', 2);
+    const m2 = JSON.parse(events[1].data) as { id: string };
+    await postReply(relay.url, agent.token, { messageId: m2.id, response: textReply('새 답') }).expect(200);
+    const [received] = await kakao.waitForRequests(next, 1);
+    expect(received.body).toEqual(textReply('대신 다음 답으로\n\n새 답'));
+  });
 });

@@ -7,6 +7,8 @@ import { WorksSendModule } from '@app/works';
 import { CallbackSendQueue } from './callback-send.queue';
 import { HeldAnswersService } from './held-answers.service';
 import { KakaoEventQueue } from './kakao-event.queue';
+import { MessagesController } from './messages.controller';
+import { MessagesService } from './messages.service';
 import { ReplyController } from './reply.controller';
 import { ReplyService } from './reply.service';
 
@@ -16,7 +18,14 @@ import { ReplyService } from './reply.service';
  */
 @Module({
   imports: [PersistenceModule, ProducerQueuesModule, AuthModule, WorksSendModule],
-  controllers: [ReplyController],
-  providers: [ReplyService, CallbackSendQueue, RateLimitGuard, HeldAnswersService, KakaoEventQueue],
+  controllers: [ReplyController, MessagesController],
+  providers: [
+    ReplyService,
+    CallbackSendQueue,
+    RateLimitGuard,
+    HeldAnswersService,
+    KakaoEventQueue,
+    MessagesService,
+  ],
 })
 export class CallbackProxyModule {}

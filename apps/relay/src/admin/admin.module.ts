@@ -4,13 +4,15 @@ import { AdminAuthModule } from '@app/platform';
 import { PairingModule } from '@app/pairing';
 import { AdminController } from './admin.controller';
 import { AdminService } from './admin.service';
+import { HeldAnswersController } from './held-answers/held-answers.controller';
+import { KakaoBotsController } from './kakao-bots/kakao-bots.controller';
 import { WorksBotsAdmin } from './works-bots/works-bots.admin';
 import { WorksBotsController } from './works-bots/works-bots.controller';
 
 /** The operator's API under /admin/api, every route behind the admin token. */
 @Module({
   imports: [PersistenceModule, AdminAuthModule, PairingModule],
-  controllers: [AdminController, WorksBotsController],
+  controllers: [AdminController, WorksBotsController, KakaoBotsController, HeldAnswersController],
   providers: [AdminService, WorksBotsAdmin],
 })
 export class AdminModule {}

@@ -1,10 +1,7 @@
 import type { KakaoBotSummary, KakaoEventSettings } from '../held-answers';
 
-/** Which rows of the admin list to read: at most `take`, after `(createdAt, botId)` (newest first). */
-export interface KakaoBotWindow {
-  after: { createdAt: string; id: string } | null;
-  take: number;
-}
+/** A relay serves a handful of Kakao bots: the admin list is one page of at most this many, by bot id. */
+export const MAX_KAKAO_BOTS_LISTED = 1000;
 
 /** Event API settings of a Kakao bot (server-mode §6), as the operator writes them. */
 export interface KakaoBotSettingsInput {
@@ -25,7 +22,7 @@ export abstract class KakaoBotStore {
     settings: KakaoBotSettingsInput,
   ): Promise<{ bot: KakaoBotSummary; created: boolean }>;
   abstract get(botId: string): Promise<KakaoBotSummary | null>;
-  abstract list(window: KakaoBotWindow): Promise<KakaoBotSummary[]>;
+  abstract list(): Promise<KakaoBotSummary[]>;
   abstract delete(botId: string): Promise<boolean>;
   /** Whether the bot has Event API settings (no secret opened). */
   abstract hasEventApi(botId: string): Promise<boolean>;

@@ -69,7 +69,6 @@ export class HeldAnswers1795000000011 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`CREATE INDEX kakao_bots_created_idx ON kakao_bots (created_at DESC, bot_id DESC)`);
   }
 
   public async down(q: QueryRunner): Promise<void> {

@@ -5,8 +5,8 @@ import {
   KakaoBotSettingsInput,
   KakaoBotStore,
   KakaoBotSummary,
-  KakaoBotWindow,
   KakaoEventSettings,
+  MAX_KAKAO_BOTS_LISTED,
   SecretBox,
 } from '@app/core';
 import { affectedRows, queryRow, queryRows } from '../sql';
@@ -46,13 +46,11 @@ export class KakaoBotsRepository implements KakaoBotStore {
     ]);
   }
 
-  list(window: KakaoBotWindow): Promise<KakaoBotSummary[]> {
+  list(): Promise<KakaoBotSummary[]> {
     return queryRows<KakaoBotSummary>(
       this.db,
-      `SELECT ${SUMMARY_COLUMNS} FROM kakao_bots
-        WHERE ($1::timestamptz IS NULL OR (created_at, bot_id) < ($1::timestamptz, $2::text))
-        ORDER BY created_at DESC, bot_id DESC LIMIT $3`,
-      [window.after?.createdAt ?? null, window.after?.id ?? null, window.take],
+      `SELECT ${SUMMARY_COLUMNS} FROM kakao_bots ORDER BY bot_id LIMIT $1`,
+      [MAX_KAKAO_BOTS_LISTED],
     );
   }
 
