@@ -78,6 +78,15 @@ export abstract class HeldAnswerStore {
    */
   abstract releaseStaleClaims(claimedBefore: Date): Promise<number>;
 
+  /**
+   * `event_pending` answers untouched since `before` — the Event API job was lost, or Kakao took the event but its
+   * block never asked — go back to `held`, for the next answer (the block may still take it until then); how many.
+   */
+  abstract releaseStaleEvents(before: Date, limit: number): Promise<number>;
+
+  /** Finished held answers (`sent`, `expired`, `failed`) created before `before` are deleted (at most `limit`). */
+  abstract deleteFinished(before: Date, limit: number): Promise<number>;
+
   /** `GET /v1/messages/{id}`: a replyId or a proactive message's id, of this account; null if unknown. */
   abstract answerState(accountId: string, id: string): Promise<AnswerState | null>;
 

@@ -17,10 +17,16 @@ export interface CleanupResults {
   expiredHeldAnswers: number;
   /** Held answers claimed by a send that ended without delivering them (a crash), given back. */
   releasedHeldClaims: number;
+  /** Held answers whose Event API job was lost or whose event block never asked, given to the next answer. */
+  releasedHeldEvents: number;
+  /** Finished held answers older than MESSAGE_RETENTION_DAYS, deleted. */
+  deletedHeldAnswers: number;
 }
 
 /** A held answer's claim outlives its send by this much before the cleanup gives it back. */
 const HELD_CLAIM_GRACE_MS = 2 * 60_000;
+/** An Event API call is retried for about a minute; Kakao runs the event block within seconds of taking it. */
+const HELD_EVENT_WAIT_MS = 10 * 60_000;
 
 /** Rows per statement of the batched steps (deletes, session expiry). */
 const BATCH = 1000;
@@ -105,7 +111,13 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
         expiredSessions: await this.inBatches(() => this.expiry.expireLapsed(BATCH)),
         deletedSessions: await this.inBatches(() => this.sessions.deleteEndedLongAgo(BATCH)),
         releasedHeldClaims: await this.held.releaseStaleClaims(this.clock.after(-HELD_CLAIM_GRACE_MS)),
+        releasedHeldEvents: await this.inBatches(() =>
+          this.held.releaseStaleEvents(this.clock.after(-HELD_EVENT_WAIT_MS), BATCH),
+        ),
         expiredHeldAnswers: await this.inBatches(() => this.held.expire(this.clock.date(), BATCH)),
+        deletedHeldAnswers: await this.inBatches(() =>
+          this.held.deleteFinished(this.clock.after(-this.config.messageRetentionDays * 86_400_000), BATCH),
+        ),
       };
       this.metrics.messagesExpired.inc(results.expiredQueued + results.expiredUnanswered);
       await this.repo.recordRun(this.presence.instanceId, startedAt, { ...results });

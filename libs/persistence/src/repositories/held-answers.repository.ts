@@ -164,6 +164,27 @@ export class HeldAnswersRepository implements HeldAnswerStore {
     );
   }
 
+  releaseStaleEvents(before: Date, limit: number): Promise<number> {
+    return affectedRows(
+      this.db,
+      `UPDATE held_answers SET status = 'held', updated_at = now(),
+              error = coalesce(error, 'the event block did not ask for it in time')
+        WHERE id IN (SELECT id FROM held_answers WHERE status = 'event_pending' AND updated_at < $1
+                      ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [before, limit],
+    );
+  }
+
+  deleteFinished(before: Date, limit: number): Promise<number> {
+    return affectedRows(
+      this.db,
+      `DELETE FROM held_answers
+        WHERE id IN (SELECT id FROM held_answers WHERE status IN ('sent', 'expired', 'failed') AND created_at < $1
+                      ORDER BY created_at LIMIT $2)`,
+      [before, limit],
+    );
+  }
+
   /**
    * A replyId or proactive id of the account: a held answer (by its id or one of its replies), else a reply sent
    * on time (`outbound_messages`), else a Works message (`works_sends`).

@@ -123,6 +123,18 @@ export class InMemoryHeldAnswerStore extends HeldAnswerStore {
     return 0;
   }
 
+  async releaseStaleEvents(): Promise<number> {
+    return 0;
+  }
+
+  async deleteFinished(before: Date, limit: number): Promise<number> {
+    const gone = this.replies.held
+      .filter((h) => ['sent', 'expired', 'failed'].includes(h.status) && h.createdAt < before)
+      .slice(0, limit);
+    for (const h of gone) this.replies.held.splice(this.replies.held.indexOf(h), 1);
+    return gone.length;
+  }
+
   async answerState(accountId: string, id: string): Promise<AnswerState | null> {
     const row = this.replies.held.find(
       (h) => h.accountId === accountId && (h.id === id || h.replies.some((r) => r.replyId === id)),
