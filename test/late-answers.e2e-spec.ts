@@ -236,7 +236,11 @@ describe('late answers: held and delivered with the next answer (e2e)', () => {
       const [rb] = await kakao.waitForRequests(b, 1);
       const texts = [ra.body, rb.body].map((body) => JSON.stringify(body));
       expect(texts.filter((t) => t.includes('한 번만'))).toHaveLength(1);
-      const rows = await heldRows(m1.conversationKey);
+      const rows = await waitFor(
+        'held sent',
+        () => heldRows(m1.conversationKey),
+        (r) => r[0]?.status === 'sent',
+      );
       expect(rows.map((r) => [r.status, r.sent_via])).toEqual([['sent', 'next_answer']]);
     } finally {
       await other.close();
