@@ -1,5 +1,6 @@
 import request from 'supertest';
 import {
+  createSession,
   FakeKakao,
   KAKAO_SUCCESS,
   kakaoPayload,
@@ -17,7 +18,7 @@ import {
   textReply,
   userMessage,
 } from '@app/testing';
-import type { SkillResponse } from '@app/core';
+import { Clock, type SkillResponse } from '@app/core';
 import { spawnRelay, RelayProcess } from './support/relay-process';
 import { RunningRelay, startRelay } from './support/test-app';
 
@@ -379,5 +380,131 @@ describe("late answers: delivered through Kakao's Event API (e2e, against a loca
     await postReply(relay.url, agent.token, { messageId: m2.id, response: textReply('새 답') }).expect(200);
     const [received] = await kakao.waitForRequests(next, 1);
     expect(received.body).toEqual(textReply('대신 다음 답으로\n\n새 답'));
+  });
+});
+
+describe("late answers: a reply 55 s after the message (the relay's clock moved on, default CALLBACK_TTL_SECONDS)", () => {
+  let relay: RunningRelay;
+  let kakao: FakeKakao;
+  let eventApi: FakeKakao;
+  const streams: SseClient[] = [];
+  let offsetMs = 0;
+  const eventBot = 'late55-event-bot';
+
+  beforeAll(async () => {
+    await resetState();
+    kakao = await FakeKakao.start();
+    eventApi = await FakeKakao.start();
+    relay = await startRelay({
+      KAKAO_CALLBACK_ALLOW_HTTP: 'true',
+      KAKAO_CALLBACK_ALLOWED_HOSTS: '127.0.0.1,localhost',
+      REPLY_COALESCE_MS: '100',
+      KAKAO_EVENT_API_BASE_URL: eventApi.url,
+      RELAY_SECRETS_KEY: 'cd'.repeat(32),
+    });
+    // The relay decides by its Clock (the reply deadline, the accept rules): 55 s pass without waiting for them.
+    const clock = relay.app.get(Clock);
+    const real = clock.now.bind(clock);
+    clock.now = () => real() + offsetMs;
+    await request(relay.url)
+      .put(`/admin/api/kakao/bots/${eventBot}`)
+      .set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`)
+      .send({ restApiKey: 'key-55', eventName: 'relay_held_answer' })
+      .expect(201);
+  });
+  afterEach(() => {
+    offsetMs = 0;
+    streams.splice(0).forEach((s) => s.close());
+  });
+  afterAll(async () => {
+    await relay.close();
+    await kakao.close();
+    await eventApi.close();
+  });
+
+  async function askOn(botId: string | undefined, userKey: string) {
+    const session = await createSession(relay.url);
+    await sendMessage(
+      relay.url,
+      kakaoPayload({
+        utterance: `/pair ${session.pairingCode}`,
+        userKey,
+        botId,
+        callbackUrl: kakao.callbackUrl(),
+      }),
+    );
+    const stream = await openStream(relay.url, session.sessionToken);
+    streams.push(stream);
+    let seen = 0;
+    const ask = async (text: string, callbackUrl: string) => {
+      await sendMessage(relay.url, kakaoPayload({ utterance: text, userKey, botId, callbackUrl }));
+      const events = await stream.waitForCount('message', ++seen);
+      return JSON.parse(events[seen - 1].data) as { id: string; conversationKey: string };
+    };
+    return { token: session.sessionToken, ask };
+  }
+
+  it('next-answer path: held at 55 s, delivered before the next answer', async () => {
+    const { token, ask } = await askOn(undefined, 'late55-user-1');
+    const first = kakao.callbackUrl();
+    const m1 = await ask('질문', first);
+    offsetMs = 55_000;
+    const held = await postReply(relay.url, token, { messageId: m1.id, response: textReply('55초 뒤의 답') });
+    expect(held.body).toMatchObject({ success: true, status: 'held' });
+    offsetMs = 0;
+    const next = kakao.callbackUrl();
+    const m2 = await ask('다음 질문', next);
+    await postReply(relay.url, token, { messageId: m2.id, response: textReply('다음 답') }).expect(200);
+    const [received] = await kakao.waitForRequests(next, 1);
+    expect(received.body).toEqual(textReply('55초 뒤의 답\n\n다음 답'));
+    expect(kakao.requestsTo(first)).toHaveLength(0);
+  });
+
+  it('Event API path: held at 55 s, the event block answers with it', async () => {
+    const { token, ask } = await askOn(eventBot, 'late55-user-2');
+    const m1 = await ask('질문', kakao.callbackUrl());
+    offsetMs = 55_000;
+    await postReply(relay.url, token, { messageId: m1.id, response: textReply('이벤트 답') }).expect(200);
+    offsetMs = 0;
+    const path = `/v2/bots/${eventBot}/talk`;
+    const calls = await waitFor(
+      'event call',
+      async () => eventApi.received.filter((r) => r.path === path),
+      (c) => c.length === 1,
+    );
+    const heldId = (calls[0].body as { event: { data: { heldId: string } } }).event.data.heldId;
+    const block = kakaoPayload({
+      utterance: '',
+      userKey: 'late55-user-2',
+      botId: eventBot,
+      callbackUrl: null,
+    });
+    block.action = { params: { heldId } };
+    const answer = await postWebhook(relay.url, block);
+    expect(answer.body).toEqual(textReply('이벤트 답'));
+  });
+
+  it('LATE_REPLIES=reject keeps the 409 at 55 s', async () => {
+    const rejecting = await startRelay({ LATE_REPLIES: 'reject' });
+    try {
+      const clock = rejecting.app.get(Clock);
+      const real = clock.now.bind(clock);
+      let offset = 0;
+      clock.now = () => real() + offset;
+      const agent = await pairAgent(rejecting.url, 'late55-reject');
+      const stream = await openStream(rejecting.url, agent.token);
+      streams.push(stream);
+      await sendMessage(rejecting.url, userMessage('late55-reject', '질문'));
+      const m1 = JSON.parse((await stream.waitFor('message')).data) as { id: string };
+      offset = 55_000;
+      const res = await postReply(rejecting.url, agent.token, {
+        messageId: m1.id,
+        response: textReply('늦음'),
+      });
+      expect(res.status).toBe(409);
+      expect(res.body.code).toBe('CALLBACK_EXPIRED');
+    } finally {
+      await rejecting.close();
+    }
   });
 });
