@@ -280,6 +280,82 @@ describe('late answers: held and delivered with the next answer (e2e)', () => {
   }, 60000);
 });
 
+describe('late answers: a relay killed mid-send loses no held answer (e2e)', () => {
+  let front: RunningRelay;
+  let kakao: FakeKakao;
+  const streams: SseClient[] = [];
+
+  beforeAll(async () => {
+    await resetState();
+    kakao = await FakeKakao.start();
+    // HTTP only: the spawned relay below is the only worker, so it is the one that claims the send.
+    front = await startRelay({ ...ENV, WORKER_IN_PROCESS: 'false' });
+  });
+  afterEach(() => streams.splice(0).forEach((s) => s.close()));
+  afterAll(async () => {
+    await front.close();
+    await kakao.close();
+  });
+
+  it('claimed with a send whose relay dies before the send finished, then delivered with the answer after', async () => {
+    let worker: RelayProcess | null = await spawnRelay({
+      ...ENV,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: TEST_REDIS_PREFIX,
+    });
+    let rescuer: RunningRelay | null = null;
+    try {
+      const agent = await pairAgent(front.url, 'kill-mid-send');
+      const stream = await openStream(front.url, agent.token);
+      streams.push(stream);
+      let seen = 0;
+      const ask = async (text: string, callbackUrl: string) => {
+        await sendMessage(front.url, userMessage('kill-mid-send', text, callbackUrl));
+        const events = await stream.waitForCount('message', ++seen);
+        return JSON.parse(events[seen - 1].data) as { id: string; conversationKey: string };
+      };
+      const m1 = await ask('질문 1', kakao.callbackUrl());
+      await sleep(1100);
+      await postReply(front.url, agent.token, {
+        messageId: m1.id,
+        response: textReply('잃지 않을 답'),
+      }).expect(200);
+      // The next answer's callback never answers: the worker claims the held answer with that send and hangs.
+      const hanging = kakao.callbackUrl({ kind: 'hang' });
+      const m2 = await ask('질문 2', hanging);
+      await postReply(front.url, agent.token, {
+        messageId: m2.id,
+        response: textReply('중간에 죽음'),
+      }).expect(200);
+      await kakao.waitForRequests(hanging, 1);
+      expect((await heldRows(m1.conversationKey))[0].status).toBe('claimed');
+      await worker.kill('SIGKILL');
+      worker = null;
+      // Another worker: the stalled send job (or the cleanup) ends that send, and the claim is given back.
+      rescuer = await startRelay(ENV);
+      await waitFor(
+        'held again',
+        () => heldRows(m1.conversationKey),
+        (r) => r[0]?.status === 'held',
+        75_000,
+      );
+      const next = kakao.callbackUrl();
+      const m3 = await ask('질문 3', next);
+      await postReply(front.url, agent.token, { messageId: m3.id, response: textReply('다음') }).expect(200);
+      const [received] = await kakao.waitForRequests(next, 1, 15_000);
+      expect(received.body).toEqual(textReply('잃지 않을 답\n\n다음'));
+      await waitFor(
+        'sent',
+        () => heldRows(m1.conversationKey),
+        (r) => r[0]?.status === 'sent',
+      );
+    } finally {
+      await worker?.kill('SIGKILL');
+      await rescuer?.close();
+    }
+  }, 120_000);
+});
+
 describe("late answers: delivered through Kakao's Event API (e2e, against a local fake)", () => {
   let relay: RunningRelay;
   let kakao: FakeKakao;

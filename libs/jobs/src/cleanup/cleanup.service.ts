@@ -23,8 +23,11 @@ export interface CleanupResults {
   deletedHeldAnswers: number;
 }
 
-/** A held answer's claim outlives its send by this much before the cleanup gives it back. */
-const HELD_CLAIM_GRACE_MS = 2 * 60_000;
+/**
+ * A held answer's claim is given back once its send is no longer pending (failed, given up, or gone); claims younger
+ * than this are left alone (the send's own transaction settles them).
+ */
+const HELD_CLAIM_GRACE_MS = 5_000;
 /** An Event API call is retried for about a minute; Kakao runs the event block within seconds of taking it. */
 const HELD_EVENT_WAIT_MS = 10 * 60_000;
 
