@@ -78,6 +78,8 @@ export class CallbackSendWorker extends QueueWorker<CallbackSendJob, Outcome> {
     const outcome = result.ok ? 'sent' : result.error?.startsWith('refused:') ? 'refused' : 'failed';
     this.metrics.callbackSends.inc({ outcome, mode: claimed.mode });
     if (result.ok) this.metrics.messagesReplied.inc();
+    if (result.ok && heldIds.length > 0)
+      this.metrics.heldAnswers.inc({ event: 'sent_next_answer' }, heldIds.length);
     const finishedAt = await this.store.finish(claimed.id, { ...result, response, heldIncluded: heldIds });
     await this.announce(messageId, claimed.accountId, result, finishedAt);
     return result.ok ? 'sent' : 'failed';

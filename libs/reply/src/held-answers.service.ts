@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { AcceptedReply, Clock, HeldAnswer, HeldAnswerStore, KakaoBotStore } from '@app/core';
+import { RelayMetrics } from '@app/platform';
 import { KakaoEventQueue } from './kakao-event.queue';
 
 /** A proactive Kakao message to hold (server-mode §5). */
@@ -28,12 +29,14 @@ export class HeldAnswersService {
     private readonly bots: KakaoBotStore,
     private readonly events: KakaoEventQueue,
     private readonly clock: Clock,
+    private readonly metrics: RelayMetrics,
   ) {}
 
   /** Null when the message does not exist (any more). */
   async holdLateReply(messageId: string, reply: AcceptedReply): Promise<HeldAnswer | null> {
     const outcome = await this.store.holdReply(messageId, randomUUID(), reply, this.expiry());
     if (!outcome) return null;
+    this.metrics.heldAnswers.inc({ event: outcome.created ? 'held' : 'merged' });
     if (outcome.created) await this.dispatch(outcome.held);
     return outcome.held;
   }
@@ -49,6 +52,7 @@ export class HeldAnswersService {
       reply: answer.reply,
       expiresAt: this.expiry(),
     });
+    this.metrics.heldAnswers.inc({ event: 'held' });
     await this.dispatch(held);
     return held;
   }

@@ -3,6 +3,7 @@ import type { Job } from 'bullmq';
 import { parseConfig } from '@app/config';
 import { FixedClock, KakaoBotStore, KakaoEventSettings } from '@app/core';
 import type { ChannelEnvelope, KakaoEventJob, StreamEventPublisher } from '@app/messaging';
+import { RelayMetrics } from '@app/platform';
 import { InMemoryHeldAnswerStore } from '@app/testing/fakes/held-answer-store';
 import { InMemoryReplyStore } from '@app/testing/in-memory-reply-store';
 import type { EventApiAnswer, KakaoEventApiClient } from './kakao-event.client';
@@ -30,7 +31,7 @@ function setup(answers: EventApiAnswer[]) {
       return 1;
     },
   } as unknown as StreamEventPublisher;
-  const worker = new KakaoEventWorker(parseConfig({}), held, bots, client, events);
+  const worker = new KakaoEventWorker(parseConfig({}), held, bots, client, events, new RelayMetrics());
   const job = (attemptsMade: number) =>
     ({ data: { heldId: HELD }, attemptsMade, opts: { attempts: 6 } }) as unknown as Job<KakaoEventJob>;
   return { held, replies, worker, job, calls, published, clock };

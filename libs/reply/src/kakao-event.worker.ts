@@ -3,6 +3,7 @@ import { Job } from 'bullmq';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { HeldAnswer, HeldAnswerStore, KakaoBotStore } from '@app/core';
 import { KakaoEventJob, QueueWorker, QUEUES, StreamEventPublisher } from '@app/messaging';
+import { RelayMetrics } from '@app/platform';
 import { KakaoEventApiClient } from './kakao-event.client';
 import { classifyEventApiAnswer } from './kakao-event.policy';
 import { KAKAO_EVENT_JOB_OPTIONS } from './kakao-event.queue';
@@ -27,6 +28,7 @@ export class KakaoEventWorker extends QueueWorker<KakaoEventJob, Outcome> {
     private readonly bots: KakaoBotStore,
     private readonly client: KakaoEventApiClient,
     private readonly events: StreamEventPublisher,
+    private readonly metrics: RelayMetrics,
   ) {
     super(config);
   }
@@ -44,7 +46,10 @@ export class KakaoEventWorker extends QueueWorker<KakaoEventJob, Outcome> {
     const taskId = verdict.kind === 'accepted' ? verdict.taskId : null;
     const error = verdict.kind === 'accepted' ? null : verdict.error;
     await this.held.recordEventAttempt(answer.id, result.httpStatus, error, taskId);
-    if (verdict.kind === 'accepted') return 'accepted';
+    if (verdict.kind === 'accepted') {
+      this.metrics.heldAnswers.inc({ event: 'event_accepted' });
+      return 'accepted';
+    }
     const attempts = job.opts.attempts ?? KAKAO_EVENT_JOB_OPTIONS.attempts;
     if (verdict.kind === 'retry' && job.attemptsMade + 1 < attempts) {
       throw new Error(verdict.error);
@@ -58,6 +63,7 @@ export class KakaoEventWorker extends QueueWorker<KakaoEventJob, Outcome> {
   private async fail(answer: HeldAnswer, error: string): Promise<void> {
     const heldId = answer.id;
     await this.held.releaseEvent(heldId, error);
+    this.metrics.heldAnswers.inc({ event: 'event_failed' });
     this.logger.warn(`Event API for held answer ${heldId} failed: ${error}`);
     try {
       await this.events.toAccount(answer.accountId, {

@@ -111,7 +111,7 @@ function setup(env: Record<string, string> = {}) {
       eventJobs.push(heldId);
     },
   } as unknown as KakaoEventQueue;
-  const held = new HeldAnswersService(config, heldStore, bots, eventQueue, clock);
+  const held = new HeldAnswersService(config, heldStore, bots, eventQueue, clock, metrics);
   const service = new ReplyService(
     config,
     store,

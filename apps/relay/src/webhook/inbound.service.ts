@@ -89,6 +89,7 @@ export class InboundService {
       const direct = await adapter.answerDirectly(message);
       if (direct) {
         result = 'held_answer';
+        if (direct.heldAnswerSent) this.metrics.heldAnswers.inc({ event: 'sent_event_api' });
         return direct;
       }
       if (message.event) {

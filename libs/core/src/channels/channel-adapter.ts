@@ -103,6 +103,8 @@ export interface ChannelAnswer {
   readonly headers?: Readonly<Record<string, string>>;
   /** Set when an inline wait ended without the agent's reply (counted as `inline_timeout`). */
   readonly replyTimedOut?: boolean;
+  /** Set when the answer carried a held answer to the event block (`answerDirectly`; counted as `sent_event_api`). */
+  readonly heldAnswerSent?: boolean;
 }
 
 /**

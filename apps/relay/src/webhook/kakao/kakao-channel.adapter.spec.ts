@@ -201,7 +201,7 @@ describe('KakaoChannelAdapter', () => {
     it('answers with the held SkillResponse once, then with a short text', async () => {
       const { kakao } = await withHeld();
       const message = kakao.parse(eventRequest('params'));
-      expect(await kakao.answerDirectly(message)).toEqual({ status: 200, body: late });
+      expect(await kakao.answerDirectly(message)).toEqual({ status: 200, body: late, heldAnswerSent: true });
       expect(await kakao.answerDirectly(message)).toEqual({
         status: 200,
         body: { version: '2.0', template: { outputs: [{ simpleText: { text: KO.heldAnswerGone } }] } },
@@ -213,6 +213,7 @@ describe('KakaoChannelAdapter', () => {
       expect(await kakao.answerDirectly(kakao.parse(eventRequest('event')))).toEqual({
         status: 200,
         body: late,
+        heldAnswerSent: true,
       });
     });
 

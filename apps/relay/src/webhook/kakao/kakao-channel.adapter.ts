@@ -132,7 +132,11 @@ export class KakaoChannelAdapter extends ChannelAdapter<KakaoSkillPayload> imple
       this.clock.date(),
     );
     if (!replies || replies.length === 0) return { status: 200, body: simpleText(KO.heldAnswerGone) };
-    return { status: 200, body: mergeSkillResponses(replies.map((r) => r.response)).response };
+    return {
+      status: 200,
+      body: mergeSkillResponses(replies.map((r) => r.response)).response,
+      heldAnswerSent: true,
+    };
   }
 
   answer(
