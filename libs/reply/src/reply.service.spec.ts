@@ -291,6 +291,19 @@ describe('ReplyService', () => {
       expect(store.held[0]).toMatchObject({ status: 'sent', sentVia: 'next_answer' });
     });
 
+    it("a conversation paired to another agent since does not carry the first agent's held answer", async () => {
+      const { service, store, clock } = setup();
+      clock.advance(56_000);
+      await service.reply(agent(), dto(text('first agent, late')));
+      const NEXT = '0190a5c4-0000-7000-8000-000000000003';
+      store.addMessage({ id: NEXT, accountId: OTHER_ACCOUNT, replyDeadline: clock.after(55_000) });
+      await service.reply(agent(OTHER_ACCOUNT), dto(text('second agent'), NEXT));
+      clock.advance(1200);
+      const claimed = await store.claimDue(NEXT, clock.date());
+      expect(claimed?.held).toEqual([]);
+      expect(store.held[0].status).toBe('held');
+    });
+
     it('a failed send gives the held answer back for the answer after it', async () => {
       const { service, store, clock } = setup();
       clock.advance(56_000);

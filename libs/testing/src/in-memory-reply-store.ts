@@ -165,7 +165,11 @@ export class InMemoryReplyStore extends ReplyStore {
     send.claimedAt = this.clock.date();
     const held = this.held
       .filter(
-        (h) => h.conversationKey === message.conversationKey && h.status === 'held' && h.expiresAt > now,
+        (h) =>
+          h.conversationKey === message.conversationKey &&
+          h.accountId === send.accountId &&
+          h.status === 'held' &&
+          h.expiresAt > now,
       )
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     for (const h of held) {

@@ -109,7 +109,8 @@ export class OutboundMessagesRepository implements ReplyStore {
 
   /**
    * Takes the replies of a due send; from now on no reply is accepted for the message. In the same transaction,
-   * the conversation's held answers (server-mode §4) are claimed for this send (`claimed_by`), so that two sends
+   * the conversation's held answers (server-mode §4) of the same account (a conversation paired to another agent
+   * since does not carry the first agent's answers) are claimed for this send (`claimed_by`), so that two sends
    * can never both take one, and a send that does not go out gives them back (`finish`, or the cleanup's
    * `releaseStaleClaims` after a crash).
    */
@@ -140,14 +141,14 @@ export class OutboundMessagesRepository implements ReplyStore {
         manager,
         `WITH picked AS (
            SELECT id FROM held_answers
-            WHERE conversation_key = $1 AND status = 'held' AND expires_at > $2
+            WHERE conversation_key = $1 AND account_id = $4 AND status = 'held' AND expires_at > $2
             ORDER BY created_at, id
             LIMIT 10
             FOR UPDATE SKIP LOCKED)
          UPDATE held_answers h SET status = 'claimed', claimed_by = $3, claimed_at = now(), updated_at = now()
            FROM picked WHERE h.id = picked.id
          RETURNING h.id, h.replies, h.created_at`,
-        [row.conversation_key, now, row.id],
+        [row.conversation_key, now, row.id, row.account_id],
       );
       held.sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || a.id.localeCompare(b.id));
       return {
