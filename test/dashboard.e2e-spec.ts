@@ -158,6 +158,23 @@ describe('dashboard (browser e2e)', () => {
     expect(text).toContain('2 users');
   }, 30_000);
 
+  it('lists held answers and their fate (server-mode §4)', async () => {
+    const heldId = '0190a5c4-0000-7000-8000-00000000d001';
+    await sql(
+      `INSERT INTO held_answers (id, kind, account_id, conversation_key, bot_id, bot_user_key, replies, status,
+                                 sent_via, expires_at)
+       VALUES ($1, 'late_reply', $2, 'dashboard-bot:dashboard-user', 'dashboard-bot', 'k', '[]'::jsonb, 'sent',
+               'event_api', now() + interval '1 day')`,
+      [heldId, agent.accountId],
+    );
+    const row = page.locator(`#held-answers-body tr[data-held-id="${heldId}"]`);
+    await row.waitFor({ state: 'visible', timeout: 12_000 });
+    const text = (await row.textContent()) ?? '';
+    expect(text).toContain('late reply');
+    expect(text).toContain('sent');
+    expect(text).toContain('Event API');
+  }, 30_000);
+
   it('loaded nothing from elsewhere and logged no errors', () => {
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((url) => !url.startsWith(`${relay.url}/`))).toEqual([]);

@@ -23,6 +23,8 @@ import type { SkillResponse } from '@app/core';
 const LOCAL_CALLBACKS = {
   KAKAO_CALLBACK_ALLOW_HTTP: 'true',
   KAKAO_CALLBACK_ALLOWED_HOSTS: '127.0.0.1,localhost',
+  // The 409s of relay-contract §5; LATE_REPLIES=hold (the default) is test/late-answers.e2e-spec.ts.
+  LATE_REPLIES: 'reject',
 };
 
 interface OutboundRow {
@@ -391,7 +393,7 @@ describe('inline mode across replicas (e2e)', () => {
   });
 
   it('a reply after the inline timeout is 409 CALLBACK_EXPIRED', async () => {
-    const relayShort = await startRelay({ INLINE_REPLY_TIMEOUT_MS: '200' });
+    const relayShort = await startRelay({ INLINE_REPLY_TIMEOUT_MS: '200', LATE_REPLIES: 'reject' });
     try {
       const agent = await pairAgent(relayShort.url, 'inline-late');
       const stream = await openStream(relayShort.url, agent.token);

@@ -84,6 +84,17 @@ export interface RelayConfig {
   jwtSecret: string | undefined;
   /** The one Works bot of the `WORKS_*` variables (a one-bot install), or null; never stored in the database. */
   worksBot: WorksBotSettings | null;
+  /**
+   * `LATE_REPLIES` (server-mode §4): `hold` keeps a Kakao reply that came after the callback was used or expired
+   * and delivers it later; `reject` answers 409 as relay-contract §5 did.
+   */
+  lateReplies: 'hold' | 'reject';
+  /** `HELD_ANSWER_TTL_HOURS`: a held answer not delivered within this expires. */
+  heldAnswerTtlHours: number;
+  /** `KAKAO_EVENT_API_BASE_URL`: Kakao's Event API (server-mode §6), no trailing slash. */
+  kakaoEventApiBaseUrl: string;
+  /** `RATE_LIMIT_MESSAGES_PER_MINUTE`: proactive `POST /v1/messages` per account per minute. */
+  rateLimitMessagesPerMinute: number;
 }
 
 /** The `WORKS_*` variables of a one-bot install, the private key read from `WORKS_PRIVATE_KEY_FILE` at start. */
@@ -114,6 +125,7 @@ export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_WORKS_API_BASE_URL = 'https://www.worksapis.com/v1.0';
 export const DEFAULT_WORKS_AUTH_URL = 'https://auth.worksmobile.com/oauth2/v2.0/token';
+export const DEFAULT_KAKAO_EVENT_API_BASE_URL = 'https://bot-api.kakao.com';
 export const DEFAULT_ALLOWED_HOSTS = '*.kakao.com,*.kakaocdn.net,*.kakaoenterprise.com';
 
 export class ConfigValidationError extends Error {
@@ -335,6 +347,12 @@ export function parseConfig(env: Env = process.env, readFile: ReadTextFile = rea
     relaySecretsKey: parseSecretsKeySetting(r, 'RELAY_SECRETS_KEY'),
     jwtSecret: r.secret('JWT_SECRET', 32),
     worksBot: parseWorksBot(r, readFile),
+    lateReplies: r.oneOf('LATE_REPLIES', 'hold', ['hold', 'reject'] as const),
+    heldAnswerTtlHours: r.int('HELD_ANSWER_TTL_HOURS', 72, 1, 24 * 365),
+    kakaoEventApiBaseUrl: r
+      .url('KAKAO_EVENT_API_BASE_URL', DEFAULT_KAKAO_EVENT_API_BASE_URL, ['https:', 'http:'])
+      .replace(/\/+$/, ''),
+    rateLimitMessagesPerMinute: r.int('RATE_LIMIT_MESSAGES_PER_MINUTE', 60, 1, 1_000_000),
   };
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
     r.problems.push('REDIS_PREFIX may only contain letters, digits, "_", "-" and "." (at most 64)');

@@ -34,3 +34,6 @@ export * from './ports/api-key-store.port';
 export * from './ports/settings-store.port';
 export * from './api-keys';
 export * from './ports/bot-binding-store.port';
+export * from './held-answers';
+export * from './ports/held-answer-store.port';
+export * from './ports/kakao-bot-store.port';

@@ -1,4 +1,5 @@
 import type { ChannelName } from './channels/channel-adapter';
+import type { ClaimedHeldAnswer } from './held-answers';
 import type { SkillResponse } from './kakao';
 
 /**
@@ -64,6 +65,11 @@ export interface ClaimedSend {
   createdAt: Date;
   /** Attempts already made by earlier runs of the job. */
   attempts: number;
+  /**
+   * Held answers of the conversation taken with this send (server-mode §4), oldest first: their outputs go before
+   * the replies'. `finish` marks those it delivered `sent` and gives the others back.
+   */
+  held: ClaimedHeldAnswer[];
 }
 
 /** Where a message's send stands. */
@@ -82,4 +88,6 @@ export interface SendRecord {
   attempts: number;
   httpStatus: number | null;
   error: string | null;
+  /** The claimed held answers that went into `response` (sent with it when it is `ok`); the rest are released. */
+  heldIncluded?: string[];
 }

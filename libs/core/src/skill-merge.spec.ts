@@ -1,4 +1,4 @@
-import { mergeSkillResponses } from './skill-merge';
+import { mergeSkillResponses, mergeWithHeld } from './skill-merge';
 import type { SkillResponse } from './kakao';
 
 const text = (t: string) => ({ simpleText: { text: t } });
@@ -79,5 +79,58 @@ describe('mergeSkillResponses', () => {
     ]);
     expect(response.template?.outputs).toEqual([text('answer\n\nmore')]);
     expect(response.template?.quickReplies).toEqual([{ label: 'new' }]);
+  });
+});
+
+describe('mergeWithHeld (server-mode §4: held answers before the next answer, within 3 outputs)', () => {
+  const t = (text: string): SkillResponse => ({
+    version: '2.0',
+    template: { outputs: [{ simpleText: { text } }] },
+  });
+  const card = (title: string): SkillResponse => ({
+    version: '2.0',
+    template: { outputs: [{ basicCard: { title } }] },
+  });
+
+  it('puts the held outputs first and joins adjacent texts', () => {
+    const merged = mergeWithHeld([[t('late 1'), t('late 2')]], [t('now')]);
+    expect(merged.heldIncluded).toBe(1);
+    expect(merged.droppedOutputs).toBe(0);
+    expect(merged.response.template?.outputs).toEqual([{ simpleText: { text: 'late 1\n\nlate 2\n\nnow' } }]);
+  });
+
+  it('takes as many held answers, oldest first, as fit with the answer in 3 outputs', () => {
+    const merged = mergeWithHeld([[card('a')], [card('b')], [card('c')]], [t('now')]);
+    expect(merged.heldIncluded).toBe(2);
+    expect(merged.droppedOutputs).toBe(0);
+    expect(merged.response.template?.outputs).toEqual([
+      { basicCard: { title: 'a' } },
+      { basicCard: { title: 'b' } },
+      { simpleText: { text: 'now' } },
+    ]);
+  });
+
+  it('never more than 3 outputs: the oldest held answer goes even when it alone does not fit', () => {
+    const big: SkillResponse = {
+      version: '2.0',
+      template: {
+        outputs: [
+          { basicCard: { title: '1' } },
+          { basicCard: { title: '2' } },
+          { basicCard: { title: '3' } },
+        ],
+      },
+    };
+    const merged = mergeWithHeld([[big]], [t('now')]);
+    expect(merged.heldIncluded).toBe(1);
+    expect(merged.response.template?.outputs).toHaveLength(3);
+    expect(merged.droppedOutputs).toBe(1);
+  });
+
+  it('without held answers it is mergeSkillResponses', () => {
+    expect(mergeWithHeld([], [t('a'), t('b')])).toEqual({
+      ...mergeSkillResponses([t('a'), t('b')]),
+      heldIncluded: 0,
+    });
   });
 });

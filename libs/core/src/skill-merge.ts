@@ -54,3 +54,27 @@ export function mergeSkillResponses(replies: SkillResponse[]): MergeResult {
   if (data) response.data = data;
   return { response, droppedOutputs: Math.max(0, outputs.length - MAX_OUTPUTS) };
 }
+
+export interface HeldMergeResult extends MergeResult {
+  /** How many of the held answers (in order, from the first) went into the response. */
+  heldIncluded: number;
+}
+
+/**
+ * The next-answer path (server-mode §4): the held answers' outputs go before the answer's own, merged as
+ * `mergeSkillResponses` does (adjacent texts joined), within Kakao's 3 outputs. Held answers are taken oldest
+ * first, whole, as many as fit together with the answer; the others wait for a later answer. When not even the
+ * oldest fits with the answer, it goes anyway (progress over completeness) and what does not fit is dropped.
+ * `held[i]` is one held answer: its replies in order.
+ */
+export function mergeWithHeld(held: SkillResponse[][], current: SkillResponse[]): HeldMergeResult {
+  const outputsOf = (responses: SkillResponse[]) =>
+    mergeSkillResponses([...responses, { version: '2.0', template: { outputs: [] } }]);
+  for (let k = held.length; k >= 1; k--) {
+    const all = [...held.slice(0, k).flat(), ...current];
+    const { droppedOutputs } = outputsOf(all);
+    if (droppedOutputs === 0) return { ...mergeSkillResponses(all), heldIncluded: k };
+  }
+  if (held.length === 0) return { ...mergeSkillResponses(current), heldIncluded: 0 };
+  return { ...mergeSkillResponses([...held[0], ...current]), heldIncluded: 1 };
+}

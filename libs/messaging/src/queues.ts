@@ -6,6 +6,8 @@ export const QUEUES = {
   callbackSend: 'callback-send',
   /** Sends one Naver Works message through the Works send API, in order within its conversation. */
   worksSend: 'works-send',
+  /** Asks Kakao's Event API to run a bot's event block for a held answer (server-mode §6). */
+  kakaoEvent: 'kakao-event',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -33,4 +35,14 @@ export interface WorksSendJob {
 /** One job per Works message (deterministic, so a lost job can be queued again without a duplicate). */
 export function worksSendJobId(sendId: string): string {
   return `works-${sendId}`;
+}
+
+export interface KakaoEventJob {
+  /** The `held_answers` row the event block will ask for. */
+  heldId: string;
+}
+
+/** One Event API job per held answer (deterministic, so queuing it twice is a no-op). */
+export function kakaoEventJobId(heldId: string): string {
+  return `event-${heldId}`;
 }

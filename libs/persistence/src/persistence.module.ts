@@ -18,6 +18,8 @@ import {
   WorksSendStore,
   WorksBotRegistry,
   WorksBotStore,
+  HeldAnswerStore,
+  KakaoBotStore,
 } from '@app/core';
 import { isDatabaseUnavailable } from './availability';
 import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './database';
@@ -37,6 +39,8 @@ import {
   SettingsRepository,
   WorksSendsRepository,
   WorksBotsRepository,
+  HeldAnswersRepository,
+  KakaoBotsRepository,
 } from './repositories';
 
 const REPOSITORIES = [
@@ -54,6 +58,8 @@ const REPOSITORIES = [
   ApiKeysRepository,
   SettingsRepository,
   BotBindingsRepository,
+  HeldAnswersRepository,
+  KakaoBotsRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -72,6 +78,8 @@ const PORTS = [
   { provide: ApiKeyStore, useExisting: ApiKeysRepository },
   { provide: SettingsStore, useExisting: SettingsRepository },
   { provide: BotBindingStore, useExisting: BotBindingsRepository },
+  { provide: HeldAnswerStore, useExisting: HeldAnswersRepository },
+  { provide: KakaoBotStore, useExisting: KakaoBotsRepository },
 ];
 
 /** Seals and opens the secrets stored at rest, with the key of `RELAY_SECRETS_KEY` (none: storing is refused). */

@@ -5,6 +5,10 @@ import { RateLimitGuard } from '@app/platform';
 import { AuthModule } from '@app/pairing';
 import { WorksSendModule } from '@app/works';
 import { CallbackSendQueue } from './callback-send.queue';
+import { HeldAnswersService } from './held-answers.service';
+import { KakaoEventQueue } from './kakao-event.queue';
+import { MessagesController } from './messages.controller';
+import { MessagesService } from './messages.service';
 import { ReplyController } from './reply.controller';
 import { ReplyService } from './reply.service';
 
@@ -14,7 +18,14 @@ import { ReplyService } from './reply.service';
  */
 @Module({
   imports: [PersistenceModule, ProducerQueuesModule, AuthModule, WorksSendModule],
-  controllers: [ReplyController],
-  providers: [ReplyService, CallbackSendQueue, RateLimitGuard],
+  controllers: [ReplyController, MessagesController],
+  providers: [
+    ReplyService,
+    CallbackSendQueue,
+    RateLimitGuard,
+    HeldAnswersService,
+    KakaoEventQueue,
+    MessagesService,
+  ],
 })
 export class CallbackProxyModule {}

@@ -6,6 +6,8 @@ import { CallbackSendWorker } from './callback-send.worker';
 import { CallbackDns, CallbackSender } from './callback-sender';
 import { CallbackSendQueue } from './callback-send.queue';
 import { SendSweeper } from './send-sweeper';
+import { KakaoEventApiClient } from './kakao-event.client';
+import { KakaoEventWorker } from './kakao-event.worker';
 
 /** The worker side of the callback proxy: the send job, the URL policy and HTTP client, the overdue sweep. */
 @Module({
@@ -17,6 +19,8 @@ import { SendSweeper } from './send-sweeper';
     CallbackDns,
     SendSweeper,
     CallbackSendQueue,
+    KakaoEventWorker,
+    KakaoEventApiClient,
   ],
 })
 export class CallbackSendModule {}

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { ClaimedSend, Clock, mergeSkillResponses, ReplyStore, SkillResponse } from '@app/core';
+import { ClaimedSend, Clock, mergeWithHeld, ReplyStore, SkillResponse } from '@app/core';
 import {
   CallbackSendJob,
   channelNames,
@@ -60,7 +60,12 @@ export class CallbackSendWorker extends QueueWorker<CallbackSendJob, Outcome> {
       }
       return 'skipped';
     }
-    const { response, droppedOutputs } = mergeSkillResponses(claimed.replies.map((r) => r.response));
+    // Held answers of the conversation (server-mode §4) go first, as many as fit in Kakao's 3 outputs.
+    const { response, droppedOutputs, heldIncluded } = mergeWithHeld(
+      claimed.held.map((h) => h.replies.map((r) => r.response)),
+      claimed.replies.map((r) => r.response),
+    );
+    const heldIds = claimed.held.slice(0, heldIncluded).map((h) => h.id);
     if (droppedOutputs > 0) {
       this.logger.warn(`message ${messageId}: ${droppedOutputs} outputs beyond Kakao's 3 were dropped`);
     }
@@ -73,7 +78,9 @@ export class CallbackSendWorker extends QueueWorker<CallbackSendJob, Outcome> {
     const outcome = result.ok ? 'sent' : result.error?.startsWith('refused:') ? 'refused' : 'failed';
     this.metrics.callbackSends.inc({ outcome, mode: claimed.mode });
     if (result.ok) this.metrics.messagesReplied.inc();
-    const finishedAt = await this.store.finish(claimed.id, { ...result, response });
+    if (result.ok && heldIds.length > 0)
+      this.metrics.heldAnswers.inc({ event: 'sent_next_answer' }, heldIds.length);
+    const finishedAt = await this.store.finish(claimed.id, { ...result, response, heldIncluded: heldIds });
     await this.announce(messageId, claimed.accountId, result, finishedAt);
     return result.ok ? 'sent' : 'failed';
   }

@@ -41,6 +41,10 @@ export class ReplyController {
       'Accepted at once and coalesced with further replies to the same message for REPLY_COALESCE_MS, then sent ' +
       'once to Kakao (callback URL, or the waiting webhook in inline mode). With REPLY_COALESCE_MS=0 the call ' +
       'waits for its own send and answers deliveredAt or 502.\n\n' +
+      'Late replies (server-mode §4): with LATE_REPLIES=hold (the default), a reply after the send happened or ' +
+      'after the deadline is 200 `{"success":true,"status":"held","replyId"}`: kept (merged per message) and ' +
+      "delivered through the bot's Kakao Event API or with the conversation's next answer; " +
+      'GET /v1/messages/{replyId} tells what became of it. With LATE_REPLIES=reject it is 409 as before.\n\n' +
       'Naver Works message (channel "works"): no callback window and no coalescing. Each reply is converted ' +
       '(a SkillResponse: one Works message per output) or sent as is (`{"works": <Works content object>}`), ' +
       'stored and queued in order as the next message(s) of the conversation, and answered at once with ' +
@@ -64,7 +68,9 @@ export class ReplyController {
       'POST /v1/auth/token also TOKEN_EXPIRED or TOKEN_REVOKED',
   })
   @ApiNotFoundResponse({ description: "MESSAGE_NOT_FOUND (also for another account's message)" })
-  @ApiConflictResponse({ description: 'ALREADY_REPLIED or CALLBACK_EXPIRED (Kakao messages only)' })
+  @ApiConflictResponse({
+    description: 'ALREADY_REPLIED or CALLBACK_EXPIRED (Kakao messages, LATE_REPLIES=reject only)',
+  })
   @ApiTooManyRequestsResponse({ description: 'RATE_LIMITED, with Retry-After and X-RateLimit-* headers' })
   @ApiBadGatewayResponse({ description: 'CALLBACK_FAILED (Kakao messages, REPLY_COALESCE_MS=0 only)' })
   reply(

@@ -6,10 +6,14 @@ import type { CallbackSendJob, PubSubService } from '@app/messaging';
 import type { AgentPrincipal } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
 import { InMemoryReplyStore } from '@app/testing/in-memory-reply-store';
+import { InMemoryHeldAnswerStore } from '@app/testing/fakes/held-answer-store';
+import { KakaoBotStore } from '@app/core';
 import type { WorksContent, WorksSendContext, WorksSender } from '@app/works';
 import { CallbackSendQueue } from './callback-send.queue';
 import type { ReplyDto, ReplyResponse } from './dto/reply.dto';
 import { ReplyService, SEND_MARGIN_MS } from './reply.service';
+import { HeldAnswersService } from './held-answers.service';
+import type { KakaoEventQueue } from './kakao-event.queue';
 
 const ACCOUNT = '0190a5c4-0000-7000-8000-00000000000a';
 const OTHER_ACCOUNT = '0190a5c4-0000-7000-8000-00000000000b';
@@ -98,6 +102,16 @@ function setup(env: Record<string, string> = {}) {
   const metrics = new RelayMetrics();
   const config = parseConfig(env);
   const works = fakeWorksSender(log);
+  const heldStore = new InMemoryHeldAnswerStore(store, new Map([['bot-1:user-1', 'bot-user-1']]));
+  const eventJobs: string[] = [];
+  const eventBots = new Set<string>(env.EVENT_BOT ? [env.EVENT_BOT] : []);
+  const bots = { hasEventApi: async (botId: string) => eventBots.has(botId) } as unknown as KakaoBotStore;
+  const eventQueue = {
+    add: async (heldId: string) => {
+      eventJobs.push(heldId);
+    },
+  } as unknown as KakaoEventQueue;
+  const held = new HeldAnswersService(config, heldStore, bots, eventQueue, clock, metrics);
   const service = new ReplyService(
     config,
     store,
@@ -106,9 +120,10 @@ function setup(env: Record<string, string> = {}) {
     metrics,
     clock,
     works.sender,
+    held,
   );
   store.addMessage({ id: MESSAGE, accountId: ACCOUNT, replyDeadline: clock.after(55_000) });
-  return { clock, store, bull, outcome, metrics, service, log, works };
+  return { clock, store, bull, outcome, metrics, service, log, works, heldStore, eventJobs };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<RelayError> {
@@ -183,8 +198,8 @@ describe('ReplyService', () => {
     expect(bull.jobs[0].options.delay).toBe(0);
   });
 
-  it('a reply once the send was claimed, or after it, is 409 ALREADY_REPLIED and not stored', async () => {
-    const { service, store, clock } = setup();
+  it('LATE_REPLIES=reject: a reply once the send was claimed, or after it, is 409 ALREADY_REPLIED and not stored', async () => {
+    const { service, store, clock } = setup({ LATE_REPLIES: 'reject' });
     await service.reply(agent(), dto(text('first')));
     clock.advance(1200);
     const claimed = await store.claimDue(MESSAGE, clock.date());
@@ -203,8 +218,8 @@ describe('ReplyService', () => {
     expect(store.sendOf(MESSAGE)?.replies).toHaveLength(1);
   });
 
-  it('at or past the callback deadline: 409 CALLBACK_EXPIRED (never 410 or 401), nothing queued', async () => {
-    const { service, store, bull, clock } = setup();
+  it('LATE_REPLIES=reject: at or past the callback deadline: 409 CALLBACK_EXPIRED (never 410 or 401), nothing queued', async () => {
+    const { service, store, bull, clock } = setup({ LATE_REPLIES: 'reject' });
     clock.advance(55_000);
     const atDeadline = await refusal(service.reply(agent(), dto(text('x'))));
     expect([atDeadline.statusCode, atDeadline.code]).toEqual([409, 'CALLBACK_EXPIRED']);
@@ -215,11 +230,116 @@ describe('ReplyService', () => {
     expect(bull.jobs).toEqual([]);
   });
 
-  it('a message the cleanup expired is 409 CALLBACK_EXPIRED even before its deadline', async () => {
-    const { service, store } = setup();
+  it('LATE_REPLIES=reject: a message the cleanup expired is 409 CALLBACK_EXPIRED even before its deadline', async () => {
+    const { service, store } = setup({ LATE_REPLIES: 'reject' });
     store.messages.get(MESSAGE)!.status = 'expired';
     const e = await refusal(service.reply(agent(), dto(text('x'))));
     expect([e.statusCode, e.code]).toEqual([409, 'CALLBACK_EXPIRED']);
+  });
+
+  describe('LATE_REPLIES=hold (default, server-mode §4)', () => {
+    it('a reply 55 s after the message is held, and later ones to the same message are merged into it', async () => {
+      const { service, store, bull, clock, heldStore, eventJobs } = setup();
+      clock.advance(55_000);
+      const first = await service.reply(agent(), dto(text('late 1')));
+      expect(first).toEqual({ success: true, status: 'held', replyId: expect.stringMatching(UUID) });
+      clock.advance(1000);
+      const second = await service.reply(agent(), dto(text('late 2')));
+      expect(second).toMatchObject({ status: 'held' });
+      expect(store.held).toHaveLength(1);
+      expect(store.held[0].replies.map((r) => r.response)).toEqual([text('late 1'), text('late 2')]);
+      expect(store.held[0].expiresAt).toEqual(clock.after(72 * 3_600_000 - 1000));
+      expect(store.sendOf(MESSAGE)).toBeUndefined();
+      expect(bull.jobs).toEqual([]);
+      expect(eventJobs).toEqual([]);
+      expect(await heldStore.answerState(ACCOUNT, (first as { replyId: string }).replyId)).toEqual({
+        id: (first as { replyId: string }).replyId,
+        status: 'held',
+      });
+    });
+
+    it('a reply after the send was claimed is held, not joined to the send in flight', async () => {
+      const { service, store, clock } = setup();
+      await service.reply(agent(), dto(text('first')));
+      clock.advance(1200);
+      const claimed = await store.claimDue(MESSAGE, clock.date());
+      expect(claimed?.held).toEqual([]);
+      expect(await service.reply(agent(), dto(text('second')))).toMatchObject({ status: 'held' });
+      expect(store.sendOf(MESSAGE)?.replies).toHaveLength(1);
+      expect(store.held.map((h) => h.status)).toEqual(['held']);
+    });
+
+    it('the next message of the conversation takes the held answer with its send, once', async () => {
+      const { service, store, clock } = setup();
+      clock.advance(56_000);
+      await service.reply(agent(), dto(text('late')));
+      const NEXT = '0190a5c4-0000-7000-8000-000000000002';
+      store.addMessage({ id: NEXT, accountId: ACCOUNT, replyDeadline: clock.after(55_000) });
+      await service.reply(agent(), dto(text('next answer'), NEXT));
+      clock.advance(1200);
+      const claimed = await store.claimDue(NEXT, clock.date());
+      expect(claimed?.held.map((h) => h.replies.map((r) => r.response))).toEqual([[text('late')]]);
+      expect(store.held[0].status).toBe('claimed');
+      await store.finish(claimed!.id, {
+        ok: true,
+        response: text('late\n\nnext answer'),
+        attempts: 1,
+        httpStatus: 200,
+        error: null,
+        heldIncluded: [store.held[0].id],
+      });
+      expect(store.held[0]).toMatchObject({ status: 'sent', sentVia: 'next_answer' });
+    });
+
+    it("a conversation paired to another agent since does not carry the first agent's held answer", async () => {
+      const { service, store, clock } = setup();
+      clock.advance(56_000);
+      await service.reply(agent(), dto(text('first agent, late')));
+      const NEXT = '0190a5c4-0000-7000-8000-000000000003';
+      store.addMessage({ id: NEXT, accountId: OTHER_ACCOUNT, replyDeadline: clock.after(55_000) });
+      await service.reply(agent(OTHER_ACCOUNT), dto(text('second agent'), NEXT));
+      clock.advance(1200);
+      const claimed = await store.claimDue(NEXT, clock.date());
+      expect(claimed?.held).toEqual([]);
+      expect(store.held[0].status).toBe('held');
+    });
+
+    it('a failed send gives the held answer back for the answer after it', async () => {
+      const { service, store, clock } = setup();
+      clock.advance(56_000);
+      await service.reply(agent(), dto(text('late')));
+      const NEXT = '0190a5c4-0000-7000-8000-000000000002';
+      store.addMessage({ id: NEXT, accountId: ACCOUNT, replyDeadline: clock.after(55_000) });
+      await service.reply(agent(), dto(text('next'), NEXT));
+      clock.advance(1200);
+      const claimed = await store.claimDue(NEXT, clock.date());
+      await store.finish(claimed!.id, {
+        ok: false,
+        response: text('x'),
+        attempts: 1,
+        httpStatus: 400,
+        error: 'FAIL',
+        heldIncluded: [store.held[0].id],
+      });
+      expect(store.held[0]).toMatchObject({ status: 'held', claimedBy: null });
+    });
+
+    it('a bot with Event API settings gets an Event API job for a new held answer, not for a merged reply', async () => {
+      const { service, store, clock, eventJobs } = setup({ EVENT_BOT: 'bot-1' });
+      clock.advance(55_000);
+      await service.reply(agent(), dto(text('late 1')));
+      await service.reply(agent(), dto(text('late 2')));
+      expect(eventJobs).toEqual([store.held[0].id]);
+      expect(store.held[0].status).toBe('event_pending');
+      expect(store.held[0].replies).toHaveLength(2);
+    });
+
+    it("another account's message is still 404, held or not", async () => {
+      const { service, clock } = setup();
+      clock.advance(55_000);
+      const e = await refusal(service.reply(agent(OTHER_ACCOUNT), dto(text('x'))));
+      expect([e.statusCode, e.code]).toEqual([404, 'MESSAGE_NOT_FOUND']);
+    });
   });
 
   it("answers another account's message exactly like an unknown one: 404 MESSAGE_NOT_FOUND", async () => {

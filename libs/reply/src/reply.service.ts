@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
+  AcceptedReply,
   Clock,
   ConflictError,
   NotFoundError,
@@ -20,6 +21,7 @@ import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '@app/pairing';
 import { skillResponseToWorks, WorksSender } from '@app/works';
 import { CallbackSendQueue } from './callback-send.queue';
+import { HeldAnswersService } from './held-answers.service';
 import { isWorksReply, ReplyAcceptedDto, ReplyDeliveredDto, ReplyDto, ReplyResponse } from './dto/reply.dto';
 
 /** How long before the reply deadline a coalesced send must start. */
@@ -53,6 +55,7 @@ export class ReplyService {
     private readonly metrics: RelayMetrics,
     private readonly clock: Clock,
     private readonly works: WorksSender,
+    private readonly held: HeldAnswersService,
   ) {}
 
   async reply(agent: AgentPrincipal, dto: ReplyDto): Promise<ReplyAcceptedDto | ReplyDeliveredDto> {
@@ -118,17 +121,18 @@ export class ReplyService {
       : null;
     try {
       const replyId = randomUUID();
-      const outcome = await this.store.acceptReply(
-        dto.messageId,
-        { replyId, response: dto.response, receivedAt: this.clock.date().toISOString() },
-        (target) => this.decide(target, accountId),
+      const reply = { replyId, response: dto.response, receivedAt: this.clock.date().toISOString() };
+      const outcome = await this.store.acceptReply(dto.messageId, reply, (target) =>
+        this.decide(target, accountId),
       );
       switch (outcome.kind) {
         case 'not_found':
           throw notFound();
         case 'already_replied':
+          if (this.config.lateReplies === 'hold') return await this.holdLate(dto.messageId, reply);
           throw new ConflictError('ALREADY_REPLIED', 'The reply to this message was already sent to Kakao.');
         case 'expired':
+          if (this.config.lateReplies === 'hold') return await this.holdLate(dto.messageId, reply);
           throw new ConflictError('CALLBACK_EXPIRED', 'The deadline to answer this message has passed.');
       }
       this.metrics.repliesAccepted.inc();
@@ -143,6 +147,17 @@ export class ReplyService {
     } finally {
       wait?.cancel();
     }
+  }
+
+  /**
+   * LATE_REPLIES=hold (server-mode §4): a reply after the callback was used or expired is kept, merged with the
+   * message's other held replies, and delivered later (Event API, or the conversation's next answer).
+   */
+  private async holdLate(messageId: string, reply: AcceptedReply): Promise<ReplyAcceptedDto> {
+    const held = await this.held.holdLateReply(messageId, reply);
+    if (!held) throw notFound();
+    this.metrics.repliesAccepted.inc();
+    return { success: true, status: 'held', replyId: reply.replyId };
   }
 
   /**

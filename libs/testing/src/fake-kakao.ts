@@ -88,6 +88,14 @@ export class FakeKakao {
     return `${this.url}${path}`;
   }
 
+  /**
+   * Scripts a fixed path (Kakao's Event API, `/v2/bots/{botId}/talk`, when this fake stands for it too): its next
+   * requests are answered with these behaviours in order, the last one repeating.
+   */
+  script(path: string, ...behaviours: CallbackBehaviour[]): void {
+    this.scripts.set(path, behaviours);
+  }
+
   requestsTo(url: string): ReceivedCallback[] {
     const path = new URL(url).pathname;
     return this.received.filter((r) => r.path === path);

@@ -14,6 +14,22 @@ import {
   SkillResponse,
 } from '@app/core';
 
+/** A held answer (server-mode §4) as the in-memory stores keep it. */
+export interface FakeHeld {
+  id: string;
+  messageId: string | null;
+  accountId: string;
+  conversationKey: string;
+  botId: string;
+  botUserKey: string | null;
+  replies: AcceptedReply[];
+  status: 'held' | 'event_pending' | 'claimed' | 'sent' | 'expired' | 'failed';
+  sentVia: 'event_api' | 'next_answer' | null;
+  claimedBy: string | null;
+  expiresAt: Date;
+  createdAt: Date;
+}
+
 /** An inbound message as the reply path sees it. */
 export interface FakeMessage {
   id: string;
@@ -53,6 +69,8 @@ export class InMemoryReplyStore extends ReplyStore {
   readonly messages = new Map<string, FakeMessage>();
   /** By message id. */
   readonly sends = new Map<string, FakeSend>();
+  /** Held answers, shared with `InMemoryHeldAnswerStore`. */
+  readonly held: FakeHeld[] = [];
   private nextSend = 1;
 
   constructor(private readonly clock: Clock) {
@@ -145,7 +163,21 @@ export class InMemoryReplyStore extends ReplyStore {
     if (!send || !message || send.status !== 'pending' || !send.sendAfter) return null;
     if (send.sendAfter.getTime() > now.getTime() + 5) return null;
     send.claimedAt = this.clock.date();
+    const held = this.held
+      .filter(
+        (h) =>
+          h.conversationKey === message.conversationKey &&
+          h.accountId === send.accountId &&
+          h.status === 'held' &&
+          h.expiresAt > now,
+      )
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    for (const h of held) {
+      h.status = 'claimed';
+      h.claimedBy = send.id;
+    }
     return {
+      held: held.map((h) => ({ id: h.id, replies: h.replies })),
       id: send.id,
       accountId: send.accountId,
       mode: send.mode,
@@ -190,6 +222,13 @@ export class InMemoryReplyStore extends ReplyStore {
     });
     const message = this.messages.get(send.messageId);
     if (message) message.status = outcome.ok ? 'replied' : 'failed';
+    for (const h of this.held) {
+      if (h.claimedBy !== sendId || h.status !== 'claimed') continue;
+      const delivered = outcome.ok && (outcome.heldIncluded ?? []).includes(h.id);
+      h.status = delivered ? 'sent' : 'held';
+      h.sentVia = delivered ? 'next_answer' : null;
+      if (!delivered) h.claimedBy = null;
+    }
     return at;
   }
 

@@ -13,6 +13,8 @@ const TABLES = [
   'cleanup_runs',
   'works_bots',
   'works_sends',
+  'held_answers',
+  'kakao_bots',
   'channel_events',
   'api_keys',
   'bot_bindings',

@@ -7,13 +7,22 @@ import { AdminService } from './admin.service';
 import { ApiKeysAdmin } from './api-keys/api-keys.admin';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { BotBindingsController } from './bot-bindings/bot-bindings.controller';
+import { HeldAnswersController } from './held-answers/held-answers.controller';
+import { KakaoBotsController } from './kakao-bots/kakao-bots.controller';
 import { WorksBotsAdmin } from './works-bots/works-bots.admin';
 import { WorksBotsController } from './works-bots/works-bots.controller';
 
 /** The operator's API under /admin/api, every route behind the admin token. */
 @Module({
   imports: [PersistenceModule, AdminAuthModule, PairingModule],
-  controllers: [AdminController, WorksBotsController, ApiKeysController, BotBindingsController],
+  controllers: [
+    AdminController,
+    WorksBotsController,
+    ApiKeysController,
+    BotBindingsController,
+    KakaoBotsController,
+    HeldAnswersController,
+  ],
   providers: [AdminService, WorksBotsAdmin, ApiKeysAdmin],
 })
 export class AdminModule {}

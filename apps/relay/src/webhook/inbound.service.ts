@@ -30,6 +30,7 @@ type InboundResult =
   | 'duplicate'
   | 'recorded'
   | 'inline_timeout'
+  | 'held_answer'
   | 'unavailable'
   | 'overloaded'
   | 'refused'
@@ -87,6 +88,12 @@ export class InboundService {
     const stopTimer = this.metrics.webhookDuration.startTimer({ mode: message.replyMode });
     let result: InboundResult = 'unavailable';
     try {
+      const direct = await adapter.answerDirectly(message);
+      if (direct) {
+        result = 'held_answer';
+        if (direct.heldAnswerSent) this.metrics.heldAnswers.inc({ event: 'sent_event_api' });
+        return direct;
+      }
       if (message.event) {
         result = 'recorded';
         await this.channelEvents.record({

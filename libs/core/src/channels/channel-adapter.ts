@@ -110,6 +110,8 @@ export interface ChannelAnswer {
   readonly headers?: Readonly<Record<string, string>>;
   /** Set when an inline wait ended without the agent's reply (counted as `inline_timeout`). */
   readonly replyTimedOut?: boolean;
+  /** Set when the answer carried a held answer to the event block (`answerDirectly`; counted as `sent_event_api`). */
+  readonly heldAnswerSent?: boolean;
 }
 
 /**
@@ -145,6 +147,15 @@ export abstract class ChannelAdapter<TPayload = unknown> {
    * `RelayError` (403, 400) before anything is looked up or stored.
    */
   abstract admit(message: InboundMessage<TPayload>): void;
+
+  /**
+   * A request the adapter answers itself, before commands and storing (Kakao: the event block's skill request for
+   * a held answer, server-mode §4): its answer, or null to let the core handle the message. Runs after `admit`.
+   */
+  answerDirectly(message: InboundMessage<TPayload>): Promise<ChannelAnswer | null> | null {
+    void message;
+    return null;
+  }
 
   /** The messenger's answer to what the core did with the message. */
   abstract answer(

@@ -29,6 +29,8 @@ export const KO = {
   botNotAllowed:
     '죄송합니다. 이 챗봇은 허용된 사용자만 이용할 수 있습니다. 이용을 원하시면 관리자에게 문의해 주세요.',
   notReady: '답변을 준비하고 있어요. 잠시 후에 다시 말씀해 주세요.',
+  /** The event block asked for a held answer that went out already, expired, or is not this user's. */
+  heldAnswerGone: '전달할 답변이 없습니다. 이미 전달되었거나 기한이 지났어요.',
   unavailable: '일시적으로 서비스를 이용할 수 없습니다. 잠시 후 다시 시도해 주세요.',
   slowDown: '메시지를 너무 빠르게 보내고 있어요. 잠시 후 다시 보내 주세요.',
 };

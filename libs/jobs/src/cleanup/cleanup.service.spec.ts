@@ -6,6 +6,8 @@ import { RedisService, StreamPresence } from '@app/messaging';
 import { SessionExpiry } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
 import { fakePairingPorts } from '@app/testing/fakes/pairing-stores';
+import { InMemoryHeldAnswerStore } from '@app/testing/fakes/held-answer-store';
+import { InMemoryReplyStore } from '@app/testing/in-memory-reply-store';
 import { CleanupService } from './cleanup.service';
 
 class RecordingCleanupStore extends CleanupStore {
@@ -38,6 +40,8 @@ describe('CleanupService', () => {
       command: { set: async (key: string) => (lockKeys.push(key), 'OK') },
     } as unknown as RedisService;
     const presence = { instanceId: 'replica-1' } as unknown as StreamPresence;
+    const replies = new InMemoryReplyStore(clock);
+    const held = new InMemoryHeldAnswerStore(replies);
     const service = new CleanupService(
       parseConfig({ CLEANUP_INTERVAL_SECONDS: '60' }),
       store,
@@ -48,8 +52,9 @@ describe('CleanupService', () => {
       presence,
       new SchedulerRegistry(),
       new RelayMetrics(),
+      held,
     );
-    return { clock, ...ports, store, lockKeys, service };
+    return { clock, ...ports, store, lockKeys, service, replies, held };
   };
 
   it('expires lapsed pending sessions through SessionExpiry, so their streams are told', async () => {
@@ -63,6 +68,23 @@ describe('CleanupService', () => {
     expect(events.sessionEvents()).toEqual([[lapsed.id, 'pairing_expired', { reason: 'expired' }]]);
     expect(store.runs).toEqual([
       expect.objectContaining({ instance: 'replica-1', startedAt: clock.date(), results: { ...results } }),
+    ]);
+  });
+
+  it('expires held answers past HELD_ANSWER_TTL_HOURS, and only those', async () => {
+    const { clock, service, replies, held } = setup();
+    const reply = {
+      replyId: 'r',
+      response: { version: '2.0' as const },
+      receivedAt: clock.date().toISOString(),
+    };
+    const base = { accountId: 'a', conversationKey: 'bot:u', botId: 'bot', botUserKey: 'k', reply };
+    await held.holdProactive({ ...base, id: 'old', expiresAt: clock.date() });
+    await held.holdProactive({ ...base, id: 'young', expiresAt: clock.after(1) });
+    expect(await service.runOnce()).toMatchObject({ expiredHeldAnswers: 1 });
+    expect(replies.held.map((h) => [h.id, h.status])).toEqual([
+      ['old', 'expired'],
+      ['young', 'held'],
     ]);
   });
 

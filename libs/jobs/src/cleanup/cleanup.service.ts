@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { CleanupStore, Clock, SessionStore } from '@app/core';
+import { CleanupStore, Clock, HeldAnswerStore, SessionStore } from '@app/core';
 import { RedisService, StreamPresence } from '@app/messaging';
 import { SessionExpiry } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
@@ -13,7 +13,23 @@ export interface CleanupResults {
   deletedMessages: number;
   expiredSessions: number;
   deletedSessions: number;
+  /** Held answers past HELD_ANSWER_TTL_HOURS (server-mode §4). */
+  expiredHeldAnswers: number;
+  /** Held answers claimed by a send that ended without delivering them (a crash), given back. */
+  releasedHeldClaims: number;
+  /** Held answers whose Event API job was lost or whose event block never asked, given to the next answer. */
+  releasedHeldEvents: number;
+  /** Finished held answers older than MESSAGE_RETENTION_DAYS, deleted. */
+  deletedHeldAnswers: number;
 }
+
+/**
+ * A held answer's claim is given back once its send is no longer pending (failed, given up, or gone); claims younger
+ * than this are left alone (the send's own transaction settles them).
+ */
+const HELD_CLAIM_GRACE_MS = 5_000;
+/** An Event API call is retried for about a minute; Kakao runs the event block within seconds of taking it. */
+const HELD_EVENT_WAIT_MS = 10 * 60_000;
 
 /** Rows per statement of the batched steps (deletes, session expiry). */
 const BATCH = 1000;
@@ -44,6 +60,7 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
     private readonly presence: StreamPresence,
     private readonly scheduler: SchedulerRegistry,
     private readonly metrics: RelayMetrics,
+    private readonly held: HeldAnswerStore,
   ) {}
 
   private get intervalMs(): number {
@@ -96,6 +113,14 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
         ),
         expiredSessions: await this.inBatches(() => this.expiry.expireLapsed(BATCH)),
         deletedSessions: await this.inBatches(() => this.sessions.deleteEndedLongAgo(BATCH)),
+        releasedHeldClaims: await this.held.releaseStaleClaims(this.clock.after(-HELD_CLAIM_GRACE_MS)),
+        releasedHeldEvents: await this.inBatches(() =>
+          this.held.releaseStaleEvents(this.clock.after(-HELD_EVENT_WAIT_MS), BATCH),
+        ),
+        expiredHeldAnswers: await this.inBatches(() => this.held.expire(this.clock.date(), BATCH)),
+        deletedHeldAnswers: await this.inBatches(() =>
+          this.held.deleteFinished(this.clock.after(-this.config.messageRetentionDays * 86_400_000), BATCH),
+        ),
       };
       this.metrics.messagesExpired.inc(results.expiredQueued + results.expiredUnanswered);
       await this.repo.recordRun(this.presence.instanceId, startedAt, { ...results });

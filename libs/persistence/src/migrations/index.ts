@@ -8,6 +8,7 @@ import { WorksSends1795000000006 } from './1795000000006-WorksSends';
 import { WorksCallbacks1795000000007 } from './1795000000007-WorksCallbacks';
 import { ApiKeys1795000000008 } from './1795000000008-ApiKeys';
 import { BotBindings1795000000010 } from './1795000000010-BotBindings';
+import { HeldAnswers1795000000011 } from './1795000000011-HeldAnswers';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   WorksCallbacks1795000000007,
   ApiKeys1795000000008,
   BotBindings1795000000010,
+  HeldAnswers1795000000011,
 ];

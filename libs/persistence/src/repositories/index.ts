@@ -11,3 +11,5 @@ export * from './works-bots.repository';
 export * from './channel-events.repository';
 export * from './api-keys.repository';
 export * from './bot-bindings.repository';
+export * from './held-answers.repository';
+export * from './kakao-bots.repository';

@@ -107,37 +107,62 @@ export class OutboundMessagesRepository implements ReplyStore {
     });
   }
 
-  /** Takes the replies of a due send; from now on no reply is accepted for the message. */
-  async claimDue(messageId: string, now: Date): Promise<ClaimedSend | null> {
-    const row = await queryRow<{
-      id: string;
-      account_id: string;
-      mode: OutboundMode;
-      replies: AcceptedReply[];
-      attempts: number;
-      callback_url: string | null;
-      reply_deadline: Date;
-      created_at: Date;
-    }>(
-      this.dataSource,
-      `UPDATE outbound_messages o SET claimed_at = now(), updated_at = now()
-         FROM inbound_messages i
-        WHERE o.inbound_message_id = $1 AND i.id = o.inbound_message_id
-          AND o.status = 'pending' AND o.send_after <= $2::timestamptz + interval '5 milliseconds'
-        RETURNING o.id, o.account_id, o.mode, o.replies, o.attempts, i.callback_url, i.reply_deadline, i.created_at`,
-      [messageId, now],
-    );
-    if (!row) return null;
-    return {
-      id: row.id,
-      accountId: row.account_id,
-      mode: row.mode,
-      replies: row.replies,
-      attempts: row.attempts,
-      callbackUrl: row.callback_url,
-      replyDeadline: row.reply_deadline,
-      createdAt: row.created_at,
-    };
+  /**
+   * Takes the replies of a due send; from now on no reply is accepted for the message. In the same transaction,
+   * the conversation's held answers (server-mode §4) of the same account (a conversation paired to another agent
+   * since does not carry the first agent's answers) are claimed for this send (`claimed_by`), so that two sends
+   * can never both take one, and a send that does not go out gives them back (`finish`, or the cleanup's
+   * `releaseStaleClaims` after a crash).
+   */
+  claimDue(messageId: string, now: Date): Promise<ClaimedSend | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const row = await queryRow<{
+        id: string;
+        account_id: string;
+        mode: OutboundMode;
+        replies: AcceptedReply[];
+        attempts: number;
+        callback_url: string | null;
+        reply_deadline: Date;
+        created_at: Date;
+        conversation_key: string;
+      }>(
+        manager,
+        `UPDATE outbound_messages o SET claimed_at = now(), updated_at = now()
+           FROM inbound_messages i
+          WHERE o.inbound_message_id = $1 AND i.id = o.inbound_message_id
+            AND o.status = 'pending' AND o.send_after <= $2::timestamptz + interval '5 milliseconds'
+          RETURNING o.id, o.account_id, o.mode, o.replies, o.attempts, i.callback_url, i.reply_deadline,
+                    i.created_at, i.conversation_key`,
+        [messageId, now],
+      );
+      if (!row) return null;
+      const held = await queryRows<{ id: string; replies: AcceptedReply[]; created_at: Date }>(
+        manager,
+        `WITH picked AS (
+           SELECT id FROM held_answers
+            WHERE conversation_key = $1 AND account_id = $4 AND status = 'held' AND expires_at > $2
+            ORDER BY created_at, id
+            LIMIT 10
+            FOR UPDATE SKIP LOCKED)
+         UPDATE held_answers h SET status = 'claimed', claimed_by = $3, claimed_at = now(), updated_at = now()
+           FROM picked WHERE h.id = picked.id
+         RETURNING h.id, h.replies, h.created_at`,
+        [row.conversation_key, now, row.id, row.account_id],
+      );
+      held.sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || a.id.localeCompare(b.id));
+      return {
+        id: row.id,
+        accountId: row.account_id,
+        mode: row.mode,
+        replies: row.replies,
+        attempts: row.attempts,
+        callbackUrl: row.callback_url,
+        replyDeadline: row.reply_deadline,
+        createdAt: row.created_at,
+        held: held.map((h) => ({ id: h.id, replies: h.replies })),
+      };
+    });
   }
 
   async sendState(messageId: string): Promise<SendState | null> {
@@ -186,6 +211,19 @@ export class OutboundMessagesRepository implements ReplyStore {
         `UPDATE inbound_messages SET status = $2::varchar, replied_at = CASE WHEN $2::varchar = 'replied' THEN now() END
           WHERE id = $1`,
         [row.inbound_message_id, outcome.ok ? 'replied' : 'failed'],
+      );
+      // The held answers claimed with this send: those it carried are delivered with it, the rest wait again.
+      await affectedRows(
+        manager,
+        `UPDATE held_answers
+            SET status = CASE WHEN $2::boolean AND id = ANY($3::uuid[]) THEN 'sent' ELSE 'held' END,
+                sent_via = CASE WHEN $2::boolean AND id = ANY($3::uuid[]) THEN 'next_answer' END,
+                sent_at = CASE WHEN $2::boolean AND id = ANY($3::uuid[]) THEN now() END,
+                claimed_by = CASE WHEN $2::boolean AND id = ANY($3::uuid[]) THEN claimed_by END,
+                claimed_at = CASE WHEN $2::boolean AND id = ANY($3::uuid[]) THEN claimed_at END,
+                updated_at = now()
+          WHERE claimed_by = $1 AND status = 'claimed'`,
+        [sendId, outcome.ok, outcome.heldIncluded ?? []],
       );
       return row.updated_at;
     });

@@ -87,6 +87,15 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly heldAnswers = new Counter({
+    name: 'relay_held_answers_total',
+    help:
+      'Held Kakao answers (server-mode §4) by event: held, merged, event_accepted, event_failed, ' +
+      'sent_event_api, sent_next_answer',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
   readonly callbackDuration = new Histogram({
     name: 'relay_callback_send_duration_seconds',
     help: 'Time to send a reply to Kakao, retries included',

@@ -67,8 +67,13 @@ export class ReplyAcceptedDto {
   @ApiProperty({ example: true })
   success: true;
 
-  @ApiProperty({ enum: ['accepted'] })
-  status: 'accepted';
+  @ApiProperty({
+    enum: ['accepted', 'held'],
+    description:
+      '`held` (Kakao, LATE_REPLIES=hold): the callback was used or its deadline passed; the answer is kept and ' +
+      "delivered by the bot's Event API or with the conversation's next answer (see GET /v1/messages/{id}).",
+  })
+  status: 'accepted' | 'held';
 
   @ApiProperty({
     format: 'uuid',

@@ -408,6 +408,32 @@
     );
   }
 
+  /** Late replies and proactive Kakao messages waiting to go out, and what became of them (server-mode §4). */
+  function renderHeldAnswers(page) {
+    note('held-answers-note', page, 'held answers');
+    const via = { event_api: 'Event API', next_answer: 'next answer' };
+    fillTable(
+      'held-answers-body',
+      page.items,
+      9,
+      (h) =>
+        el(
+          'tr',
+          { data: { heldId: h.id } },
+          timeCell(h.createdAt),
+          el('td', {}, h.kind === 'proactive' ? 'proactive' : 'late reply'),
+          idCell(h.accountId),
+          el('td', { class: 'mono' }, h.conversationKey),
+          el('td', {}, badge(h.status)),
+          el('td', {}, via[h.sentVia] || '—'),
+          el('td', { class: 'num' }, h.eventAttempts),
+          timeCell(h.expiresAt),
+          el('td', { class: 'text' }, h.error || '—'),
+        ),
+      'No held answers.',
+    );
+  }
+
   // ---------- refresh ----------
 
   const now = () => Date.now() + state.skewMs;
@@ -418,7 +444,7 @@
     try {
       // The overview goes first: a stale token then costs one failed login, not seven (they are rate limited).
       const overview = await api('overview');
-      const [accounts, sessions, pending, conversations, messages, failures, worksBots, bindings] =
+      const [accounts, sessions, pending, conversations, messages, failures, worksBots, bindings, held] =
         await Promise.all([
           api(`accounts?limit=${LIMIT}`),
           api(`sessions?limit=${LIMIT}`),
@@ -428,6 +454,7 @@
           api(`failures?limit=${LIMIT}`),
           api(`works/bots?limit=${LIMIT}`),
           api(`bots/bindings?limit=${LIMIT}`),
+          api(`held-answers?limit=${LIMIT}`),
         ]);
       const generated = Date.parse(overview.generatedAt);
       if (!Number.isNaN(generated)) state.skewMs = generated - Date.now();
@@ -446,6 +473,7 @@
       renderFailures(failures);
       renderWorksBots(worksBots);
       renderBotBindings(bindings);
+      renderHeldAnswers(held);
       showBanner('');
       $('updated').textContent =
         `Updated at ${fmtTime(new Date().toISOString())}${state.paused ? ' (paused)' : ''}`;
@@ -509,6 +537,8 @@
       'messages-body',
       'failures-body',
       'works-bots-body',
+      'bot-bindings-body',
+      'held-answers-body',
     ]) {
       $(id).replaceChildren();
     }

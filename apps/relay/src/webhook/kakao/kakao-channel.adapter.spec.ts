@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { parseConfig } from '@app/config';
-import { InboundOutcome, KakaoSkillPayload, KO, RelayError, SkillResponse } from '@app/core';
+import { FixedClock, InboundOutcome, KakaoSkillPayload, KO, RelayError, SkillResponse } from '@app/core';
+import { InMemoryHeldAnswerStore } from '@app/testing/fakes/held-answer-store';
+import { InMemoryReplyStore } from '@app/testing/in-memory-reply-store';
 import type { InlineReplyWaiter, InlineWait } from './inline-reply.waiter';
 import { KakaoAdmission } from './kakao-admission';
 import { KakaoChannelAdapter } from './kakao-channel.adapter';
@@ -29,7 +31,10 @@ function adapter(env: Record<string, string> = {}, reply: SkillResponse | null =
       return { result: Promise.resolve(reply), cancel: () => undefined };
     },
   } as unknown as InlineReplyWaiter;
-  const kakao = new KakaoChannelAdapter(config, new KakaoAdmission(config), inline);
+  const clock = new FixedClock();
+  const replies = new InMemoryReplyStore(clock);
+  const held = new InMemoryHeldAnswerStore(replies, new Map([['bot-1:pf-user', 'bot-user']]));
+  const kakao = new KakaoChannelAdapter(config, new KakaoAdmission(config), inline, held, clock);
   const stored = (messageId = 'm-1'): InboundOutcome => ({
     kind: 'stored',
     messageId,
@@ -37,7 +42,7 @@ function adapter(env: Record<string, string> = {}, reply: SkillResponse | null =
       events.push(`hand off ${messageId}`);
     },
   });
-  return { kakao, events, stored };
+  return { kakao, events, stored, replies, held, clock };
 }
 
 function verdict(run: () => unknown): string {
@@ -165,6 +170,65 @@ describe('KakaoChannelAdapter', () => {
       status: 200,
       body: { version: '2.0', template: { outputs: [{ simpleText: { text: KO.notReady } }] } },
       replyTimedOut: true,
+    });
+  });
+
+  describe('the event block of a held answer (server-mode §4)', () => {
+    const heldId = '0190a0b0-0000-7000-8000-000000000001';
+    const late: SkillResponse = {
+      version: '2.0',
+      template: { outputs: [{ simpleText: { text: '늦은 답' } }] },
+    };
+
+    async function withHeld() {
+      const setup = adapter();
+      setup.replies.addMessage({ id: 'm-1', accountId: 'a-1', conversationKey: 'bot-1:pf-user' });
+      await setup.held.holdReply(
+        'm-1',
+        heldId,
+        { replyId: 'r-1', response: late, receivedAt: setup.clock.date().toISOString() },
+        setup.clock.after(3_600_000),
+      );
+      return setup;
+    }
+
+    const eventRequest = (where: 'params' | 'event', id = heldId, userId = 'bot-user'): KakaoSkillPayload => {
+      const base = payload(null);
+      base.userRequest.user.id = userId;
+      if (where === 'params') base.action = { params: { heldId: id } };
+      else (base.userRequest as Record<string, unknown>).event = { name: 'relay_held', data: { heldId: id } };
+      return base;
+    };
+
+    it('answers with the held SkillResponse once, then with a short text', async () => {
+      const { kakao } = await withHeld();
+      const message = kakao.parse(eventRequest('params'));
+      expect(await kakao.answerDirectly(message)).toEqual({ status: 200, body: late, heldAnswerSent: true });
+      expect(await kakao.answerDirectly(message)).toEqual({
+        status: 200,
+        body: { version: '2.0', template: { outputs: [{ simpleText: { text: KO.heldAnswerGone } }] } },
+      });
+    });
+
+    it('finds the heldId in userRequest.event.data too', async () => {
+      const { kakao } = await withHeld();
+      expect(await kakao.answerDirectly(kakao.parse(eventRequest('event')))).toEqual({
+        status: 200,
+        body: late,
+        heldAnswerSent: true,
+      });
+    });
+
+    it('never gives a held answer to another user, and leaves ordinary messages to the core', async () => {
+      const { kakao, held } = await withHeld();
+      const other = await kakao.answerDirectly(kakao.parse(eventRequest('params', heldId, 'someone-else')));
+      expect(other).toMatchObject({
+        status: 200,
+        body: { template: { outputs: [{ simpleText: { text: KO.heldAnswerGone } }] } },
+      });
+      expect((await held.find(heldId))?.status).toBe('held');
+      expect(kakao.answerDirectly(kakao.parse(payload()))).toBeNull();
+      expect(kakao.answerDirectly(kakao.parse(eventRequest('params', 'not-a-uuid')))).toBeNull();
     });
   });
 });

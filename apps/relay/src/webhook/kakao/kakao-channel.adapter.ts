@@ -4,11 +4,14 @@ import {
   ChannelAdapter,
   ChannelAnswer,
   ChannelRequest,
+  Clock,
   conversationIdentity,
+  HeldAnswerStore,
   InboundMessage,
   InboundOutcome,
   KakaoSkillPayload,
   KO,
+  mergeSkillResponses,
   simpleText,
   useCallbackResponse,
 } from '@app/core';
@@ -19,6 +22,31 @@ import { validateSkillPayload } from './skill-payload.validator';
 
 /** `POST /kakao/webhook` takes bodies up to 1 MiB (contract §2: 413 beyond). */
 export const KAKAO_WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function field(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+/**
+ * The `heldId` of an event block's skill request, if any. Where Kakao puts the Event API's event data in the skill
+ * request is not documented in what we build against (kakao-openbuilder.md); the relay looks, in this order, at
+ * `action.params.heldId` (the block's parameter, when the block maps the event data to one),
+ * `userRequest.event.data.heldId`, `action.clientExtra.heldId` and `userRequest.params.heldId`. Only a UUID counts.
+ */
+export function heldIdOf(payload: KakaoSkillPayload): string | null {
+  const candidates = [
+    field(field(payload.action, 'params'), 'heldId'),
+    field(field(field(payload.userRequest, 'event'), 'data'), 'heldId'),
+    field(field(payload.action, 'clientExtra'), 'heldId'),
+    field(payload.userRequest.params, 'heldId'),
+  ];
+  for (const c of candidates) if (typeof c === 'string' && UUID.test(c)) return c.toLowerCase();
+  return null;
+}
 
 /** The answer to a stored callback-mode message and to its retries (one object, serialised per answer). */
 const USE_CALLBACK: ChannelAnswer = Object.freeze({ status: 200, body: useCallbackResponse() });
@@ -42,6 +70,8 @@ export class KakaoChannelAdapter extends ChannelAdapter<KakaoSkillPayload> imple
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
     private readonly admission: KakaoAdmission,
     private readonly inline: InlineReplyWaiter,
+    private readonly held: HeldAnswerStore,
+    private readonly clock: Clock,
   ) {
     super();
   }
@@ -79,6 +109,36 @@ export class KakaoChannelAdapter extends ChannelAdapter<KakaoSkillPayload> imple
 
   admit(message: InboundMessage<KakaoSkillPayload>): void {
     this.admission.admit(message.payload);
+  }
+
+  /**
+   * The event block's skill request (server-mode §4): Kakao runs the block for the user after the relay's Event
+   * API call, with the event data `{"heldId"}`. The held answer is taken in one statement (so two relays, or the
+   * next-answer path, cannot send it too) for this bot and this user only, and returned merged as the block's
+   * SkillResponse; a held answer that is gone is answered with a short text.
+   */
+  override answerDirectly(message: InboundMessage<KakaoSkillPayload>): Promise<ChannelAnswer | null> | null {
+    const heldId = heldIdOf(message.payload);
+    if (!heldId) return null;
+    return this.answerHeld(message, heldId);
+  }
+
+  private async answerHeld(
+    message: InboundMessage<KakaoSkillPayload>,
+    heldId: string,
+  ): Promise<ChannelAnswer> {
+    const replies = await this.held.takeForEventBlock(
+      heldId,
+      message.conversation.channelId,
+      message.payload.userRequest.user.id,
+      this.clock.date(),
+    );
+    if (!replies || replies.length === 0) return { status: 200, body: simpleText(KO.heldAnswerGone) };
+    return {
+      status: 200,
+      body: mergeSkillResponses(replies.map((r) => r.response)).response,
+      heldAnswerSent: true,
+    };
   }
 
   answer(
