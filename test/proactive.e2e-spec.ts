@@ -200,6 +200,60 @@ describe('proactive messages and answer status (e2e)', () => {
     }).expect(202);
   });
 
+  it('a bot bound to the agent (server-mode §3): any user it lets through, even one who never wrote; the key pair as credential', async () => {
+    const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+    const agent = await pairAgent(relay.url, 'proactive-binding-owner');
+    const key = (
+      await request(relay.url).post(`/admin/api/accounts/${agent.accountId}/api-keys`).set(admin).expect(201)
+    ).body as { apiKey: string; secretKey: string };
+    const byKey = (body: object) =>
+      request(relay.url)
+        .post('/v1/messages')
+        .set('x-api-key', key.apiKey)
+        .set('x-secret-key', key.secretKey)
+        .send(body);
+    const stranger = worksConversationKey({
+      botId: worksBotId,
+      kind: 'user',
+      id: `never-wrote-${Date.now()}`,
+    });
+    const room = worksConversationKey({ botId: worksBotId, kind: 'channel', id: `room-${Date.now()}` });
+    // (RATE_LIMIT_MESSAGES_PER_MINUTE is 5 here: five sends of this account below.)
+    await request(relay.url)
+      .put(`/admin/api/bots/works/${worksBotId}/binding`)
+      .set(admin)
+      .send({ accountId: agent.accountId, policy: 'open' })
+      .expect(200);
+    await byKey({ conversationKey: stranger, text: '처음 뵙겠습니다' }).expect(202);
+    await byKey({ conversationKey: room, text: '방 공지' }).expect(202);
+    await waitUntil(() =>
+      works.sends.some((s) => s.content && (s.content as { text?: string }).text === '방 공지'),
+    );
+    expect(works.sends.some((s) => (s.content as { text?: string }).text === '처음 뵙겠습니다')).toBe(true);
+    // Another account's credential does not reach a bot bound to this one.
+    const other = await pairAgent(relay.url, 'proactive-binding-other');
+    expectErrorBody(
+      await postMessage(relay.url, other.token, { conversationKey: stranger, text: 'x' }),
+      404,
+      'CONVERSATION_NOT_FOUND',
+    );
+
+    // An allow-list lets only its users through, and no room.
+    const listed = `listed-${Date.now()}`;
+    await request(relay.url)
+      .put(`/admin/api/bots/works/${worksBotId}/binding`)
+      .set(admin)
+      .send({ accountId: agent.accountId, policy: 'allowlist', allowlist: [listed] })
+      .expect(200);
+    await byKey({
+      conversationKey: worksConversationKey({ botId: worksBotId, kind: 'user', id: listed }),
+      text: 'ok',
+    }).expect(202);
+    expectErrorBody(await byKey({ conversationKey: stranger, text: 'x' }), 404, 'CONVERSATION_NOT_FOUND');
+    expectErrorBody(await byKey({ conversationKey: room, text: 'x' }), 404, 'CONVERSATION_NOT_FOUND');
+    await request(relay.url).delete(`/admin/api/bots/works/${worksBotId}/binding`).set(admin).expect(204);
+  });
+
   it('404 for a conversation of another agent or none; 400 for bad bodies; 401 before pairing', async () => {
     const mine = await kakaoUser('proactive-owner');
     const other = await kakaoUser('proactive-other');

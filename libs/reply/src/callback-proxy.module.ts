@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ProducerQueuesModule } from '@app/messaging';
 import { PersistenceModule } from '@app/persistence';
 import { RateLimitGuard } from '@app/platform';
-import { AuthModule } from '@app/pairing';
+import { AuthModule, PairingModule } from '@app/pairing';
 import { WorksSendModule } from '@app/works';
 import { CallbackSendQueue } from './callback-send.queue';
 import { HeldAnswersService } from './held-answers.service';
@@ -17,7 +17,7 @@ import { ReplyService } from './reply.service';
  * the hand-over to the Works send path (`WorksSender`) for a Naver Works message.
  */
 @Module({
-  imports: [PersistenceModule, ProducerQueuesModule, AuthModule, WorksSendModule],
+  imports: [PersistenceModule, ProducerQueuesModule, AuthModule, PairingModule, WorksSendModule],
   controllers: [ReplyController, MessagesController],
   providers: [
     ReplyService,

@@ -6,13 +6,14 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiSecurity,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ValidationError } from '@app/core';
 import { RateLimit, RateLimitGuard } from '@app/platform';
-import { Agent, AgentAuthGuard, AgentPrincipal } from '@app/pairing';
+import { AccountAuthGuard, AccountPrincipal, AgentPrincipal, API_KEY_PAIR_SECURITY } from '@app/pairing';
 import { MessageQueuedDto, MessageStateDto, SendMessageDto } from './dto/messages.dto';
 import { MessagesService } from './messages.service';
 
@@ -22,11 +23,12 @@ const uuid = new ParseUUIDPipe({
 
 /**
  * `POST /v1/messages` (the agent speaks first) and `GET /v1/messages/{id}` (what became of an answer), server-mode
- * §4–§5. Authentication: the agent's credential of `/openclaw/reply` (`AgentAuthGuard`); the account-auth guard of
- * server-mode §1 replaces it when it lands.
+ * §4–§5. Authentication: an account credential (`AccountAuthGuard`, server-mode §1): a paired session token, the
+ * account relay token, a token of `POST /v1/auth/token`, or the API key pair itself.
  */
 @ApiTags('agent')
 @ApiBearerAuth('agent')
+@ApiSecurity(API_KEY_PAIR_SECURITY)
 @ApiUnauthorizedResponse({ description: 'Invalid token, or SESSION_NOT_PAIRED' })
 @Controller('v1/messages')
 export class MessagesController {
@@ -34,7 +36,7 @@ export class MessagesController {
 
   @Post()
   @HttpCode(202)
-  @UseGuards(AgentAuthGuard, RateLimitGuard)
+  @UseGuards(AccountAuthGuard, RateLimitGuard)
   @RateLimit({
     bucket: 'messages',
     key: 'account',
@@ -42,7 +44,8 @@ export class MessagesController {
     windowMs: 60_000,
   })
   @ApiOperation({
-    summary: 'Send a message first (proactive), to a conversation paired to this agent',
+    summary:
+      'Send a message first (proactive), to a conversation paired to this agent or of a bot bound to it',
     description:
       "Naver Works: handed to the Works send API at once. Kakao: delivered through the bot's Event API when the " +
       'operator stored its settings (PUT /admin/api/kakao/bots/{botId}), otherwise held and sent with the ' +
@@ -52,23 +55,26 @@ export class MessagesController {
   @ApiBadRequestResponse({
     description: 'VALIDATION_ERROR (neither or both of text and response, `{"works": …}` for Kakao, …)',
   })
-  @ApiNotFoundResponse({ description: 'CONVERSATION_NOT_FOUND: not a conversation paired to this agent' })
+  @ApiNotFoundResponse({
+    description:
+      'CONVERSATION_NOT_FOUND: neither paired to this agent nor of a bot bound to it (server-mode §3)',
+  })
   @ApiTooManyRequestsResponse({
     description: 'RATE_LIMITED (RATE_LIMIT_MESSAGES_PER_MINUTE), with Retry-After',
   })
-  send(@Agent() agent: AgentPrincipal, @Body() dto: SendMessageDto): Promise<MessageQueuedDto> {
+  send(@AccountPrincipal() agent: AgentPrincipal, @Body() dto: SendMessageDto): Promise<MessageQueuedDto> {
     return this.messages.send(agent, dto);
   }
 
   @Get(':id')
-  @UseGuards(AgentAuthGuard)
+  @UseGuards(AccountAuthGuard)
   @ApiOperation({
     summary: 'What became of an answer: a replyId of POST /openclaw/reply or an id of POST /v1/messages',
   })
   @ApiOkResponse({ type: MessageStateDto })
   @ApiBadRequestResponse({ description: 'VALIDATION_ERROR: the id is not a UUID' })
   @ApiNotFoundResponse({ description: "MESSAGE_NOT_FOUND (also another account's)" })
-  state(@Agent() agent: AgentPrincipal, @Param('id', uuid) id: string): Promise<MessageStateDto> {
+  state(@AccountPrincipal() agent: AgentPrincipal, @Param('id', uuid) id: string): Promise<MessageStateDto> {
     return this.messages.state(agent, id);
   }
 }

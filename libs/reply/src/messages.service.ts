@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   AnswerState,
+  botOfConversationKey,
   Clock,
-  Conversation,
   ConversationStore,
   HeldAnswerStore,
   NotFoundError,
@@ -12,7 +12,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '@app/core';
-import type { AgentPrincipal } from '@app/pairing';
+import { BotBindings, type AgentPrincipal } from '@app/pairing';
 import { skillResponseToWorks, WorksSender } from '@app/works';
 import { isWorksReply, ReplyResponse } from './dto/reply.dto';
 import { MessageQueuedDto, MessageStateDto, SendMessageDto } from './dto/messages.dto';
@@ -46,6 +46,7 @@ export class MessagesService {
     private readonly heldStore: HeldAnswerStore,
     private readonly works: WorksSender,
     private readonly clock: Clock,
+    private readonly bindings: BotBindings,
   ) {}
 
   async send(agent: AgentPrincipal, dto: SendMessageDto): Promise<MessageQueuedDto> {
@@ -77,7 +78,7 @@ export class MessagesService {
     await this.held.holdProactive({
       accountId,
       conversationKey: conversation.conversationKey,
-      botId: conversation.channelId,
+      botId: conversation.botId,
       reply: {
         replyId: id,
         response: response as SkillResponse,
@@ -98,11 +99,33 @@ export class MessagesService {
    * server-mode §3, adds "or a conversation of a bot bound to the account" here.) Anything else is 404, whether
    * the conversation exists or not.
    */
-  private async conversationFor(accountId: string, conversationKey: string): Promise<Conversation> {
+  /**
+   * The conversation an agent may speak first in (server-mode §5): one paired to its account, or one of a bot bound
+   * to it (§3) whose binding lets this user through (`open`, or on the allow-list; a Works room only under `open`)
+   * — even before that user wrote, so a bound Works bot can greet anyone. Anything else is 404, like an unknown key.
+   */
+  private async conversationFor(
+    accountId: string,
+    conversationKey: string,
+  ): Promise<{ conversationKey: string; botId: string }> {
+    const bot = botOfConversationKey(conversationKey);
+    if (bot) {
+      const works = parseWorksConversationKey(conversationKey);
+      const userId = works
+        ? works.kind === 'user'
+          ? works.id
+          : null
+        : conversationKey.slice(bot.botId.length + 1);
+      // A room has no one user: only an `open` binding lets it through (no allow-list holds the empty id).
+      const access = this.bindings.accessFor(bot.channel, bot.botId, userId ?? '');
+      if (access.kind === 'bound' && access.accountId === accountId) {
+        return { conversationKey, botId: bot.botId };
+      }
+    }
     const conversation = await this.conversations.findByKey(conversationKey);
     if (!conversation || conversation.state !== 'paired' || conversation.accountId !== accountId) {
       throw conversationNotFound();
     }
-    return conversation;
+    return { conversationKey, botId: conversation.channelId };
   }
 }
