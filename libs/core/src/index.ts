@@ -29,3 +29,4 @@ export * from './secrets/secret-box';
 export * from './secrets/rsa-private-key';
 export * from './ports/works-bot-registry.port';
 export * from './ports/channel-event-store.port';
+export * from './ports/push-store.port';

@@ -6,6 +6,7 @@ const queues = [
   registerProducerQueue(QUEUES.inboundDelivery),
   registerProducerQueue(QUEUES.callbackSend),
   registerProducerQueue(QUEUES.worksSend),
+  registerProducerQueue(QUEUES.pushDelivery),
 ];
 
 /** The producer side of every queue (fail-fast connections), imported by each module that queues work. */

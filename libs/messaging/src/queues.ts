@@ -6,6 +6,8 @@ export const QUEUES = {
   callbackSend: 'callback-send',
   /** Sends one Naver Works message through the Works send API, in order within its conversation. */
   worksSend: 'works-send',
+  /** Delivers one signed event to an account's push endpoint (server-mode §2). */
+  pushDelivery: 'push-delivery',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -33,4 +35,14 @@ export interface WorksSendJob {
 /** One job per Works message (deterministic, so a lost job can be queued again without a duplicate). */
 export function worksSendJobId(sendId: string): string {
   return `works-${sendId}`;
+}
+
+export interface PushDeliveryJob {
+  /** The `push_deliveries` row to deliver. */
+  deliveryId: string;
+}
+
+/** One job per delivery (deterministic, so a lost job can be queued again without a duplicate). */
+export function pushDeliveryJobId(deliveryId: string): string {
+  return `push-${deliveryId}`;
 }

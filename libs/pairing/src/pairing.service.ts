@@ -62,7 +62,7 @@ export class PairingService {
         accountId: step.accountId,
         conversationKey: identity.conversationKey,
       },
-    });
+    }, step.accountId);
     this.logger.log(`conversation paired to account ${step.accountId}`);
     return {
       ok: true,

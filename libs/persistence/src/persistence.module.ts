@@ -9,6 +9,8 @@ import {
   ConversationStore,
   InboundMessageStore,
   PairingStore,
+  PushDeliveryStore,
+  PushEndpointStore,
   ReplyStore,
   SecretBox,
   SessionStore,
@@ -28,6 +30,7 @@ import {
   InboundMessagesRepository,
   OutboundMessagesRepository,
   PairingRepository,
+  PushRepository,
   SessionsRepository,
   WorksSendsRepository,
   WorksBotsRepository,
@@ -45,6 +48,7 @@ const REPOSITORIES = [
   OutboundMessagesRepository,
   WorksSendsRepository,
   WorksBotsRepository,
+  PushRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -60,6 +64,8 @@ const PORTS = [
   { provide: WorksSendStore, useExisting: WorksSendsRepository },
   { provide: WorksBotStore, useExisting: WorksBotsRepository },
   { provide: WorksBotRegistry, useExisting: WorksBotsRepository },
+  { provide: PushEndpointStore, useExisting: PushRepository },
+  { provide: PushDeliveryStore, useExisting: PushRepository },
 ];
 
 /** Seals and opens the secrets stored at rest, with the key of `RELAY_SECRETS_KEY` (none: storing is refused). */

@@ -4,17 +4,16 @@ import { PersistenceModule } from '@app/persistence';
 import { RateLimitGuard } from '@app/platform';
 import { AuthModule } from '@app/pairing';
 import { WorksSendModule } from '@app/works';
-import { CallbackSendQueue } from './callback-send.queue';
 import { ReplyController } from './reply.controller';
-import { ReplyService } from './reply.service';
+import { ReplyServiceModule } from './reply-service.module';
 
 /**
  * `POST /openclaw/reply`: validation, auth, tenant isolation, coalescing and the send job per message (Kakao), or
  * the hand-over to the Works send path (`WorksSender`) for a Naver Works message.
  */
 @Module({
-  imports: [PersistenceModule, ProducerQueuesModule, AuthModule, WorksSendModule],
+  imports: [PersistenceModule, ProducerQueuesModule, AuthModule, WorksSendModule, ReplyServiceModule],
   controllers: [ReplyController],
-  providers: [ReplyService, CallbackSendQueue, RateLimitGuard],
+  providers: [RateLimitGuard],
 })
 export class CallbackProxyModule {}

@@ -6,6 +6,7 @@ import { Channels1795000000004 } from './1795000000004-Channels';
 import { WorksBots1795000000005 } from './1795000000005-WorksBots';
 import { WorksSends1795000000006 } from './1795000000006-WorksSends';
 import { WorksCallbacks1795000000007 } from './1795000000007-WorksCallbacks';
+import { PushDelivery1795000000009 } from './1795000000009-PushDelivery';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   WorksBots1795000000005,
   WorksSends1795000000006,
   WorksCallbacks1795000000007,
+  PushDelivery1795000000009,
 ];

@@ -9,3 +9,4 @@ export * from './cleanup.repository';
 export * from './works-sends.repository';
 export * from './works-bots.repository';
 export * from './channel-events.repository';
+export * from './push.repository';

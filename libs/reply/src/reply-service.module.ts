@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { ProducerQueuesModule } from '@app/messaging';
+import { PersistenceModule } from '@app/persistence';
+import { WorksSendModule } from '@app/works';
+import { CallbackSendQueue } from './callback-send.queue';
+import { ReplyService } from './reply.service';
+
+/**
+ * `ReplyService` without the HTTP route: for whatever else accepts an agent's answer under the same rules (push
+ * delivery's sync reply, server-mode §2), in the relay or the worker role.
+ */
+@Module({
+  imports: [PersistenceModule, ProducerQueuesModule, WorksSendModule],
+  providers: [ReplyService, CallbackSendQueue],
+  exports: [ReplyService],
+})
+export class ReplyServiceModule {}
