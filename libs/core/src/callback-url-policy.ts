@@ -249,7 +249,9 @@ export class CallbackUrlPolicy {
     }
     const https = url.protocol === 'https:';
     if (!https && !(this.options.allowHttp && url.protocol === 'http:')) {
-      throw new CallbackRefusedError(`${this.name} URLs must use https (got ${url.protocol.replace(':', '')})`);
+      throw new CallbackRefusedError(
+        `${this.name} URLs must use https (got ${url.protocol.replace(':', '')})`,
+      );
     }
     if (url.username || url.password) {
       throw new CallbackRefusedError(`${this.name} URLs must not carry credentials`);

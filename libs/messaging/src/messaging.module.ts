@@ -22,7 +22,15 @@ import { RedisService } from './redis.service';
       }),
     }),
   ],
-  providers: [AccountEventTaps, RedisService, PubSubService, RateLimiter, StreamEventPublisher, StreamPresence, StreamSlots],
+  providers: [
+    AccountEventTaps,
+    RedisService,
+    PubSubService,
+    RateLimiter,
+    StreamEventPublisher,
+    StreamPresence,
+    StreamSlots,
+  ],
   exports: [
     AccountEventTaps,
     RedisService,

@@ -96,7 +96,12 @@ export class PushDeliveryWorker extends QueueWorker<PushDeliveryJob, Outcome> {
     let replyError: string | null = null;
     try {
       const { url, address } = await this.policy.check(endpoint.url);
-      const headers = signPush(signingSecrets(endpoint, this.clock.now()), delivery.webhookId, this.clock.date(), delivery.body);
+      const headers = signPush(
+        signingSecrets(endpoint, this.clock.now()),
+        delivery.webhookId,
+        this.clock.date(),
+        delivery.body,
+      );
       const started = performance.now();
       const answer = await pinnedPost(
         url,
@@ -126,11 +131,20 @@ export class PushDeliveryWorker extends QueueWorker<PushDeliveryJob, Outcome> {
       case 'delivered':
         return this.finish(delivery, 'delivered', httpStatus, null, latencyMs, replyError);
       case 'gone': {
-        await this.endpoints.disable(endpoint.id, `the receiver answered 410 Gone (${this.clock.date().toISOString()})`);
+        await this.endpoints.disable(
+          endpoint.id,
+          `the receiver answered 410 Gone (${this.clock.date().toISOString()})`,
+        );
         await this.routes.changed(endpoint.accountId);
         await this.record(
           delivery,
-          { outcome: 'failed', httpStatus, error: 'the receiver answered 410 Gone: endpoint disabled', latencyMs, nextAttemptAt: null },
+          {
+            outcome: 'failed',
+            httpStatus,
+            error: 'the receiver answered 410 Gone: endpoint disabled',
+            latencyMs,
+            nextAttemptAt: null,
+          },
           'disabled',
         );
         this.logger.warn(`push endpoint ${endpoint.id} of account ${endpoint.accountId} disabled: 410 Gone`);
@@ -183,8 +197,13 @@ export class PushDeliveryWorker extends QueueWorker<PushDeliveryJob, Outcome> {
     latencyMs: number | null,
     replyError: string | null = null,
   ): Promise<Outcome> {
-    await this.record(delivery, { outcome, httpStatus, error, latencyMs, nextAttemptAt: null, replyError }, outcome);
-    if (outcome === 'failed') this.logger.warn(`push delivery ${delivery.id} (${delivery.webhookId}) failed: ${error}`);
+    await this.record(
+      delivery,
+      { outcome, httpStatus, error, latencyMs, nextAttemptAt: null, replyError },
+      outcome,
+    );
+    if (outcome === 'failed')
+      this.logger.warn(`push delivery ${delivery.id} (${delivery.webhookId}) failed: ${error}`);
     return outcome;
   }
 

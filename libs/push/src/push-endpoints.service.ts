@@ -44,8 +44,7 @@ export function endpointView(endpoint: PushEndpoint, now: number, secret?: strin
   };
 }
 
-const notFound = () =>
-  new NotFoundError('PUSH_ENDPOINT_NOT_FOUND', 'This account has no push endpoint.');
+const notFound = () => new NotFoundError('PUSH_ENDPOINT_NOT_FOUND', 'This account has no push endpoint.');
 
 /**
  * The push endpoint of an account, for the agent (`/v1/push-endpoint`) and the operator (admin API) alike: set

@@ -28,7 +28,10 @@ describe('push retry policy', () => {
   });
 
   it('treats redirects, other 4xx, timeouts and network errors like 5xx', () => {
-    expect(classifyPushAnswer(302, null, 1, 1)).toMatchObject({ kind: 'retry', reason: 'redirect (302) not followed' });
+    expect(classifyPushAnswer(302, null, 1, 1)).toMatchObject({
+      kind: 'retry',
+      reason: 'redirect (302) not followed',
+    });
     expect(classifyPushAnswer(400, null, 2, 1)).toMatchObject({ kind: 'retry', delayMs: 5000 });
     expect(classifyPushAnswer(null, null, 3, 1, 'no answer within 10000 ms')).toEqual({
       kind: 'retry',

@@ -35,7 +35,9 @@ export class PushRoutes implements PushRoutesLookup, OnModuleInit, OnApplication
     try {
       this.unsubscribe = await this.pubsub.subscribe(channel, (accountId) => void this.reload(accountId));
     } catch (e) {
-      this.logger.warn(`push endpoint changes not subscribed (refreshing every 30 s): ${(e as Error).message}`);
+      this.logger.warn(
+        `push endpoint changes not subscribed (refreshing every 30 s): ${(e as Error).message}`,
+      );
     }
     this.offReconnect = this.pubsub.onReconnect(() => void this.reloadAll());
     await this.reloadAll();

@@ -11,7 +11,11 @@ describe('push signatures', () => {
 
   it('signs so that standardwebhooks Webhook.verify accepts the delivery', () => {
     const secret = generatePushSecret();
-    const body = JSON.stringify({ type: 'message.received', timestamp: new Date().toISOString(), data: { a: 1 } });
+    const body = JSON.stringify({
+      type: 'message.received',
+      timestamp: new Date().toISOString(),
+      data: { a: 1 },
+    });
     const headers = signPush([secret], 'msg-1', new Date(), body);
     expect(headers['webhook-id']).toBe('msg-1');
     expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);

@@ -72,7 +72,8 @@ export class PushMessageSweeper {
     const ids = await this.deliveries.insert(rows);
     await this.queue.add(ids);
     await this.endpoints.advanceCursor(endpointId, upTo);
-    if (ids.length > 0) this.logger.log(`push: ${ids.length} stored message(s) of ${accountId} had no delivery`);
+    if (ids.length > 0)
+      this.logger.log(`push: ${ids.length} stored message(s) of ${accountId} had no delivery`);
     return ids.length;
   }
 }

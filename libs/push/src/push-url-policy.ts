@@ -32,7 +32,9 @@ export class PushUrlPolicy implements OnModuleInit {
 
   onModuleInit(): void {
     if (this.config.pushAllowHttp) {
-      new Logger('Push').warn('PUSH_ALLOW_HTTP=true: push endpoints may be plain http. For local testing only.');
+      new Logger('Push').warn(
+        'PUSH_ALLOW_HTTP=true: push endpoints may be plain http. For local testing only.',
+      );
     }
   }
 

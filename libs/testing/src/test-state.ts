@@ -14,6 +14,8 @@ const TABLES = [
   'works_bots',
   'works_sends',
   'channel_events',
+  'push_endpoints',
+  'push_deliveries',
 ];
 
 /** Empties every table of the test database (schema and migrations stay). */

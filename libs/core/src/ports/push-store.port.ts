@@ -120,7 +120,9 @@ export abstract class PushEndpointStore {
     upToSeq: number,
   ): Promise<StoredMessage[]>;
   /** Endpoints that are disabled or have failed deliveries (the dashboard). */
-  abstract failing(limit: number): Promise<(Omit<PushEndpoint, 'secret' | 'previousSecret'> & { failed: number })[]>;
+  abstract failing(
+    limit: number,
+  ): Promise<(Omit<PushEndpoint, 'secret' | 'previousSecret'> & { failed: number })[]>;
 }
 
 /** Deliveries: one per event and endpoint, their attempts, the overdue sweep and the operator's log. */

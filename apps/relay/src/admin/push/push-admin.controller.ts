@@ -157,7 +157,8 @@ export class PushAdminController {
   @Post('push-deliveries/:deliveryId/redeliver')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'A new attempt of a delivered or failed delivery, with the same webhook-id (the receiver dedupes)',
+    summary:
+      'A new attempt of a delivered or failed delivery, with the same webhook-id (the receiver dedupes)',
   })
   @ApiOkResponse({ type: PushDeliveryDto })
   @ApiNotFoundResponse({ description: 'PUSH_DELIVERY_NOT_FOUND' })
