@@ -145,6 +145,32 @@ describe('push delivery (e2e)', () => {
     expect(row).toMatchObject({ attempts: 1, last_http_status: 204, webhook_id: id });
   });
 
+  it('makes the delivery of a stored message the live path missed (the message sweep)', async () => {
+    const hook = await receiver();
+    const agent = await pairAgent(relay.url, `push-user-${++users}`);
+    // An endpoint this relay's routing cache has not heard of (as if the relay died before the tap ran).
+    const secret = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
+    hook.secrets = [secret];
+    await sql(
+      `INSERT INTO push_endpoints (id, account_id, url, events, secret, message_cursor)
+       VALUES ('00000000-0000-7000-8000-00000000e001', $1, $2, '{message}', $3, 0)`,
+      [agent.accountId, `${hook.url}/hook`, secret],
+    );
+    const id = await message(agent, 'missed by the live path');
+    expect(await deliveriesOf(agent.accountId)).toHaveLength(0);
+    const got = await hook.waitFor((r) => r.webhookId === id, 15000);
+    expect(got.verified).toEqual([true]);
+    expect(got.body).toMatchObject({ type: 'message.received', seq: 1 });
+    await waitUntil(async () => {
+      const [row] = await sql<{ message_cursor: string }>(
+        `SELECT message_cursor FROM push_endpoints WHERE account_id = $1`,
+        [agent.accountId],
+      );
+      return Number(row.message_cursor) === 1;
+    });
+    expect(await deliveriesOf(agent.accountId)).toHaveLength(1);
+  });
+
   it('answers the endpoint without its secret, and a PUT of an existing one keeps the secret', async () => {
     const hook = await receiver();
     const { agent, secret } = await agentWithEndpoint(hook);

@@ -12,6 +12,8 @@ export interface ReceivedPush {
   /** Whether `new Webhook(secret).verify(raw, headers)` accepted it, per secret (in `secrets` order). */
   verified: boolean[];
   at: number;
+  /** The status answered (null: the request was left hanging, or the connection died first). */
+  status: number | null;
 }
 
 export type PushBehaviour =
@@ -69,7 +71,7 @@ export class PushReceiver {
         } catch {
           // recorded raw
         }
-        this.received.push({
+        const record: ReceivedPush = {
           webhookId: headers['webhook-id'],
           timestamp: headers['webhook-timestamp'],
           signature: headers['webhook-signature'],
@@ -77,7 +79,9 @@ export class PushReceiver {
           body,
           verified,
           at: Date.now(),
-        });
+          status: null,
+        };
+        this.received.push(record);
         for (const w of this.waiters.splice(0)) w();
         const behaviour: PushBehaviour = (this.script.length > 1 ? this.script.shift() : this.script[0]) ?? {
           kind: 'answer',
@@ -89,9 +93,11 @@ export class PushReceiver {
           return;
         }
         if (behaviour.kind === 'redirect') {
+          record.status = 302;
           res.writeHead(302, { Location: behaviour.location }).end();
           return;
         }
+        record.status = behaviour.status ?? 200;
         const text = behaviour.body === undefined ? '' : JSON.stringify(behaviour.body);
         res
           .writeHead(behaviour.status ?? 200, {
