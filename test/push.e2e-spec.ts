@@ -399,11 +399,12 @@ describe('push delivery (e2e)', () => {
     const [got] = await hook.waitForCount(1);
     expect(got.signature.split(' ')).toHaveLength(2);
     expect(got.verified).toEqual([true, true]);
-    // After the window only the new secret signs.
+    // After the window only the new secret signs (an endpoint read is kept for up to 1 s by each process).
     await sql(
       `UPDATE push_endpoints SET previous_secret_until = now() - interval '1 second' WHERE account_id = $1`,
       [agent.accountId],
     );
+    await new Promise((r) => setTimeout(r, 1100));
     await message(agent, 'after the window');
     const [, later] = await hook.waitForCount(2);
     expect(later.signature.split(' ')).toHaveLength(1);

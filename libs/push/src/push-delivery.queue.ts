@@ -19,13 +19,18 @@ export const PUSH_DELIVERY_JOB_OPTIONS = {
 export class PushDeliveryQueue {
   constructor(@InjectQueue(QUEUES.pushDelivery) private readonly queue: Queue<PushDeliveryJob>) {}
 
-  async add(deliveryIds: string[]): Promise<void> {
+  /** Queues the deliveries' jobs, to run after `delayMs` (a retry after a direct attempt). */
+  async add(deliveryIds: string[], delayMs = 0): Promise<void> {
     if (deliveryIds.length === 0) return;
     await this.queue.addBulk(
       deliveryIds.map((deliveryId) => ({
         name: 'deliver',
         data: { deliveryId },
-        opts: { ...PUSH_DELIVERY_JOB_OPTIONS, jobId: pushDeliveryJobId(deliveryId) },
+        opts: {
+          ...PUSH_DELIVERY_JOB_OPTIONS,
+          jobId: pushDeliveryJobId(deliveryId),
+          ...(delayMs > 0 ? { delay: delayMs } : {}),
+        },
       })),
     );
   }

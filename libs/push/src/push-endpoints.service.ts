@@ -89,6 +89,7 @@ export class PushEndpoints {
     const until = new Date(this.clock.now() + PREVIOUS_SECRET_VALID_MS);
     const endpoint = await this.store.rotateSecret(accountId, secret, until);
     if (!endpoint) throw notFound();
+    await this.routes.changed(accountId);
     return endpointView(endpoint, this.clock.now(), secret);
   }
 

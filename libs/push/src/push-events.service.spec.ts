@@ -1,27 +1,44 @@
 import { FixedClock, PushRoute } from '@app/core';
 import { AccountEventTaps, messageEventData } from '@app/messaging';
 import { Webhook } from 'standardwebhooks';
+import { AttemptOutcome, PushDeliverer } from './push-deliverer';
 import { PushEvents } from './push-events.service';
 import { PushRoutesLookup } from './push-routes';
 import { generatePushSecret, signPush } from './push-signing';
 import { MemoryDeliveries, RecordingQueue, storedMessage } from './push-fakes.spec-helper';
 
-function setup(routes: PushRoute[]) {
+function setup(routes: PushRoute[], outcome: AttemptOutcome = { kind: 'delivered' }) {
   const taps = new AccountEventTaps();
   const deliveries = new MemoryDeliveries();
   const queue = new RecordingQueue();
   const lookup: PushRoutesLookup = { get: (id) => routes.find((r) => r.accountId === id) };
-  const events = new PushEvents(taps, lookup, deliveries.asStore(), queue.asQueue(), new FixedClock());
+  const attempts: string[] = [];
+  const deliverer = {
+    attempt: async (d: { id: string }) => {
+      attempts.push(d.id);
+      return outcome;
+    },
+  } as unknown as PushDeliverer;
+  const events = new PushEvents(
+    taps,
+    lookup,
+    deliveries.asStore(),
+    queue.asQueue(),
+    deliverer,
+    new FixedClock(),
+  );
   events.onModuleInit();
-  return { taps, deliveries, queue, events };
+  return { taps, deliveries, queue, events, attempts };
 }
 
-const flush = () => new Promise((r) => setImmediate(r));
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
 const route: PushRoute = { endpointId: 'e1', accountId: 'acct', events: ['message', 'error'] };
 
 describe('PushEvents (account events → deliveries)', () => {
-  it('makes one delivery and job per message, keyed by the message id, however often it is published', async () => {
-    const { taps, deliveries, queue } = setup([route]);
+  it('makes one delivery per message, keyed by the message id, however often it is published, and attempts it at once', async () => {
+    const { taps, deliveries, queue, attempts } = setup([route]);
     const message = storedMessage(7, new Date(Date.UTC(2026, 0, 1)));
     const envelope = { kind: 'message' as const, seq: 7, data: messageEventData(message) };
     taps.emit('acct', envelope);
@@ -42,11 +59,21 @@ describe('PushEvents (account events → deliveries)', () => {
       kakaoPayload: message.payload,
       payload: message.payload,
     });
-    expect(queue.added).toEqual(['d1']);
+    expect(attempts).toEqual(['d1']);
+    expect(queue.added).toEqual([]);
     // The stored body is what gets signed, and the library verifies it.
     const secret = generatePushSecret();
     const headers = signPush([secret], message.id, new Date(), deliveries.rows[0].body);
     expect(new Webhook(secret).verify(deliveries.rows[0].body, { ...headers })).toEqual(body);
+  });
+
+  it('queues the retry of a first attempt that failed, delayed until its time', async () => {
+    const { taps, queue, attempts } = setup([route], { kind: 'retry', retryAt: Date.UTC(2026, 0, 1) + 5000 });
+    taps.emit('acct', { kind: 'error', data: { code: 'X', message: 'x' } });
+    await flush();
+    expect(attempts).toEqual(['d1']);
+    expect(queue.added).toEqual(['d1']);
+    expect(queue.delays).toEqual([5000]);
   });
 
   it('ignores accounts without an endpoint, filtered events and stream-only envelopes', async () => {

@@ -6,17 +6,17 @@ export class MemoryDeliveries {
   readonly rows: (NewPushDelivery & { id: string })[] = [];
   failNext = false;
 
-  insert = async (deliveries: NewPushDelivery[]): Promise<string[]> => {
+  insert = async (deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]> => {
     if (this.failNext) {
       this.failNext = false;
       throw new Error('database away');
     }
-    const ids: string[] = [];
+    const ids: { id: string; webhookId: string }[] = [];
     for (const d of deliveries) {
       if (this.rows.some((r) => r.endpointId === d.endpointId && r.webhookId === d.webhookId)) continue;
       const id = `d${this.rows.length + 1}`;
       this.rows.push({ ...d, id });
-      ids.push(id);
+      ids.push({ id, webhookId: d.webhookId });
     }
     return ids;
   };
@@ -28,8 +28,14 @@ export class MemoryDeliveries {
 
 export class RecordingQueue {
   readonly added: string[] = [];
+  readonly delays: number[] = [];
   asQueue(): PushDeliveryQueue {
-    return { add: async (ids: string[]) => void this.added.push(...ids) } as unknown as PushDeliveryQueue;
+    return {
+      add: async (ids: string[], delayMs = 0) => {
+        this.added.push(...ids);
+        this.delays.push(...ids.map(() => delayMs));
+      },
+    } as unknown as PushDeliveryQueue;
   }
 }
 

@@ -24,6 +24,7 @@ export class PushRoutes implements PushRoutesLookup, OnModuleInit, OnApplication
   private timer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private offReconnect?: () => void;
+  private readonly listeners = new Set<(accountId: string) => void>();
 
   constructor(
     private readonly store: PushEndpointStore,
@@ -56,6 +57,11 @@ export class PushRoutes implements PushRoutesLookup, OnModuleInit, OnApplication
     return this.routes.get(accountId);
   }
 
+  /** Called with the account id whenever this process hears that the account's endpoint changed. */
+  onChange(listener: (accountId: string) => void): void {
+    this.listeners.add(listener);
+  }
+
   /** Re-reads the account here and tells the other processes to. */
   async changed(accountId: string): Promise<void> {
     await this.reload(accountId);
@@ -65,6 +71,7 @@ export class PushRoutes implements PushRoutesLookup, OnModuleInit, OnApplication
   }
 
   private async reload(accountId: string): Promise<void> {
+    for (const listener of this.listeners) listener(accountId);
     try {
       const [route] = await this.store.routes(accountId);
       if (route) this.routes.set(accountId, route);

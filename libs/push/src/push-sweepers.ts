@@ -69,7 +69,7 @@ export class PushMessageSweeper {
       );
       return event ? [deliveryOf(route, event)] : [];
     });
-    const ids = await this.deliveries.insert(rows);
+    const ids = (await this.deliveries.insert(rows)).map((r) => r.id);
     await this.queue.add(ids);
     await this.endpoints.advanceCursor(endpointId, upTo);
     if (ids.length > 0)

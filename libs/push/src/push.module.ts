@@ -3,6 +3,7 @@ import { ProducerQueuesModule } from '@app/messaging';
 import { AuthModule } from '@app/pairing';
 import { PersistenceModule } from '@app/persistence';
 import { CallbackDns, ReplyServiceModule } from '@app/reply';
+import { PushDeliverer } from './push-deliverer';
 import { PushDeliveryQueue } from './push-delivery.queue';
 import { PushDeliveryWorker } from './push-delivery.worker';
 import { PushEndpoints } from './push-endpoints.service';
@@ -18,8 +19,9 @@ import { PushEndpointController } from './push.controller';
  * used by the agent's routes and the admin API).
  */
 @Module({
-  imports: [PersistenceModule, ProducerQueuesModule],
+  imports: [PersistenceModule, ProducerQueuesModule, ReplyServiceModule],
   providers: [
+    PushDeliverer,
     PushRoutes,
     { provide: PushRoutesLookup, useExisting: PushRoutes },
     PushEvents,
@@ -28,7 +30,7 @@ import { PushEndpointController } from './push.controller';
     PushUrlPolicy,
     CallbackDns,
   ],
-  exports: [PushRoutes, PushEndpoints, PushDeliveryQueue, PushUrlPolicy],
+  exports: [PushRoutes, PushEndpoints, PushDeliveryQueue, PushUrlPolicy, PushDeliverer],
 })
 export class PushModule {}
 
@@ -41,7 +43,7 @@ export class PushHttpModule {}
 
 /** The worker side: the delivery job and the two sweeps (worker role, `JobsModule`). */
 @Module({
-  imports: [PersistenceModule, ProducerQueuesModule, PushModule, ReplyServiceModule],
+  imports: [PersistenceModule, ProducerQueuesModule, PushModule],
   providers: [PushDeliveryWorker, PushMessageSweeper, PushOverdueSweeper],
 })
 export class PushWorkerModule {}

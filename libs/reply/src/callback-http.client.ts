@@ -33,6 +33,8 @@ export function pinnedPost(
   body: string,
   headers: Record<string, string>,
   timeoutMs: number,
+  /** A keep-alive agent whose sockets all go to `address` (push); none: one connection per request. */
+  agent: http.Agent | false = false,
 ): Promise<PinnedAnswer> {
   const lookup: LookupFunction = (_host, options, callback) => {
     if ((options as { all?: boolean }).all) {
@@ -55,7 +57,7 @@ export function pinnedPost(
       {
         method: 'POST',
         lookup,
-        agent: false,
+        agent,
         headers: { ...headers, 'Content-Length': Buffer.byteLength(body) },
       },
       (res) => {

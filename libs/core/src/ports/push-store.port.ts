@@ -127,8 +127,8 @@ export abstract class PushEndpointStore {
 
 /** Deliveries: one per event and endpoint, their attempts, the overdue sweep and the operator's log. */
 export abstract class PushDeliveryStore {
-  /** Stores those not stored yet (same endpoint and webhook id); answers the ids of the new rows. */
-  abstract insert(deliveries: NewPushDelivery[]): Promise<string[]>;
+  /** Stores those not stored yet (same endpoint and webhook id); answers the new rows (id and webhook id). */
+  abstract insert(deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]>;
   abstract find(id: string): Promise<PushDelivery | null>;
   abstract recordAttempt(id: string, attempt: PushAttempt, at: Date): Promise<void>;
   /** Pending deliveries whose next try is before `before` (their job may be lost). */

@@ -297,9 +297,9 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
 
   // --- deliveries -----------------------------------------------------------------------------------------
 
-  async insert(deliveries: NewPushDelivery[]): Promise<string[]> {
+  async insert(deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]> {
     if (deliveries.length === 0) return [];
-    const rows = await queryRows<{ id: string }>(
+    return queryRows<{ id: string; webhookId: string }>(
       this.db,
       `INSERT INTO push_deliveries (id, endpoint_id, account_id, webhook_id, event_type, seq, message_id, body,
                                     next_attempt_at)
@@ -308,7 +308,7 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
                      $8::text[])
            AS u(id, endpoint_id, account_id, webhook_id, event_type, seq, message_id, body)
        ON CONFLICT (endpoint_id, webhook_id) DO NOTHING
-       RETURNING id`,
+       RETURNING id, webhook_id AS "webhookId"`,
       [
         deliveries.map(() => uuidV7()),
         deliveries.map((d) => d.endpointId),
@@ -320,7 +320,6 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
         deliveries.map((d) => d.body),
       ],
     );
-    return rows.map((r) => r.id);
   }
 
   async find(id: string): Promise<PushDelivery | null> {

@@ -1,5 +1,5 @@
 import type { PushEndpoint } from '@app/core';
-import { signingSecrets, syncReplyOf } from './push-delivery.worker';
+import { signingSecrets, syncReplyOf } from './push-deliverer';
 
 const endpoint = (previousUntil: Date | null): PushEndpoint => ({
   id: 'e',
