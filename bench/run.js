@@ -31,7 +31,8 @@
  * working tree, e.g. to compare before/after a change), --dist[=<dir>] (use a tree built already, e.g. by
  * `npm run build`), --ts (run apps/relay/src/main.ts through test/support/register-ts.js: no build, but the
  * TypeScript compiler then lives in the relay process and inflates its memory), --name=<name>, --no-profile,
- * --only=<phase,…> (e.g. --only=push; relays whose phases are all skipped still start).
+ * --only=<phase,…> (e.g. --only=push; relays whose phases are all skipped still start), --profile-push (the
+ * push run under the CPU profiler, summary printed).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -668,6 +669,9 @@ async function pushPhase(relay) {
     log(`push: ${rate} msg/s × ${durationS} s → signed deliveries to a local receiver`);
     const records = [];
     const meter = cpuMeter(relay.pid);
+    // --profile-push: the push run under the CPU profiler (its latencies are then not the figures to quote).
+    const profileFile = argv.includes('--profile-push') ? path.join(RESULTS, `${runName}-push.cpuprofile`) : null;
+    if (profileFile) await relay.request('prof-start', { intervalUs: 1000 });
     const run = await fixedRate({
       rate,
       durationS,
@@ -690,6 +694,11 @@ async function pushPhase(relay) {
     });
     const cpu = meter.stop();
     await waitUntil(() => records.every((r) => r.arrivals > 0), lossGraceMs, 20);
+    if (profileFile) {
+      await relay.request('prof-stop', { file: profileFile }, 60_000);
+      const summary = summarizeProfile(JSON.parse(fs.readFileSync(profileFile, 'utf8')), { top: 30 });
+      console.log(formatSummary(summary, 30));
+    }
     await sleep(1000);
     const arrived = records.filter((r) => r.arrivals > 0 && r.t0 !== null);
     const out = {

@@ -8,6 +8,7 @@ import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
   CallbackRefusedError,
   Clock,
+  MicroBatcher,
   PushAttempt,
   PushDelivery,
   PushDeliveryStore,
@@ -74,6 +75,17 @@ export class PushDeliverer {
   private readonly endpointCache = new Map<string, { endpoint: PushEndpoint | null; at: number }>();
   /** Keep-alive agents per pinned address and origin (the connection goes to the address that passed). */
   private readonly agents = new Map<string, http.Agent>();
+  /** Plain "delivered" outcomes that finish together are written in one statement. */
+  private readonly delivered = new MicroBatcher<
+    { id: string; httpStatus: number; latencyMs: number; at: Date },
+    void
+  >(
+    async (items) => {
+      await this.deliveries.recordDelivered(items);
+      return items.map(() => undefined);
+    },
+    { maxBatch: 256, maxInFlight: 2 },
+  );
 
   constructor(
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
@@ -143,6 +155,11 @@ export class PushDeliverer {
     }
     switch (verdict.kind) {
       case 'delivered':
+        if (replyError === null && httpStatus !== null && latencyMs !== null) {
+          await this.delivered.submit({ id: delivery.id, httpStatus, latencyMs, at: this.clock.date() });
+          this.metrics.pushDeliveries.inc({ outcome: 'delivered' });
+          return { kind: 'delivered' };
+        }
         return this.finish(delivery, 'delivered', httpStatus, null, latencyMs, replyError);
       case 'gone': {
         const at = this.clock.date().toISOString();

@@ -6,8 +6,10 @@ import { PushDeliveryQueue } from './push-delivery.queue';
 import { PushEvent, pushEventOf } from './push-events';
 import { PushRoutesLookup } from './push-routes';
 
-/** First attempts run in this process at most this many at a time; beyond, deliveries go to the queue at once. */
-export const MAX_DIRECT_ATTEMPTS = 64;
+/** First attempts run in this process at most this many at a time; the next ones wait in memory for a turn. */
+export const MAX_DIRECT_ATTEMPTS = 128;
+/** Deliveries waiting for a direct attempt; beyond this many, they go to the queue (BullMQ) instead. */
+export const MAX_DIRECT_WAITING = 8192;
 
 /** The delivery row of an event for an endpoint. */
 export function deliveryOf(route: PushRoute, event: PushEvent): NewPushDelivery {
@@ -38,6 +40,7 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(PushEvents.name);
   private off?: () => void;
   private direct = 0;
+  private readonly waiting: Array<{ row: NewPushDelivery; id: string }> = [];
   private readonly inserts: MicroBatcher<NewPushDelivery, string | null>;
 
   constructor(
@@ -100,33 +103,44 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     if (!id) return;
+    if (this.direct < MAX_DIRECT_ATTEMPTS) return this.attempt(row, id);
+    if (this.waiting.length < MAX_DIRECT_WAITING) {
+      this.waiting.push({ row, id });
+      return;
+    }
+    // Far behind: the queue's workers (on every worker replica) take it.
+    await this.queue.add([id]).catch((e: Error) => this.logger.warn(`push ${id} not queued: ${e.message}`));
+  }
+
+  /** The first attempt here; then the next waiting delivery, if any. */
+  private async attempt(row: NewPushDelivery, id: string): Promise<void> {
+    this.direct += 1;
     try {
-      if (this.direct >= MAX_DIRECT_ATTEMPTS) return await this.queue.add([id]);
-      this.direct += 1;
-      try {
-        const now = this.clock.now();
-        const outcome = await this.deliverer.attempt({
-          ...row,
-          id,
-          status: 'pending',
-          attempts: 0,
-          lastHttpStatus: null,
-          lastError: null,
-          latencyMs: null,
-          replyError: null,
-          nextAttemptAt: new Date(now),
-          createdAt: new Date(now),
-          deliveredAt: null,
-        });
-        if (outcome.kind === 'retry')
-          await this.queue.add([id], Math.max(0, outcome.retryAt - this.clock.now()));
-      } finally {
-        this.direct -= 1;
+      const now = this.clock.now();
+      const outcome = await this.deliverer.attempt({
+        ...row,
+        id,
+        status: 'pending',
+        attempts: 0,
+        lastHttpStatus: null,
+        lastError: null,
+        latencyMs: null,
+        replyError: null,
+        nextAttemptAt: new Date(now),
+        createdAt: new Date(now),
+        deliveredAt: null,
+      });
+      if (outcome.kind === 'retry') {
+        await this.queue.add([id], Math.max(0, outcome.retryAt - this.clock.now()));
       }
     } catch (e) {
       // The row is pending: the queue (or, if Redis refuses too, the overdue sweep) takes it from here.
       this.logger.warn(`push ${id}: first attempt not completed (${(e as Error).message}); queueing it`);
       await this.queue.add([id]).catch(() => undefined);
+    } finally {
+      this.direct -= 1;
     }
+    const next = this.waiting.shift();
+    if (next) await this.attempt(next.row, next.id);
   }
 }

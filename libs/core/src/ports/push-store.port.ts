@@ -131,6 +131,10 @@ export abstract class PushDeliveryStore {
   abstract insert(deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]>;
   abstract find(id: string): Promise<PushDelivery | null>;
   abstract recordAttempt(id: string, attempt: PushAttempt, at: Date): Promise<void>;
+  /** The common case of `recordAttempt` for many at once: each attempt `delivered` (one statement). */
+  abstract recordDelivered(
+    attempts: { id: string; httpStatus: number; latencyMs: number; at: Date }[],
+  ): Promise<void>;
   /** Pending deliveries whose next try is before `before` (their job may be lost). */
   abstract findOverdue(before: Date, limit: number): Promise<string[]>;
   /** Puts a delivered or failed delivery back to pending, due `at` (the attempts so far are kept). */

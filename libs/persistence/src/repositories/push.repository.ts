@@ -299,26 +299,29 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
 
   async insert(deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]> {
     if (deliveries.length === 0) return [];
+    // One JSON parameter for the batch (as the inbound batch does): a text[] of JSON bodies would be escaped
+    // character by character into an array literal by the driver.
+    const rows = deliveries.map((d) => ({
+      id: uuidV7(),
+      endpoint_id: d.endpointId,
+      account_id: d.accountId,
+      webhook_id: d.webhookId,
+      event_type: d.eventType,
+      seq: d.seq,
+      message_id: d.messageId,
+      body: d.body,
+    }));
     return queryRows<{ id: string; webhookId: string }>(
       this.db,
       `INSERT INTO push_deliveries (id, endpoint_id, account_id, webhook_id, event_type, seq, message_id, body,
                                     next_attempt_at)
        SELECT u.id, u.endpoint_id, u.account_id, u.webhook_id, u.event_type, u.seq, u.message_id, u.body, now()
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::uuid[],
-                     $8::text[])
-           AS u(id, endpoint_id, account_id, webhook_id, event_type, seq, message_id, body)
+         FROM json_to_recordset($1::json)
+           AS u(id uuid, endpoint_id uuid, account_id uuid, webhook_id text, event_type text, seq bigint,
+                message_id uuid, body text)
        ON CONFLICT (endpoint_id, webhook_id) DO NOTHING
        RETURNING id, webhook_id AS "webhookId"`,
-      [
-        deliveries.map(() => uuidV7()),
-        deliveries.map((d) => d.endpointId),
-        deliveries.map((d) => d.accountId),
-        deliveries.map((d) => d.webhookId),
-        deliveries.map((d) => d.eventType),
-        deliveries.map((d) => d.seq),
-        deliveries.map((d) => d.messageId),
-        deliveries.map((d) => d.body),
-      ],
+      [JSON.stringify(rows)],
     );
   }
 
@@ -349,6 +352,26 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
         attempt.nextAttemptAt,
         attempt.replyError ?? null,
         at,
+      ],
+    );
+  }
+
+  async recordDelivered(
+    attempts: { id: string; httpStatus: number; latencyMs: number; at: Date }[],
+  ): Promise<void> {
+    if (attempts.length === 0) return;
+    await affectedRows(
+      this.db,
+      `UPDATE push_deliveries d
+          SET attempts = d.attempts + 1, status = 'delivered', last_http_status = u.http_status,
+              last_error = NULL, latency_ms = u.latency_ms, next_attempt_at = NULL, delivered_at = u.at
+         FROM unnest($1::uuid[], $2::int[], $3::int[], $4::timestamptz[]) AS u(id, http_status, latency_ms, at)
+        WHERE d.id = u.id`,
+      [
+        attempts.map((a) => a.id),
+        attempts.map((a) => a.httpStatus),
+        attempts.map((a) => a.latencyMs),
+        attempts.map((a) => a.at),
       ],
     );
   }
