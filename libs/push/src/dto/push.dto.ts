@@ -1,5 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsDefined, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsDefined,
+  IsIn,
+  IsOptional,
+  IsString,
+  MaxLength,
+} from 'class-validator';
 import { PUSH_EVENT_NAMES, PushEventName } from '@app/core';
 
 export class PutPushEndpointDto {
@@ -17,10 +26,11 @@ export class PutPushEndpointDto {
   @ApiPropertyOptional({
     type: [String],
     enum: PUSH_EVENT_NAMES,
-    description: 'The SSE event names to push (default: all four)',
+    description: 'The SSE event names to push (default: all four; at least one)',
   })
   @IsOptional()
   @IsArray()
+  @ArrayMinSize(1)
   @ArrayMaxSize(PUSH_EVENT_NAMES.length)
   @IsIn(PUSH_EVENT_NAMES, { each: true })
   events?: PushEventName[];
