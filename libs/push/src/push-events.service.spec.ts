@@ -26,6 +26,7 @@ function setup(routes: PushRoute[], outcome: AttemptOutcome = { kind: 'delivered
     queue.asQueue(),
     deliverer,
     new FixedClock(),
+    { pushTimeoutMs: 10_000 },
   );
   events.onModuleInit();
   return { taps, deliveries, queue, events, attempts };

@@ -1,4 +1,5 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { Clock, MicroBatcher, NewPushDelivery, PushDeliveryStore, PushRoute } from '@app/core';
 import { AccountEventTaps, ChannelEnvelope } from '@app/messaging';
 import { PushDeliverer } from './push-deliverer';
@@ -10,6 +11,13 @@ import { PushRoutesLookup } from './push-routes';
 export const MAX_DIRECT_ATTEMPTS = 128;
 /** Deliveries waiting for a direct attempt; beyond this many, they go to the queue (BullMQ) instead. */
 export const MAX_DIRECT_WAITING = 8192;
+/** A delivery that waited this long for a direct attempt goes to the queue instead. */
+export const MAX_DIRECT_WAIT_MS = 5000;
+/**
+ * The overdue sweep leaves a new row alone this long past `PUSH_TIMEOUT_MS` (its direct attempt is running or
+ * about to): only a row whose process died is queued again, not one being attempted (no second request).
+ */
+export const DIRECT_LEASE_MARGIN_MS = MAX_DIRECT_WAIT_MS + 5000;
 
 /** The delivery row of an event for an endpoint. */
 export function deliveryOf(route: PushRoute, event: PushEvent): NewPushDelivery {
@@ -40,7 +48,7 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(PushEvents.name);
   private off?: () => void;
   private direct = 0;
-  private readonly waiting: Array<{ row: NewPushDelivery; id: string }> = [];
+  private readonly waiting: Array<{ row: NewPushDelivery; id: string; since: number }> = [];
   private readonly inserts: MicroBatcher<NewPushDelivery, string | null>;
 
   constructor(
@@ -50,6 +58,7 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
     private readonly queue: PushDeliveryQueue,
     private readonly deliverer: PushDeliverer,
     private readonly clock: Clock,
+    @Inject(RELAY_CONFIG) private readonly config: Pick<RelayConfig, 'pushTimeoutMs'>,
   ) {
     this.inserts = new MicroBatcher((items) => this.insert(items), {
       maxBatch: 256,
@@ -76,7 +85,7 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
 
   /** One statement for the batch; each item learns its new row's id (null: stored already, or a repeat). */
   private async insert(items: NewPushDelivery[]): Promise<(string | null)[]> {
-    const rows = await this.deliveries.insert(items);
+    const rows = await this.deliveries.insert(items, this.config.pushTimeoutMs + DIRECT_LEASE_MARGIN_MS);
     // A webhook id is one event: the same id for two endpoints cannot happen in one process's batch (one
     // endpoint per account), so the webhook id names the item; a repeat within the batch gets null.
     const byKey = new Map<string, string>();
@@ -105,7 +114,7 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
     if (!id) return;
     if (this.direct < MAX_DIRECT_ATTEMPTS) return this.attempt(row, id);
     if (this.waiting.length < MAX_DIRECT_WAITING) {
-      this.waiting.push({ row, id });
+      this.waiting.push({ row, id, since: this.clock.now() });
       return;
     }
     // Far behind: the queue's workers (on every worker replica) take it.
@@ -140,7 +149,17 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
     } finally {
       this.direct -= 1;
     }
-    const next = this.waiting.shift();
+    let next = this.waiting.shift();
+    const late: string[] = [];
+    while (next && this.clock.now() - next.since > MAX_DIRECT_WAIT_MS) {
+      late.push(next.id);
+      next = this.waiting.shift();
+    }
+    if (late.length > 0) {
+      await this.queue
+        .add(late)
+        .catch((e: Error) => this.logger.warn(`push: ${late.length} not queued: ${e.message}`));
+    }
     if (next) await this.attempt(next.row, next.id);
   }
 }

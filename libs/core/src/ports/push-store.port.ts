@@ -127,8 +127,14 @@ export abstract class PushEndpointStore {
 
 /** Deliveries: one per event and endpoint, their attempts, the overdue sweep and the operator's log. */
 export abstract class PushDeliveryStore {
-  /** Stores those not stored yet (same endpoint and webhook id); answers the new rows (id and webhook id). */
-  abstract insert(deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]>;
+  /**
+   * Stores those not stored yet (same endpoint and webhook id); answers the new rows (id and webhook id). Their
+   * next try is `leaseMs` from now: the overdue sweep leaves them to whoever attempts them first until then.
+   */
+  abstract insert(
+    deliveries: NewPushDelivery[],
+    leaseMs?: number,
+  ): Promise<{ id: string; webhookId: string }[]>;
   abstract find(id: string): Promise<PushDelivery | null>;
   abstract recordAttempt(id: string, attempt: PushAttempt, at: Date): Promise<void>;
   /** The common case of `recordAttempt` for many at once: each attempt `delivered` (one statement). */

@@ -297,7 +297,7 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
 
   // --- deliveries -----------------------------------------------------------------------------------------
 
-  async insert(deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]> {
+  async insert(deliveries: NewPushDelivery[], leaseMs = 0): Promise<{ id: string; webhookId: string }[]> {
     if (deliveries.length === 0) return [];
     // One JSON parameter for the batch (as the inbound batch does): a text[] of JSON bodies would be escaped
     // character by character into an array literal by the driver.
@@ -315,13 +315,14 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
       this.db,
       `INSERT INTO push_deliveries (id, endpoint_id, account_id, webhook_id, event_type, seq, message_id, body,
                                     next_attempt_at)
-       SELECT u.id, u.endpoint_id, u.account_id, u.webhook_id, u.event_type, u.seq, u.message_id, u.body, now()
+       SELECT u.id, u.endpoint_id, u.account_id, u.webhook_id, u.event_type, u.seq, u.message_id, u.body,
+              now() + make_interval(secs => $2::float8 / 1000)
          FROM json_to_recordset($1::json)
            AS u(id uuid, endpoint_id uuid, account_id uuid, webhook_id text, event_type text, seq bigint,
                 message_id uuid, body text)
        ON CONFLICT (endpoint_id, webhook_id) DO NOTHING
        RETURNING id, webhook_id AS "webhookId"`,
-      [JSON.stringify(rows)],
+      [JSON.stringify(rows), leaseMs],
     );
   }
 
