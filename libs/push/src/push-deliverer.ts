@@ -156,7 +156,13 @@ export class PushDeliverer {
     switch (verdict.kind) {
       case 'delivered':
         if (replyError === null && httpStatus !== null && latencyMs !== null) {
-          await this.delivered.submit({ id: delivery.id, httpStatus, latencyMs, at: this.clock.date() });
+          // Written in the background (batched): the attempt's slot is free for the next delivery at once. If
+          // the write is lost the row stays pending and is sent again later, with the same webhook-id.
+          this.delivered
+            .submit({ id: delivery.id, httpStatus, latencyMs, at: this.clock.date() })
+            .catch((e: Error) =>
+              this.logger.warn(`push ${delivery.id} delivered, not recorded: ${e.message}`),
+            );
           this.metrics.pushDeliveries.inc({ outcome: 'delivered' });
           return { kind: 'delivered' };
         }
@@ -213,7 +219,7 @@ export class PushDeliverer {
         for (const a of this.agents.values()) a.destroy();
         this.agents.clear();
       }
-      const options = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 30_000 };
+      const options = { keepAlive: true, maxSockets: 256, maxFreeSockets: 32, timeout: 30_000 };
       agent = url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
       this.agents.set(key, agent);
     }
