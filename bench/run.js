@@ -10,6 +10,10 @@
  *     (2) latency     webhook → `message` event at 200 and 1,000 msg/s for 10 s each, spread round-robin over
  *                     4 paired users, each with its own stream; lost and duplicated counts
  *     (3) reply       POST /openclaw/reply → fake Kakao callback POST, coalesced (1200 ms)
+ *     (6) push        webhooks at 1,000 msg/s for an account with a push endpoint (server-mode §2) → signed POSTs
+ *                     to a local receiver that verifies each with the npm standardwebhooks library; webhook →
+ *                     delivery latency at the receiver, lost (never delivered) and duplicated (a webhook-id
+ *                     acknowledged twice, or a message under two webhook-ids)
  *   relay B    REPLY_COALESCE_MS=0, fresh process:
  *     (4) memory      VmRSS idle, with 1,000 and 5,000 idle streams (one paired token), after they closed
  *     (3) reply       synchronous replies (each call waits for its own send)
@@ -26,7 +30,9 @@
  * Options: --quick (short phases, for trying the script), --ref=<git ref> (benchmark a commit instead of the
  * working tree, e.g. to compare before/after a change), --dist[=<dir>] (use a tree built already, e.g. by
  * `npm run build`), --ts (run apps/relay/src/main.ts through test/support/register-ts.js: no build, but the
- * TypeScript compiler then lives in the relay process and inflates its memory), --name=<name>, --no-profile.
+ * TypeScript compiler then lives in the relay process and inflates its memory), --name=<name>, --no-profile,
+ * --only=<phase,…> (e.g. --only=push; relays whose phases are all skipped still start), --profile-push (the
+ * push run under the CPU profiler, summary printed).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -57,6 +63,9 @@ const {
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
+/** --only=push,latency: run only these phases (baseline, ingest, latency, push, replyCoalesced, memory, replySync). */
+const onlyArg = argv.find((a) => a.startsWith('--only='));
+const ONLY = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
 const distArg = argv.find((a) => a === '--dist' || a.startsWith('--dist='));
 const FROM_SOURCES = argv.includes('--ts');
 const CACHE = path.join(ROOT, 'node_modules', '.cache', 'kakao-relay-bench');
@@ -77,6 +86,7 @@ const CONFIG = QUICK
       ingest: { connections: 50, durationS: 3, warmupS: 1 },
       profileS: 2,
       latency: { rates: [200, 1000], durationS: 3, users: 4, lossGraceMs: 5000 },
+      push: { rate: 1000, durationS: 3, lossGraceMs: 10000 },
       replies: { coalesced: 10, sync: 10, spacingMs: 100 },
       streams: [200, 500],
     }
@@ -84,6 +94,7 @@ const CONFIG = QUICK
       ingest: { connections: 50, durationS: 10, warmupS: 2 },
       profileS: 5,
       latency: { rates: [200, 1000], durationS: 10, users: 4, lossGraceMs: 5000 },
+      push: { rate: 1000, durationS: 10, lossGraceMs: 10000 },
       replies: { coalesced: 60, sync: 60, spacingMs: 100 },
       streams: [1000, 5000],
     };
@@ -92,14 +103,17 @@ const TARGETS = {
   ingestReqPerSec: 2000,
   ingestP99Ms: 50,
   eventP99MsAt1000: 20,
+  pushP99MsAt1000: 25,
   kibPerIdleStream: 18,
 };
 
-const DB_NAME = 'kakao_relay_bench';
+// BENCH_DB_NAME / BENCH_REDIS_URL / BENCH_REDIS_PREFIX: for a machine where several people run benches at once.
+const DB_NAME = process.env.BENCH_DB_NAME || 'kakao_relay_bench';
+if (!/^[a-z0-9_]*bench[a-z0-9_]*$/.test(DB_NAME)) throw new Error('BENCH_DB_NAME must contain "bench"');
 const DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:5432/${DB_NAME}`;
 const ADMIN_URL = 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = 'redis://127.0.0.1:6379/12';
-const REDIS_PREFIX = 'kakao-relay-bench';
+const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/12';
+const REDIS_PREFIX = process.env.BENCH_REDIS_PREFIX || 'kakao-relay-bench';
 const RESULTS = path.join(ROOT, 'bench', 'results');
 const OVERALL_LIMIT_MS = 6 * 60 * 1000;
 const RUN_ID = randomBytes(3).toString('hex');
@@ -281,6 +295,9 @@ async function startRelay(label, extraEnv = {}) {
     LOG_LEVEL: 'warn',
     KAKAO_CALLBACK_ALLOW_HTTP: 'true',
     KAKAO_CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
+    // The push phase's receiver is on 127.0.0.1 over http.
+    PUSH_ALLOW_HTTP: 'true',
+    PUSH_ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
     ADMIN_TOKEN: 'bench-admin-token-0123456789abcdef',
     // The abuse limits still run (one Redis script per request) but must not refuse the benchmark's load,
     // which comes from a handful of users and tokens on purpose.
@@ -598,6 +615,134 @@ async function latencyPhase(relay) {
 }
 
 /**
+ * (6) push delivery: one paired user whose account has a push endpoint on a local receiver; webhooks at a fixed
+ * rate; each delivery is verified with `standardwebhooks` (`Webhook.verify`) and timed from the webhook's send.
+ * lost = a message never delivered within the grace period; duplicated = a webhook-id acknowledged more than once
+ * (at-least-once is allowed by Standard Webhooks, but with nothing failing there is no reason for a second one)
+ * plus messages that arrived under more than one webhook-id.
+ */
+async function pushPhase(relay) {
+  const { Webhook } = require('standardwebhooks');
+  const http = require('node:http');
+  const { rate, durationS, lossGraceMs } = CONFIG.push;
+  const byText = new Map();
+  let secret = null;
+  let badSignatures = 0;
+  // Each delivery is timed when it has been read, and verified after the run (with the library, every one):
+  // verifying in the handler would put the receiver's own HMAC work (pure JS) into the measured latency.
+  const received = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const t = performance.now();
+      res.writeHead(204).end();
+      received.push({ t, chunks, headers: req.headers });
+    });
+  });
+  const verifyAll = () => {
+    for (const { t, chunks, headers } of received.splice(0)) {
+      const raw = require('node:buffer').Buffer.concat(chunks).toString('utf8');
+      try {
+        new Webhook(secret).verify(raw, {
+          'webhook-id': headers['webhook-id'],
+          'webhook-timestamp': headers['webhook-timestamp'],
+          'webhook-signature': headers['webhook-signature'],
+        });
+      } catch {
+        badSignatures++;
+      }
+      const body = JSON.parse(raw);
+      const rec = byText.get(body.data && body.data.normalized && body.data.normalized.text);
+      if (!rec) continue;
+      rec.arrivals++;
+      rec.ids.add(headers['webhook-id']);
+      if (rec.tDelivered === null || t < rec.tDelivered) rec.tDelivered = t;
+    }
+  };
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const user = await pairUser(relay.port, `push-${RUN_ID}`, makePayload);
+    const put = await requestJson(
+      relay.port,
+      'PUT',
+      '/v1/push-endpoint',
+      { url: `http://127.0.0.1:${server.address().port}/hook` },
+      { headers: { Authorization: `Bearer ${user.token}` } },
+    );
+    if (put.status !== 200) throw new Error(`PUT /v1/push-endpoint answered ${put.status}: ${put.text}`);
+    secret = put.body.secret;
+    await sleep(1000);
+    await quiet(`push ${rate}/s`);
+    log(`push: ${rate} msg/s × ${durationS} s → signed deliveries to a local receiver`);
+    const records = [];
+    const meter = cpuMeter(relay.pid);
+    // --profile-push: the push run under the CPU profiler (its latencies are then not the figures to quote).
+    const profileFile = argv.includes('--profile-push')
+      ? path.join(RESULTS, `${runName}-push.cpuprofile`)
+      : null;
+    if (profileFile) await relay.request('prof-start', { intervalUs: 1000 });
+    const run = await fixedRate({
+      rate,
+      durationS,
+      send: (i, agent) => {
+        const text = `push-${RUN_ID}-${i}`;
+        const rec = { t0: null, ok: false, tDelivered: null, arrivals: 0, ids: new Set() };
+        byText.set(text, rec);
+        records.push(rec);
+        const body = makePayload({
+          userKey: user.userKey,
+          text,
+          callbackUrl: `http://127.0.0.1/v1/callback/push-${RUN_ID}-${i}`,
+        });
+        return timedPost(relay.port, '/kakao/webhook', body, agent, '"useCallback":true').then((r) => {
+          rec.t0 = r.t0;
+          rec.ok = r.ok;
+          return r;
+        });
+      },
+    });
+    const cpu = meter.stop();
+    await waitUntil(
+      () => {
+        verifyAll();
+        return records.every((r) => r.arrivals > 0);
+      },
+      lossGraceMs,
+      100,
+    );
+    if (profileFile) {
+      await relay.request('prof-stop', { file: profileFile }, 60_000);
+      const summary = summarizeProfile(JSON.parse(fs.readFileSync(profileFile, 'utf8')), { top: 30 });
+      console.log(formatSummary(summary, 30));
+    }
+    await sleep(1000);
+    verifyAll();
+    const arrived = records.filter((r) => r.arrivals > 0 && r.t0 !== null);
+    const out = {
+      rate,
+      sent: run.sent,
+      achievedRate: run.achievedRate,
+      webhookFailed: records.filter((r) => !r.ok).length,
+      deliveryLatencyMs: summarize(arrived.map((r) => r.tDelivered - r.t0)),
+      lost: records.filter((r) => r.arrivals === 0).length,
+      duplicated: records.reduce((n, r) => n + Math.max(0, r.arrivals - 1) + Math.max(0, r.ids.size - 1), 0),
+      badSignatures,
+      cpu,
+      cpuMsPerMessage: cpuMsPer(cpu, run.sent),
+    };
+    log(
+      `push ${rate}/s: p50 ${out.deliveryLatencyMs.p50} p95 ${out.deliveryLatencyMs.p95} ` +
+        `p99 ${out.deliveryLatencyMs.p99} max ${out.deliveryLatencyMs.max} ms; lost ${out.lost}, ` +
+        `duplicated ${out.duplicated}, bad signatures ${badSignatures}`,
+    );
+    return out;
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/**
  * (3) POST /openclaw/reply → the fake Kakao server receives the callback POST. Messages carry callback URLs on
  * the fake server; their ids come from the stream. Coalesced: replies 100 ms apart (open loop), each to its
  * own message. Synchronous (REPLY_COALESCE_MS=0): one after the other, each call waits for its send.
@@ -813,6 +958,19 @@ function verdicts(r) {
         l.duplicated === 0,
     };
   }
+  if (r.push) {
+    const p = r.push;
+    v.push = {
+      target: `webhook → signed push delivery p99 < ${TARGETS.pushP99MsAt1000} ms at 1,000 msg/s, zero lost, zero duplicated`,
+      measured: `p99 ${p.deliveryLatencyMs.p99} ms, lost ${p.lost}, duplicated ${p.duplicated}, bad signatures ${p.badSignatures}`,
+      met:
+        p.deliveryLatencyMs.p99 !== null &&
+        p.deliveryLatencyMs.p99 < TARGETS.pushP99MsAt1000 &&
+        p.lost === 0 &&
+        p.duplicated === 0 &&
+        p.badSignatures === 0,
+    };
+  }
   if (r.memory) {
     const last = r.memory.perStream[r.memory.perStream.length - 1];
     v.memory = {
@@ -868,6 +1026,18 @@ function printReport(r) {
       row(`(2) ${rate}/s delivered msg/s (first send → last event)`, l.deliveredPerSecond, null, null);
       row(`(2) ${rate}/s webhook answers later than 5 s`, l.webhookAnswersOver5s, b ? 0 : null, null);
     }
+  }
+  if (r.push) {
+    const p = r.push;
+    for (const q of ['p50', 'p95', 'p99', 'max']) {
+      row(`(6) push ${p.rate}/s webhook→delivery ${q} ms`, p.deliveryLatencyMs[q], null, null);
+    }
+    row(
+      `(6) push lost / duplicated / bad signatures`,
+      `${p.lost} / ${p.duplicated} / ${p.badSignatures}`,
+      null,
+      null,
+    );
   }
   const b200 = base && base.fixedRate[CONFIG.latency.rates[0]];
   for (const [key, title] of [
@@ -997,6 +1167,7 @@ async function main() {
 
   const fake = await startFakeKakao();
   const phase = async (key, fn) => {
+    if (ONLY && !ONLY.has(key)) return;
     try {
       results[key] = await fn();
     } catch (e) {
@@ -1013,6 +1184,7 @@ async function main() {
       results.relayStartupMs = { A: relayA.startupMs };
       await phase('ingest', () => ingestPhase(relayA));
       await phase('latency', () => latencyPhase(relayA));
+      await phase('push', () => pushPhase(relayA));
       await phase('replyCoalesced', () =>
         replyPhase(relayA, fake, { label: 'coalesced', count: CONFIG.replies.coalesced, sequential: false }),
       );

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { Browser, BrowserContext, Page } from 'playwright-core';
-import { pairAgent, PairedAgent, resetState, sendMessage, sql, userMessage } from '@app/testing';
+import { pairAgent, PairedAgent, resetState, sendMessage, sql, userMessage, waitUntil } from '@app/testing';
 import { RunningRelay, startRelay } from './support/test-app';
 import { launchTestBrowser } from './support/browser';
 
@@ -173,6 +173,43 @@ describe('dashboard (browser e2e)', () => {
     expect(text).toContain('late reply');
     expect(text).toContain('sent');
     expect(text).toContain('Event API');
+  }, 30_000);
+
+  it('lists failing push endpoints and failed deliveries, with a redeliver button', async () => {
+    const put = await request(relay.url)
+      .put(`/admin/api/accounts/${agent.accountId}/push-endpoint`)
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .send({ url: 'https://push.invalid/hook', events: ['error'] })
+      .expect(200);
+    // Sealed at rest with RELAY_SECRETS_KEY, never on the page.
+    const [stored] = await sql<{ id: string; secret: string }>(
+      `SELECT id, secret FROM push_endpoints WHERE account_id = $1`,
+      [agent.accountId],
+    );
+    expect(stored.secret).toMatch(/^v1:/);
+    const deliveryId = '00000000-0000-7000-8000-0000000d0001';
+    await sql(
+      `INSERT INTO push_deliveries (id, endpoint_id, account_id, webhook_id, event_type, body, status, attempts,
+                                    last_http_status, last_error)
+       VALUES ($1, $2, $3, 'evt_dashboard', 'reply.failed', '{}', 'failed', 8, 500, 'the receiver answered HTTP 500')`,
+      [deliveryId, stored.id, agent.accountId],
+    );
+    const endpointRow = page.locator(`#push-endpoints-body tr[data-endpoint-id="${stored.id}"]`);
+    await endpointRow.waitFor({ state: 'visible', timeout: 12_000 });
+    expect(await endpointRow.textContent()).toContain('https://push.invalid/hook');
+    const row = page.locator(`#push-failed-body tr[data-delivery-id="${deliveryId}"]`);
+    await row.waitFor({ state: 'visible', timeout: 12_000 });
+    expect(await row.textContent()).toContain('the receiver answered HTTP 500');
+    expect(await page.content()).not.toContain(put.body.secret as string);
+    await row.locator('button[data-action="push-redeliver"]').click();
+    // One more attempt, same webhook-id (the host does not resolve, so it fails again and stays listed).
+    await waitUntil(async () => {
+      const [after] = await sql<{ attempts: number; status: string }>(
+        `SELECT attempts, status FROM push_deliveries WHERE id = $1`,
+        [deliveryId],
+      );
+      return after.attempts === 9 && after.status === 'failed';
+    }, 12_000);
   }, 30_000);
 
   it('loaded nothing from elsewhere and logged no errors', () => {

@@ -3,6 +3,7 @@ import { RelayConfig } from '@app/config';
 import { createJsonBodyMiddleware, PlatformModule } from '@app/platform';
 import { JobsModule } from '@app/jobs';
 import { AuthModule, PairingModule } from '@app/pairing';
+import { PushHttpModule } from '@app/push';
 import { CallbackProxyModule } from '@app/reply';
 import { AdminModule } from './admin/admin.module';
 import { EventsModule } from './events/events.module';
@@ -31,6 +32,7 @@ export class RelayModule implements NestModule {
         WebhookModule,
         EventsModule,
         CallbackProxyModule,
+        PushHttpModule,
         AdminModule,
         ...(config.workerInProcess ? [JobsModule] : []),
       ],

@@ -114,6 +114,33 @@ describe('parseConfig', () => {
     ).toThrow(/WORKS_API_BASE_URL[\s\S]*WORKS_AUTH_URL[\s\S]*WORKS_SEND_RETRY_SECONDS/);
   });
 
+  it('reads the push settings (server-mode §2)', () => {
+    const defaults = parseConfig({});
+    expect(defaults).toMatchObject({
+      pushAllowHttp: false,
+      pushAllowedPrivateHosts: [],
+      pushTimeoutMs: 10_000,
+      pushRetryScale: 1,
+    });
+    expect(
+      parseConfig({
+        PUSH_ALLOW_HTTP: 'true',
+        PUSH_ALLOWED_PRIVATE_HOSTS: '127.0.0.1, Internal.Example.com:8443',
+        PUSH_TIMEOUT_MS: '500',
+        PUSH_RETRY_SCALE: '0.001',
+      }),
+    ).toMatchObject({
+      pushAllowHttp: true,
+      pushAllowedPrivateHosts: ['127.0.0.1', 'internal.example.com:8443'],
+      pushTimeoutMs: 500,
+      pushRetryScale: 0.001,
+    });
+    expect(() =>
+      parseConfig({ PUSH_ALLOWED_PRIVATE_HOSTS: '*.', PUSH_TIMEOUT_MS: '10', PUSH_RETRY_SCALE: 'fast' }),
+    ).toThrow(/PUSH_ALLOWED_PRIVATE_HOSTS[\s\S]*PUSH_TIMEOUT_MS[\s\S]*PUSH_RETRY_SCALE/);
+    expect(() => parseConfig({ PUSH_RETRY_SCALE: '2' })).toThrow(/PUSH_RETRY_SCALE must be between/);
+  });
+
   it('reads KAKAO_ALLOWED_BOT_IDS as a list, unset or empty meaning any bot', () => {
     expect(parseConfig({ KAKAO_ALLOWED_BOT_IDS: ' bot-a ,bot-b,, ' }).kakaoAllowedBotIds).toEqual([
       'bot-a',

@@ -82,6 +82,14 @@ export interface RelayConfig {
    * in the database (`relay_settings`), shared by every replica.
    */
   jwtSecret: string | undefined;
+  /** `PUSH_ALLOW_HTTP`: push endpoints may be plain `http://` on any port (local testing only). */
+  pushAllowHttp: boolean;
+  /** `PUSH_ALLOWED_PRIVATE_HOSTS`: hosts (literal entries) a push endpoint may name although they are private. */
+  pushAllowedPrivateHosts: string[];
+  /** `PUSH_TIMEOUT_MS`: how long one push delivery attempt waits for the receiver's answer (spec: 10 s). */
+  pushTimeoutMs: number;
+  /** `PUSH_RETRY_SCALE`: multiplies the push retry schedule (5 s … 1 h); tests shrink it, 1 in production. */
+  pushRetryScale: number;
   /** The one Works bot of the `WORKS_*` variables (a one-bot install), or null; never stored in the database. */
   worksBot: WorksBotSettings | null;
   /**
@@ -167,6 +175,21 @@ class EnvReader {
     return n;
   }
 
+  float(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) {
+      this.problems.push(`${name} must be a number, got "${value}"`);
+      return fallback;
+    }
+    if (n < min || n > max) {
+      this.problems.push(`${name} must be between ${min} and ${max}, got ${n}`);
+      return fallback;
+    }
+    return n;
+  }
+
   bool(name: string, fallback: boolean): boolean {
     const value = this.raw(name);
     if (value === undefined) return fallback;
@@ -221,7 +244,7 @@ class EnvReader {
 }
 
 /** `host`, `*.suffix`, `host:port`, `[v6]` or `[v6]:port` (the callback policy's own parser decides). */
-function parseHostList(reader: EnvReader, name: string, fallback: string): string[] {
+function parseHostList(reader: EnvReader, name: string, fallback: string, required = true): string[] {
   const value = reader.string(name, fallback) ?? fallback;
   const hosts = value
     .split(',')
@@ -229,7 +252,7 @@ function parseHostList(reader: EnvReader, name: string, fallback: string): strin
     .filter((h) => h.length > 0);
   const bad = hosts.filter((h) => parseCallbackHostEntry(h) === null);
   if (bad.length > 0) reader.problems.push(`${name} has invalid host entries: ${bad.join(', ')}`);
-  if (hosts.length === 0) reader.problems.push(`${name} must list at least one host`);
+  if (required && hosts.length === 0) reader.problems.push(`${name} must list at least one host`);
   return hosts;
 }
 
@@ -346,6 +369,10 @@ export function parseConfig(env: Env = process.env, readFile: ReadTextFile = rea
     worksSendRetrySeconds: r.int('WORKS_SEND_RETRY_SECONDS', 600, 1, 86400),
     relaySecretsKey: parseSecretsKeySetting(r, 'RELAY_SECRETS_KEY'),
     jwtSecret: r.secret('JWT_SECRET', 32),
+    pushAllowHttp: r.bool('PUSH_ALLOW_HTTP', false),
+    pushAllowedPrivateHosts: parseHostList(r, 'PUSH_ALLOWED_PRIVATE_HOSTS', '', false),
+    pushTimeoutMs: r.int('PUSH_TIMEOUT_MS', 10_000, 50, 60_000),
+    pushRetryScale: r.float('PUSH_RETRY_SCALE', 1, 0.0001, 1),
     worksBot: parseWorksBot(r, readFile),
     lateReplies: r.oneOf('LATE_REPLIES', 'hold', ['hold', 'reject'] as const),
     heldAnswerTtlHours: r.int('HELD_ANSWER_TTL_HOURS', 72, 1, 24 * 365),

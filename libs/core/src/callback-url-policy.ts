@@ -191,6 +191,13 @@ export interface CallbackUrlPolicyOptions {
   allowedHosts: readonly string[];
   /** `KAKAO_CALLBACK_ALLOW_HTTP`: local testing only; also opens every port of a listed host. */
   allowHttp: boolean;
+  /**
+   * Push endpoints (server-mode §2): any host and any port; `allowedHosts` then lists only the hosts that may be
+   * private (`PUSH_ALLOWED_PRIVATE_HOSTS`). Everything else (scheme, credentials, public addresses, pinning) holds.
+   */
+  anyHost?: boolean;
+  /** What the refusals call the URL ("callback" by default) and the setting that lists hosts. */
+  label?: { url: string; setting: string };
 }
 
 /** What the static check concluded about a URL. */
@@ -214,14 +221,18 @@ export interface StaticCallbackTarget {
 export class CallbackUrlPolicy {
   private readonly literal: CallbackHostEntry[];
   private readonly suffixes: string[];
+  private readonly name: string;
+  private readonly setting: string;
 
   constructor(
     private readonly options: CallbackUrlPolicyOptions,
     private readonly resolve?: HostResolver,
   ) {
+    this.name = options.label?.url ?? 'callback';
+    this.setting = options.label?.setting ?? 'KAKAO_CALLBACK_ALLOWED_HOSTS';
     const entries = options.allowedHosts.map((raw) => {
       const entry = parseCallbackHostEntry(raw);
-      if (!entry) throw new Error(`invalid KAKAO_CALLBACK_ALLOWED_HOSTS entry: ${raw}`);
+      if (!entry) throw new Error(`invalid ${this.setting} entry: ${raw}`);
       return entry;
     });
     this.literal = entries.filter((e) => !e.wildcard);
@@ -234,14 +245,16 @@ export class CallbackUrlPolicy {
     try {
       url = new URL(raw);
     } catch {
-      throw new CallbackRefusedError('the callback URL is not a valid URL');
+      throw new CallbackRefusedError(`the ${this.name} URL is not a valid URL`);
     }
     const https = url.protocol === 'https:';
     if (!https && !(this.options.allowHttp && url.protocol === 'http:')) {
-      throw new CallbackRefusedError(`callback URLs must use https (got ${url.protocol.replace(':', '')})`);
+      throw new CallbackRefusedError(
+        `${this.name} URLs must use https (got ${url.protocol.replace(':', '')})`,
+      );
     }
     if (url.username || url.password) {
-      throw new CallbackRefusedError('callback URLs must not carry credentials');
+      throw new CallbackRefusedError(`${this.name} URLs must not carry credentials`);
     }
     const host = url.hostname
       .toLowerCase()
@@ -251,20 +264,20 @@ export class CallbackUrlPolicy {
     const listedByWildcard = this.suffixes.some(
       (suffix) => host.endsWith(suffix) && host.length > suffix.length,
     );
-    if (!listedLiterally && !listedByWildcard) {
-      throw new CallbackRefusedError(`callback host ${host} is not in KAKAO_CALLBACK_ALLOWED_HOSTS`);
+    if (!this.options.anyHost && !listedLiterally && !listedByWildcard) {
+      throw new CallbackRefusedError(`${this.name} host ${host} is not in ${this.setting}`);
     }
     const port = url.port ? Number(url.port) : https ? 443 : 80;
     const portListed = this.literal.some((e) => e.host === host && e.port === port);
-    if (!this.options.allowHttp && port !== 443 && !portListed) {
+    if (!this.options.anyHost && !this.options.allowHttp && port !== 443 && !portListed) {
       throw new CallbackRefusedError(
-        `callback URLs must use port 443 unless ${host.includes(':') ? `[${host}]` : host}:${port} is in KAKAO_CALLBACK_ALLOWED_HOSTS`,
+        `${this.name} URLs must use port 443 unless ${host.includes(':') ? `[${host}]` : host}:${port} is in ${this.setting}`,
       );
     }
     const family = isIP(host);
     const literalAddress = family ? { address: host, family: family as 4 | 6 } : null;
     if (literalAddress && !listedLiterally && !isPublicAddress(host)) {
-      throw new CallbackRefusedError(`callback host ${host} is a non-public address`);
+      throw new CallbackRefusedError(`${this.name} host ${host} is a non-public address`);
     }
     return { url, host, port, listedLiterally, literalAddress };
   }
@@ -281,15 +294,15 @@ export class CallbackUrlPolicy {
       try {
         addresses = await this.resolve(host);
       } catch (e) {
-        throw new CallbackRefusedError(`callback host ${host} does not resolve: ${(e as Error).message}`);
+        throw new CallbackRefusedError(`${this.name} host ${host} does not resolve: ${(e as Error).message}`);
       }
     }
-    if (addresses.length === 0) throw new CallbackRefusedError(`callback host ${host} does not resolve`);
+    if (addresses.length === 0) throw new CallbackRefusedError(`${this.name} host ${host} does not resolve`);
     if (!target.listedLiterally) {
       const blocked = addresses.find((a) => !isPublicAddress(a.address));
       if (blocked) {
         throw new CallbackRefusedError(
-          `callback host ${host} resolves to a non-public address (${blocked.address})`,
+          `${this.name} host ${host} resolves to a non-public address (${blocked.address})`,
         );
       }
     }

@@ -37,3 +37,4 @@ export * from './ports/bot-binding-store.port';
 export * from './held-answers';
 export * from './ports/held-answer-store.port';
 export * from './ports/kakao-bot-store.port';
+export * from './ports/push-store.port';

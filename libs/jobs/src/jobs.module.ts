@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { CallbackSendModule } from '@app/reply';
 import { WorksSendWorkerModule } from '@app/works';
+import { PushWorkerModule } from '@app/push';
 import { CleanupModule } from './cleanup/cleanup.module';
 import { DeliveryModule } from './delivery/delivery.module';
 
@@ -16,6 +17,7 @@ import { DeliveryModule } from './delivery/delivery.module';
     DeliveryModule,
     CallbackSendModule,
     WorksSendWorkerModule,
+    PushWorkerModule,
     CleanupModule,
   ],
 })

@@ -11,3 +11,4 @@ export * from './stream-presence';
 export * from './channels';
 export * from './messaging.module';
 export * from './stream-slots';
+export * from './account-event-taps';

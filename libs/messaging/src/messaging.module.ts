@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import { AccountEventTaps } from './account-event-taps';
 import { PubSubService } from './pubsub.service';
 import { RateLimiter } from './rate-limiter';
 import { StreamEventPublisher } from './stream-event.publisher';
@@ -21,8 +22,17 @@ import { RedisService } from './redis.service';
       }),
     }),
   ],
-  providers: [RedisService, PubSubService, RateLimiter, StreamEventPublisher, StreamPresence, StreamSlots],
+  providers: [
+    AccountEventTaps,
+    RedisService,
+    PubSubService,
+    RateLimiter,
+    StreamEventPublisher,
+    StreamPresence,
+    StreamSlots,
+  ],
   exports: [
+    AccountEventTaps,
     RedisService,
     PubSubService,
     RateLimiter,

@@ -7,6 +7,7 @@ const queues = [
   registerProducerQueue(QUEUES.callbackSend),
   registerProducerQueue(QUEUES.worksSend),
   registerProducerQueue(QUEUES.kakaoEvent),
+  registerProducerQueue(QUEUES.pushDelivery),
 ];
 
 /** The producer side of every queue (fail-fast connections), imported by each module that queues work. */

@@ -1,5 +1,5 @@
 import { Inject, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { Job, Worker } from 'bullmq';
+import { Job, Worker, WorkerOptions } from 'bullmq';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { redisOptionsFromUrl, retryStrategy } from './redis-options';
 
@@ -12,6 +12,8 @@ export abstract class QueueWorker<T = unknown, R = unknown> implements OnModuleI
   protected readonly logger = new Logger(this.constructor.name);
   protected abstract readonly queueName: string;
   protected readonly concurrency: number = 16;
+  /** Lock and stall-check settings a consumer may tighten (how soon a dead process's active jobs run again). */
+  protected readonly stallOptions: Pick<WorkerOptions, 'lockDuration' | 'stalledInterval'> = {};
   private worker?: Worker<T, R>;
 
   constructor(@Inject(RELAY_CONFIG) protected readonly config: RelayConfig) {}
@@ -23,6 +25,7 @@ export abstract class QueueWorker<T = unknown, R = unknown> implements OnModuleI
       connection: { ...redisOptionsFromUrl(this.config.redisUrl), maxRetriesPerRequest: null, retryStrategy },
       prefix: this.config.redisPrefix,
       concurrency: this.concurrency,
+      ...this.stallOptions,
     });
     this.worker.on('error', (err) => this.logger.warn(`worker error: ${err.message}`));
     this.worker.on('failed', (job, err) => {

@@ -8,6 +8,8 @@ export const QUEUES = {
   worksSend: 'works-send',
   /** Asks Kakao's Event API to run a bot's event block for a held answer (server-mode §6). */
   kakaoEvent: 'kakao-event',
+  /** Delivers one signed event to an account's push endpoint (server-mode §2). */
+  pushDelivery: 'push-delivery',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -45,4 +47,14 @@ export interface KakaoEventJob {
 /** One Event API job per held answer (deterministic, so queuing it twice is a no-op). */
 export function kakaoEventJobId(heldId: string): string {
   return `event-${heldId}`;
+}
+
+export interface PushDeliveryJob {
+  /** The `push_deliveries` row to deliver. */
+  deliveryId: string;
+}
+
+/** One job per delivery (deterministic, so a lost job can be queued again without a duplicate). */
+export function pushDeliveryJobId(deliveryId: string): string {
+  return `push-${deliveryId}`;
 }

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AccountEventTaps } from './account-event-taps';
 import { ChannelEnvelope, channelNames } from './channels';
 import { PubSubService } from './pubsub.service';
 
@@ -7,10 +8,17 @@ import { PubSubService } from './pubsub.service';
 export class StreamEventPublisher {
   private readonly logger = new Logger(StreamEventPublisher.name);
 
-  constructor(private readonly pubsub: PubSubService) {}
+  constructor(
+    private readonly pubsub: PubSubService,
+    private readonly taps: AccountEventTaps,
+  ) {}
 
-  /** Rejects when Redis is unreachable (callers that must not lose the event retry through a queue). */
+  /**
+   * Rejects when Redis is unreachable (callers that must not lose the event retry through a queue). The account's
+   * taps (push delivery) hear of the event whether or not Redis took it: a message event is stored already.
+   */
   toAccount(accountId: string, envelope: ChannelEnvelope): Promise<number> {
+    if (!('scope' in envelope)) this.taps.emit(accountId, envelope);
     return this.pubsub.publish(
       this.pubsub.channel(...channelNames.account(accountId)),
       JSON.stringify(envelope),
@@ -28,7 +36,13 @@ export class StreamEventPublisher {
    * Best effort for lifecycle events (pairing complete/expired): the state is already committed in
    * PostgreSQL, and streams re-check it, so a lost publish only delays what the agent learns.
    */
-  async toSessionsBestEffort(sessionIds: string[], envelope: ChannelEnvelope): Promise<void> {
+  async toSessionsBestEffort(
+    sessionIds: string[],
+    envelope: ChannelEnvelope,
+    accountId?: string | null,
+  ): Promise<void> {
+    // The sessions' account (when they have one) hears of it once, whatever the number of sessions.
+    if (accountId && sessionIds.length > 0) this.taps.emit(accountId, envelope);
     await Promise.all(
       sessionIds.map((id) =>
         this.toSession(id, envelope).catch((e: Error) =>

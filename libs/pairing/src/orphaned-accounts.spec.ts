@@ -14,6 +14,7 @@ describe('OrphanedAccounts', () => {
     expect(await orphans.transaction(async () => ({ value: 42, leftAccount: null }))).toEqual({
       value: 42,
       disconnected: [],
+      account: null,
     });
     expect(events.published).toEqual([]);
   });
@@ -24,7 +25,7 @@ describe('OrphanedAccounts', () => {
     const paired = tables.addSession({ status: 'paired', accountId: account.id });
     const pending = tables.addSession({ accountId: account.id });
     const released = await orphans.transaction(async () => ({ value: 'done', leftAccount: account.id }));
-    expect(released).toEqual({ value: 'done', disconnected: [paired.id] });
+    expect(released).toEqual({ value: 'done', disconnected: [paired.id], account: account.id });
     expect(tables.session(pending.id).status).toBe('pending_pairing');
     expect(events.sessionEvents()).toEqual([[paired.id, 'pairing_expired', { reason: 'unpaired' }]]);
   });

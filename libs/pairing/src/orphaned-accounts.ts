@@ -13,6 +13,8 @@ export interface Released<T> {
   value: T;
   /** Sessions disconnected because their account was left without a paired conversation. */
   disconnected: string[];
+  /** The account those sessions belonged to (its push endpoint hears of it), or null. */
+  account: string | null;
 }
 
 /**
@@ -32,12 +34,17 @@ export class OrphanedAccounts {
     const released = await this.store.transaction(async (tx) => {
       const { value, leftAccount } = await work(tx);
       const orphaned = leftAccount !== null && (await tx.countPairedConversations(leftAccount)) === 0;
-      return { value, disconnected: orphaned ? await tx.disconnectPairedSessions(leftAccount) : [] };
+      return {
+        value,
+        disconnected: orphaned ? await tx.disconnectPairedSessions(leftAccount) : [],
+        account: orphaned ? leftAccount : null,
+      };
     });
-    await this.events.toSessionsBestEffort(released.disconnected, {
-      kind: 'pairing_expired',
-      data: { reason: 'unpaired' },
-    });
+    await this.events.toSessionsBestEffort(
+      released.disconnected,
+      { kind: 'pairing_expired', data: { reason: 'unpaired' } },
+      released.account,
+    );
     return released;
   }
 }

@@ -21,16 +21,18 @@ export class PairingAdmin {
 
   /** Ends a session: its streams get `pairing_expired {"reason":"disconnected"}`, its token 401. False: no such session. */
   async disconnectSession(sessionId: string): Promise<boolean> {
+    const session = await this.sessions.findById(sessionId);
     const wasLive = await this.sessions.disconnect(sessionId);
-    if (wasLive) await this.tellDisconnected(sessionId);
-    return wasLive || (await this.sessions.findById(sessionId)) !== null;
+    if (wasLive) await this.tellDisconnected(sessionId, session?.accountId ?? null);
+    return wasLive || session !== null;
   }
 
   /** Ends and deletes a session (its streams are told as for a disconnect). False: no such session. */
   async deleteSession(sessionId: string): Promise<boolean> {
+    const session = await this.sessions.findById(sessionId);
     const wasLive = await this.sessions.disconnect(sessionId);
     const existed = await this.sessions.deleteById(sessionId);
-    if (wasLive || existed) await this.tellDisconnected(sessionId);
+    if (wasLive || existed) await this.tellDisconnected(sessionId, session?.accountId ?? null);
     return existed;
   }
 
@@ -48,10 +50,11 @@ export class PairingAdmin {
     return deleted;
   }
 
-  private tellDisconnected(sessionId: string): Promise<void> {
-    return this.events.toSessionsBestEffort([sessionId], {
-      kind: 'pairing_expired',
-      data: { reason: 'disconnected' },
-    });
+  private tellDisconnected(sessionId: string, accountId: string | null): Promise<void> {
+    return this.events.toSessionsBestEffort(
+      [sessionId],
+      { kind: 'pairing_expired', data: { reason: 'disconnected' } },
+      accountId,
+    );
   }
 }

@@ -54,15 +54,19 @@ export class PairingService {
     });
     if (step.kind === 'lapsed') await this.expiry.apply(step.session);
     if (step.kind !== 'paired') return { ok: false, reason: 'invalid_code' };
-    await this.events.toSessionsBestEffort([step.sessionId], {
-      kind: 'pairing_complete',
-      data: {
-        kakaoUserId: identity.userId,
-        pairedAt: step.pairedAt.toISOString(),
-        accountId: step.accountId,
-        conversationKey: identity.conversationKey,
+    await this.events.toSessionsBestEffort(
+      [step.sessionId],
+      {
+        kind: 'pairing_complete',
+        data: {
+          kakaoUserId: identity.userId,
+          pairedAt: step.pairedAt.toISOString(),
+          accountId: step.accountId,
+          conversationKey: identity.conversationKey,
+        },
       },
-    });
+      step.accountId,
+    );
     this.logger.log(`conversation paired to account ${step.accountId}`);
     return {
       ok: true,

@@ -11,6 +11,8 @@ import {
   ConversationStore,
   InboundMessageStore,
   PairingStore,
+  PushDeliveryStore,
+  PushEndpointStore,
   ReplyStore,
   SecretBox,
   SessionStore,
@@ -35,6 +37,7 @@ import {
   InboundMessagesRepository,
   OutboundMessagesRepository,
   PairingRepository,
+  PushRepository,
   SessionsRepository,
   SettingsRepository,
   WorksSendsRepository,
@@ -60,6 +63,7 @@ const REPOSITORIES = [
   BotBindingsRepository,
   HeldAnswersRepository,
   KakaoBotsRepository,
+  PushRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -80,6 +84,8 @@ const PORTS = [
   { provide: BotBindingStore, useExisting: BotBindingsRepository },
   { provide: HeldAnswerStore, useExisting: HeldAnswersRepository },
   { provide: KakaoBotStore, useExisting: KakaoBotsRepository },
+  { provide: PushEndpointStore, useExisting: PushRepository },
+  { provide: PushDeliveryStore, useExisting: PushRepository },
 ];
 
 /** Seals and opens the secrets stored at rest, with the key of `RELAY_SECRETS_KEY` (none: storing is refused). */

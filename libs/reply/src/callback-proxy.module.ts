@@ -4,28 +4,25 @@ import { PersistenceModule } from '@app/persistence';
 import { RateLimitGuard } from '@app/platform';
 import { AuthModule, PairingModule } from '@app/pairing';
 import { WorksSendModule } from '@app/works';
-import { CallbackSendQueue } from './callback-send.queue';
-import { HeldAnswersService } from './held-answers.service';
-import { KakaoEventQueue } from './kakao-event.queue';
 import { MessagesController } from './messages.controller';
 import { MessagesService } from './messages.service';
 import { ReplyController } from './reply.controller';
-import { ReplyService } from './reply.service';
+import { ReplyServiceModule } from './reply-service.module';
 
 /**
  * `POST /openclaw/reply`: validation, auth, tenant isolation, coalescing and the send job per message (Kakao), or
  * the hand-over to the Works send path (`WorksSender`) for a Naver Works message.
  */
 @Module({
-  imports: [PersistenceModule, ProducerQueuesModule, AuthModule, PairingModule, WorksSendModule],
-  controllers: [ReplyController, MessagesController],
-  providers: [
-    ReplyService,
-    CallbackSendQueue,
-    RateLimitGuard,
-    HeldAnswersService,
-    KakaoEventQueue,
-    MessagesService,
+  imports: [
+    PersistenceModule,
+    ProducerQueuesModule,
+    AuthModule,
+    PairingModule,
+    WorksSendModule,
+    ReplyServiceModule,
   ],
+  controllers: [ReplyController, MessagesController],
+  providers: [RateLimitGuard, MessagesService],
 })
 export class CallbackProxyModule {}

@@ -1,5 +1,7 @@
 export * from './callback-proxy.module';
 export * from './callback-send.module';
 export * from './reply.service';
-export { CallbackHttpClient } from './callback-http.client';
+export * from './reply-service.module';
+export { ReplyDto } from './dto/reply.dto';
+export { CallbackHttpClient, pinnedPost, type PinnedAnswer } from './callback-http.client';
 export { CallbackDns } from './callback-sender';

@@ -7,3 +7,4 @@ export * from './fake-kakao';
 export * from './error-body';
 export * from './fake-works';
 export * from './fakes/works-bot-store';
+export * from './push-receiver';

@@ -18,6 +18,8 @@ const TABLES = [
   'channel_events',
   'api_keys',
   'bot_bindings',
+  'push_endpoints',
+  'push_deliveries',
 ];
 
 /** Empties every table of the test database (schema and migrations stay). */

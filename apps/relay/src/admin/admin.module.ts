@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { PersistenceModule } from '@app/persistence';
 import { AdminAuthModule } from '@app/platform';
 import { PairingModule } from '@app/pairing';
+import { PushModule } from '@app/push';
 import { AdminController } from './admin.controller';
 import { AdminService } from './admin.service';
 import { ApiKeysAdmin } from './api-keys/api-keys.admin';
@@ -9,12 +10,13 @@ import { ApiKeysController } from './api-keys/api-keys.controller';
 import { BotBindingsController } from './bot-bindings/bot-bindings.controller';
 import { HeldAnswersController } from './held-answers/held-answers.controller';
 import { KakaoBotsController } from './kakao-bots/kakao-bots.controller';
+import { PushAdminController } from './push/push-admin.controller';
 import { WorksBotsAdmin } from './works-bots/works-bots.admin';
 import { WorksBotsController } from './works-bots/works-bots.controller';
 
 /** The operator's API under /admin/api, every route behind the admin token. */
 @Module({
-  imports: [PersistenceModule, AdminAuthModule, PairingModule],
+  imports: [PersistenceModule, AdminAuthModule, PairingModule, PushModule],
   controllers: [
     AdminController,
     WorksBotsController,
@@ -22,6 +24,7 @@ import { WorksBotsController } from './works-bots/works-bots.controller';
     BotBindingsController,
     KakaoBotsController,
     HeldAnswersController,
+    PushAdminController,
   ],
   providers: [AdminService, WorksBotsAdmin, ApiKeysAdmin],
 })

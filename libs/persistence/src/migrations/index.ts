@@ -9,6 +9,7 @@ import { WorksCallbacks1795000000007 } from './1795000000007-WorksCallbacks';
 import { ApiKeys1795000000008 } from './1795000000008-ApiKeys';
 import { BotBindings1795000000010 } from './1795000000010-BotBindings';
 import { HeldAnswers1795000000011 } from './1795000000011-HeldAnswers';
+import { PushDelivery1795000000009 } from './1795000000009-PushDelivery';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   ApiKeys1795000000008,
   BotBindings1795000000010,
   HeldAnswers1795000000011,
+  PushDelivery1795000000009,
 ];

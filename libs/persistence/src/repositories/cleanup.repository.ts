@@ -61,6 +61,12 @@ export class CleanupRepository implements CleanupStore {
            SELECT id FROM works_sends
             WHERE inbound_message_id IS NULL AND status IN ('sent', 'failed')
               AND created_at < now() - make_interval(days => $1) LIMIT $2)
+       ), pushes AS (
+         -- push deliveries of events that are not messages (those of messages go with their message)
+         DELETE FROM push_deliveries WHERE id IN (
+           SELECT id FROM push_deliveries
+            WHERE message_id IS NULL AND status IN ('delivered', 'failed')
+              AND created_at < now() - make_interval(days => $1) LIMIT $2)
        )
        DELETE FROM inbound_messages WHERE id IN (
          SELECT id FROM inbound_messages WHERE created_at < now() - make_interval(days => $1) LIMIT $2)`,

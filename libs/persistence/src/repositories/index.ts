@@ -13,3 +13,4 @@ export * from './api-keys.repository';
 export * from './bot-bindings.repository';
 export * from './held-answers.repository';
 export * from './kakao-bots.repository';
+export * from './push.repository';

@@ -96,6 +96,20 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly pushDeliveries = new Counter({
+    name: 'relay_push_deliveries_total',
+    help: 'Push delivery attempts by outcome (delivered, retrying, failed, disabled, refused)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly pushLatency = new Histogram({
+    name: 'relay_push_delivery_duration_seconds',
+    help: "One push delivery attempt: the POST until the receiver's answer (or the timeout)",
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
   readonly callbackDuration = new Histogram({
     name: 'relay_callback_send_duration_seconds',
     help: 'Time to send a reply to Kakao, retries included',

@@ -13,7 +13,7 @@ import {
   SessionState,
   SessionStore,
 } from '@app/core';
-import { ChannelEnvelope, PubSubService, StreamEventPublisher } from '@app/messaging';
+import { AccountEventTaps, ChannelEnvelope, PubSubService, StreamEventPublisher } from '@app/messaging';
 
 /**
  * Plain in-memory fakes of the pairing ports for unit tests: one set of tables shared by all the stores, the
@@ -355,7 +355,7 @@ export class RecordingEventPublisher extends StreamEventPublisher {
   readonly published: Array<{ channel: 'session' | 'account'; id: string; envelope: ChannelEnvelope }> = [];
 
   constructor() {
-    super(undefined as unknown as PubSubService);
+    super(undefined as unknown as PubSubService, new AccountEventTaps());
   }
 
   override async toSession(sessionId: string, envelope: ChannelEnvelope): Promise<number> {

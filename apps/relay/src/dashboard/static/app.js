@@ -368,6 +368,45 @@
     );
   }
 
+  function renderPush(endpoints, failed) {
+    note('push-note', failed, 'failed deliveries');
+    fillTable(
+      'push-endpoints-body',
+      endpoints,
+      5,
+      (e) =>
+        el(
+          'tr',
+          { data: { endpointId: e.id } },
+          idCell(e.accountId),
+          el('td', { class: 'mono text' }, e.url),
+          el('td', { title: e.disabledReason || '' }, badge(e.enabled ? 'enabled' : 'disabled')),
+          el('td', { class: 'num' }, e.failed),
+          timeCell(e.updatedAt),
+        ),
+      'No push endpoint is failing.',
+    );
+    fillTable(
+      'push-failed-body',
+      failed.items,
+      8,
+      (d) =>
+        el(
+          'tr',
+          { data: { deliveryId: d.id } },
+          timeCell(d.createdAt),
+          idCell(d.webhookId),
+          idCell(d.accountId),
+          el('td', {}, d.eventType),
+          el('td', { class: 'num' }, d.attempts),
+          el('td', { class: 'num' }, d.lastHttpStatus ?? '—'),
+          el('td', { class: 'text' }, d.lastError || '—'),
+          el('td', { class: 'actions' }, button('Redeliver', 'push-redeliver', { id: d.id })),
+        ),
+      'No failed push deliveries.',
+    );
+  }
+
   function renderWorksBots(page) {
     note('works-bots-note', page, 'bots');
     fillTable(
@@ -444,18 +483,31 @@
     try {
       // The overview goes first: a stale token then costs one failed login, not seven (they are rate limited).
       const overview = await api('overview');
-      const [accounts, sessions, pending, conversations, messages, failures, worksBots, bindings, held] =
-        await Promise.all([
-          api(`accounts?limit=${LIMIT}`),
-          api(`sessions?limit=${LIMIT}`),
-          api('sessions?status=pending_pairing&limit=100'),
-          api(`conversations?limit=${LIMIT}`),
-          api(`messages?limit=${LIMIT}`),
-          api(`failures?limit=${LIMIT}`),
-          api(`works/bots?limit=${LIMIT}`),
-          api(`bots/bindings?limit=${LIMIT}`),
-          api(`held-answers?limit=${LIMIT}`),
-        ]);
+      const [
+        accounts,
+        sessions,
+        pending,
+        conversations,
+        messages,
+        failures,
+        worksBots,
+        bindings,
+        held,
+        pushEndpoints,
+        pushFailed,
+      ] = await Promise.all([
+        api(`accounts?limit=${LIMIT}`),
+        api(`sessions?limit=${LIMIT}`),
+        api('sessions?status=pending_pairing&limit=100'),
+        api(`conversations?limit=${LIMIT}`),
+        api(`messages?limit=${LIMIT}`),
+        api(`failures?limit=${LIMIT}`),
+        api(`works/bots?limit=${LIMIT}`),
+        api(`bots/bindings?limit=${LIMIT}`),
+        api(`held-answers?limit=${LIMIT}`),
+        api('push-endpoints/failing'),
+        api(`push-deliveries?status=failed&limit=${LIMIT}`),
+      ]);
       const generated = Date.parse(overview.generatedAt);
       if (!Number.isNaN(generated)) state.skewMs = generated - Date.now();
       // Every pending session is listed, even when older than the latest page.
@@ -474,6 +526,7 @@
       renderWorksBots(worksBots);
       renderBotBindings(bindings);
       renderHeldAnswers(held);
+      renderPush(pushEndpoints, pushFailed);
       showBanner('');
       $('updated').textContent =
         `Updated at ${fmtTime(new Date().toISOString())}${state.paused ? ' (paused)' : ''}`;
@@ -578,6 +631,7 @@
   }
 
   const ACTIONS = {
+    'push-redeliver': (id) => api(`push-deliveries/${encodeURIComponent(id)}/redeliver`, { method: 'POST' }),
     'account-code': (id) => createCode(id),
     'relay-token': (id) =>
       confirm('Mint a new relay token for this account? The current one stops working.') &&

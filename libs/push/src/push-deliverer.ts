@@ -1,0 +1,282 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import http from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { RELAY_CONFIG, RelayConfig } from '@app/config';
+import {
+  CallbackRefusedError,
+  Clock,
+  MicroBatcher,
+  PushAttempt,
+  PushDelivery,
+  PushDeliveryStore,
+  PushEndpoint,
+  PushEndpointStore,
+  RelayError,
+  ResolvedAddress,
+} from '@app/core';
+import { AgentPrincipal } from '@app/pairing';
+import { RelayMetrics } from '@app/platform';
+import { pinnedPost, ReplyDto, ReplyService } from '@app/reply';
+import { classifyPushAnswer, parseRetryAfter, PushVerdict } from './push-policy';
+import { PushRoutes } from './push-routes';
+import { signPush } from './push-signing';
+import { PushUrlPolicy } from './push-url-policy';
+
+/**
+ * How long an endpoint read stays good for the attempts of this process; changes made through the relay drop it
+ * at once on every replica (`PushRoutes.onChange`), this bounds what they miss (a lost announcement).
+ */
+export const ENDPOINT_CACHE_MS = 1000;
+
+/** The secrets that sign an attempt at `now`: the current one, and the previous one during its 24 h. */
+export function signingSecrets(endpoint: PushEndpoint, now: number): string[] {
+  const previous =
+    endpoint.previousSecret && endpoint.previousSecretUntil && endpoint.previousSecretUntil.getTime() > now
+      ? [endpoint.previousSecret]
+      : [];
+  return [endpoint.secret, ...previous];
+}
+
+/**
+ * A sync reply: a 2xx answer to a `message.received` delivery whose JSON body is `{"response": …}`. Returns the
+ * response, or undefined when the answer is not one.
+ */
+export function syncReplyOf(text: string): unknown {
+  if (!text || text.length < 2) return undefined;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && 'response' in parsed) {
+      return (parsed as { response: unknown }).response;
+    }
+  } catch {
+    // not JSON: an ordinary acknowledgement
+  }
+  return undefined;
+}
+
+/** What an attempt came to: finished, or to be tried again at `retryAt`. */
+export type AttemptOutcome =
+  { kind: 'delivered' | 'failed' | 'disabled' } | { kind: 'retry'; retryAt: number } | { kind: 'skipped' };
+
+/**
+ * One attempt of one delivery (server-mode §2): the URL checked again and its address pinned, the body signed per
+ * Standard Webhooks (both secrets during a rotation), one POST with the `PUSH_TIMEOUT_MS` limit and no redirects;
+ * 2xx delivered (and a `{"response": …}` answer to a message handed to `ReplyService` as the agent's reply), 410
+ * disables the endpoint, everything else is to be tried again on the retry schedule (`Retry-After` for
+ * 429/503). Every attempt is recorded in `push_deliveries` and counted. Used by the delivery job and, for the
+ * first attempt, by the process that made the delivery (`PushEvents`).
+ */
+@Injectable()
+export class PushDeliverer {
+  private readonly logger = new Logger(PushDeliverer.name);
+  private readonly endpointCache = new Map<string, { endpoint: PushEndpoint | null; at: number }>();
+  /** Keep-alive agents per pinned address and origin (the connection goes to the address that passed). */
+  private readonly agents = new Map<string, http.Agent>();
+  /** Plain "delivered" outcomes that finish together are written in one statement. */
+  private readonly delivered = new MicroBatcher<
+    { id: string; httpStatus: number; latencyMs: number; at: Date },
+    void
+  >(
+    async (items) => {
+      await this.deliveries.recordDelivered(items);
+      return items.map(() => undefined);
+    },
+    { maxBatch: 256, maxInFlight: 2 },
+  );
+
+  constructor(
+    @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
+    private readonly deliveries: PushDeliveryStore,
+    private readonly endpoints: PushEndpointStore,
+    private readonly routes: PushRoutes,
+    private readonly policy: PushUrlPolicy,
+    private readonly replies: ReplyService,
+    private readonly clock: Clock,
+    private readonly metrics: RelayMetrics,
+  ) {
+    // A change announced on any replica (rotation, 410, PUT, DELETE) is seen by the next attempt here.
+    routes.onChange((accountId) => {
+      for (const [id, cached] of this.endpointCache) {
+        if (!cached.endpoint || cached.endpoint.accountId === accountId) this.endpointCache.delete(id);
+      }
+    });
+  }
+
+  async attempt(delivery: PushDelivery): Promise<AttemptOutcome> {
+    if (delivery.status !== 'pending') return { kind: 'skipped' };
+    const endpoint = await this.endpoint(delivery.endpointId);
+    if (!endpoint) return this.finish(delivery, 'failed', null, 'the push endpoint was deleted', null);
+    if (!endpoint.enabled) {
+      const reason = `the push endpoint is disabled (${endpoint.disabledReason ?? 'by its owner'})`;
+      return this.finish(delivery, 'failed', null, reason, null);
+    }
+    const attempt = delivery.attempts + 1;
+    let verdict: PushVerdict;
+    let httpStatus: number | null = null;
+    let latencyMs: number | null = null;
+    let replyError: string | null = null;
+    try {
+      const { url, address } = await this.policy.check(endpoint.url);
+      const now = this.clock.now();
+      const headers = signPush(
+        signingSecrets(endpoint, now),
+        delivery.webhookId,
+        new Date(now),
+        delivery.body,
+      );
+      const started = performance.now();
+      const answer = await pinnedPost(
+        url,
+        address,
+        delivery.body,
+        { ...headers, 'user-agent': 'kakao-relay-push' },
+        this.config.pushTimeoutMs,
+        this.agentFor(url, address),
+      );
+      latencyMs = Math.round(performance.now() - started);
+      this.metrics.pushLatency.observe(latencyMs / 1000);
+      if (answer.kind === 'no-answer') {
+        verdict = classifyPushAnswer(null, null, attempt, this.config.pushRetryScale, answer.error);
+      } else {
+        httpStatus = answer.status;
+        const retryAfter = parseRetryAfter(answer.headers['retry-after'], this.clock.now());
+        verdict = classifyPushAnswer(answer.status, retryAfter, attempt, this.config.pushRetryScale);
+        if (verdict.kind === 'delivered' && delivery.eventType === 'message.received' && delivery.messageId) {
+          const response = syncReplyOf(answer.text);
+          if (response !== undefined) replyError = await this.syncReply(delivery, response);
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof CallbackRefusedError)) throw e;
+      verdict = classifyPushAnswer(null, null, attempt, this.config.pushRetryScale, `refused: ${e.message}`);
+    }
+    switch (verdict.kind) {
+      case 'delivered':
+        if (replyError === null && httpStatus !== null && latencyMs !== null) {
+          // Written in the background (batched): the attempt's slot is free for the next delivery at once. If
+          // the write is lost the row stays pending and is sent again later, with the same webhook-id.
+          this.delivered
+            .submit({ id: delivery.id, httpStatus, latencyMs, at: this.clock.date() })
+            .catch((e: Error) =>
+              this.logger.warn(`push ${delivery.id} delivered, not recorded: ${e.message}`),
+            );
+          this.metrics.pushDeliveries.inc({ outcome: 'delivered' });
+          return { kind: 'delivered' };
+        }
+        return this.finish(delivery, 'delivered', httpStatus, null, latencyMs, replyError);
+      case 'gone': {
+        const at = this.clock.date().toISOString();
+        await this.endpoints.disable(endpoint.id, `the receiver answered 410 Gone (${at})`);
+        this.endpointCache.delete(endpoint.id);
+        await this.routes.changed(endpoint.accountId);
+        const error = 'the receiver answered 410 Gone: endpoint disabled';
+        await this.record(
+          delivery,
+          { outcome: 'failed', httpStatus, error, latencyMs, nextAttemptAt: null },
+          'disabled',
+        );
+        this.logger.warn(`push endpoint ${endpoint.id} of account ${endpoint.accountId} disabled: 410 Gone`);
+        return { kind: 'disabled' };
+      }
+      case 'failed':
+        return this.finish(delivery, 'failed', httpStatus, verdict.reason, latencyMs);
+      case 'retry': {
+        const retryAt = this.clock.now() + verdict.delayMs;
+        await this.record(
+          delivery,
+          {
+            outcome: 'retrying',
+            httpStatus,
+            error: verdict.reason,
+            latencyMs,
+            nextAttemptAt: new Date(retryAt),
+          },
+          'retrying',
+        );
+        return { kind: 'retry', retryAt };
+      }
+    }
+  }
+
+  private async endpoint(id: string): Promise<PushEndpoint | null> {
+    const cached = this.endpointCache.get(id);
+    const now = this.clock.now();
+    if (cached && now - cached.at < ENDPOINT_CACHE_MS) return cached.endpoint;
+    const endpoint = await this.endpoints.findById(id);
+    if (this.endpointCache.size > 10_000) this.endpointCache.clear();
+    this.endpointCache.set(id, { endpoint, at: now });
+    return endpoint;
+  }
+
+  private agentFor(url: URL, address: ResolvedAddress): http.Agent {
+    const key = `${url.protocol}//${url.host}@${address.address}`;
+    let agent = this.agents.get(key);
+    if (!agent) {
+      if (this.agents.size > 1000) {
+        for (const a of this.agents.values()) a.destroy();
+        this.agents.clear();
+      }
+      const options = { keepAlive: true, maxSockets: 256, maxFreeSockets: 32, timeout: 30_000 };
+      agent = url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  /** Hands `{"response": …}` to the reply path, under its rules; answers the refusal, or null when accepted. */
+  private async syncReply(delivery: PushDelivery, response: unknown): Promise<string | null> {
+    const dto = plainToInstance(ReplyDto, { messageId: delivery.messageId, response });
+    const problems = await validate(dto);
+    if (problems.length > 0) {
+      const text = problems.flatMap((p) => Object.values(p.constraints ?? {})).join('; ');
+      return `VALIDATION_ERROR: ${text}`;
+    }
+    const agent: AgentPrincipal = {
+      kind: 'account',
+      sessionId: null,
+      accountId: delivery.accountId,
+      status: 'paired',
+      expiresAt: null,
+      tokenHash: '',
+    };
+    try {
+      await this.replies.reply(agent, dto);
+      return null;
+    } catch (e) {
+      if (e instanceof RelayError) return `${e.code}: ${e.message}`;
+      return `INTERNAL_ERROR: ${(e as Error).message}`;
+    }
+  }
+
+  private async finish(
+    delivery: PushDelivery,
+    outcome: 'delivered' | 'failed',
+    httpStatus: number | null,
+    error: string | null,
+    latencyMs: number | null,
+    replyError: string | null = null,
+  ): Promise<AttemptOutcome> {
+    await this.record(
+      delivery,
+      { outcome, httpStatus, error, latencyMs, nextAttemptAt: null, replyError },
+      outcome,
+    );
+    if (outcome === 'failed') {
+      this.logger.warn(`push delivery ${delivery.id} (${delivery.webhookId}) failed: ${error}`);
+    }
+    return { kind: outcome };
+  }
+
+  private async record(delivery: PushDelivery, attempt: PushAttempt, counted: string): Promise<void> {
+    await this.deliveries.recordAttempt(delivery.id, attempt, this.clock.date());
+    this.metrics.pushDeliveries.inc({ outcome: counted });
+  }
+
+  onApplicationShutdown(): void {
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents.clear();
+  }
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import type { PushEventName } from '@app/core';
+import { ChannelEnvelope, messageEventJson } from '@app/messaging';
+
+/** The push `type` of each agent-stream event name (server-mode §2). */
+export const PUSH_EVENT_TYPES: Record<PushEventName, string> = {
+  message: 'message.received',
+  pairing_complete: 'pairing.completed',
+  pairing_expired: 'pairing.expired',
+  error: 'reply.failed',
+};
+
+/** An event to push: its id (the `webhook-id`), type, sequence number and the exact body. */
+export interface PushEvent {
+  name: PushEventName;
+  webhookId: string;
+  type: string;
+  seq: number | null;
+  messageId: string | null;
+  body: string;
+}
+
+/**
+ * The push event of an agent-stream event, or null for what is not pushed (`stream_replaced`, `connected`).
+ * Body: `{"type","timestamp","seq"?,"data"}`, `data` being exactly what the SSE event of that name carries (a
+ * message's data is written by `messageEventJson`, as for the streams). The `webhook-id` of a message is its id
+ * (so the sweep and the live path make the same one); other events get a new UUID, stored with the delivery.
+ */
+export function pushEventOf(envelope: ChannelEnvelope, at: Date): PushEvent | null {
+  const timestamp = JSON.stringify(at.toISOString());
+  switch (envelope.kind) {
+    case 'message':
+      return {
+        name: 'message',
+        webhookId: envelope.data.id,
+        type: PUSH_EVENT_TYPES.message,
+        seq: envelope.seq,
+        messageId: envelope.data.id,
+        body:
+          `{"type":"${PUSH_EVENT_TYPES.message}","timestamp":${timestamp},"seq":${envelope.seq},` +
+          `"data":${messageEventJson(envelope.data)}}`,
+      };
+    case 'pairing_complete':
+    case 'pairing_expired':
+    case 'error': {
+      const type = PUSH_EVENT_TYPES[envelope.kind];
+      return {
+        name: envelope.kind,
+        webhookId: `evt_${randomUUID()}`,
+        type,
+        seq: null,
+        messageId: null,
+        body: JSON.stringify({ type, timestamp: at.toISOString(), data: envelope.data }),
+      };
+    }
+    default:
+      return null;
+  }
+}
