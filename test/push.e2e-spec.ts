@@ -11,6 +11,7 @@ import {
   sendMessage,
   sendPair,
   sql,
+  TEST_REDIS_PREFIX,
   TEST_ADMIN_TOKEN,
   textReply,
   userMessage,
@@ -421,7 +422,8 @@ describe('push delivery (e2e)', () => {
     expect(sent.body).toEqual(textReply('pushed answer'));
     const row = await waitForDelivery(agent.accountId, 'delivered');
     expect(row.reply_error).toBeNull();
-    // A second answer to the same message is refused by the reply path and recorded, not retried.
+    // A second answer to the same message goes through the reply path's rules like any late reply: held
+    // (LATE_REPLIES=hold, the default; server-mode §4), not an error, and not sent a second time by push.
     const [delivery] = await deliveriesOf(agent.accountId);
     await request(relay.url)
       .post(`/admin/api/push-deliveries/${delivery.id}/redeliver`)
@@ -430,8 +432,42 @@ describe('push delivery (e2e)', () => {
     await waitUntil(async () => (await deliveriesOf(agent.accountId))[0].attempts === 2);
     const [after] = await deliveriesOf(agent.accountId);
     expect(after.status).toBe('delivered');
-    expect(after.reply_error).toMatch(/ALREADY_REPLIED|CALLBACK_EXPIRED/);
+    expect(after.reply_error).toBeNull();
+    const held = await sql<{ status: string }>(
+      `SELECT status FROM held_answers WHERE inbound_message_id = $1`,
+      [id],
+    );
+    expect(held).toEqual([{ status: 'held' }]);
     expect(hook.received.every((r) => r.webhookId === id && r.verified[0])).toBe(true);
+  });
+
+  it('a sync reply the reply path refuses is recorded on the delivery, not retried (LATE_REPLIES=reject)', async () => {
+    // Its own Redis prefix: its own queues, so the redelivery is made by this relay's worker, not the other's.
+    const strict = await startRelay({
+      ...PUSH_ENV,
+      LATE_REPLIES: 'reject',
+      REDIS_PREFIX: `${TEST_REDIS_PREFIX}-strict`,
+    });
+    try {
+      const hook = await receiver();
+      hook.behave({ kind: 'answer', status: 200, body: { response: textReply('first') } });
+      const { agent } = await agentWithEndpoint(hook);
+      const callback = kakao.callbackUrl();
+      await message(agent, 'answer me', callback);
+      await kakao.waitForRequests(callback, 1);
+      await waitForDelivery(agent.accountId, 'delivered');
+      const [delivery] = await deliveriesOf(agent.accountId);
+      await request(strict.url)
+        .post(`/admin/api/push-deliveries/${delivery.id}/redeliver`)
+        .set(admin())
+        .expect(200);
+      await waitUntil(async () => (await deliveriesOf(agent.accountId))[0].attempts === 2);
+      const [after] = await deliveriesOf(agent.accountId);
+      expect(after.status).toBe('delivered');
+      expect(after.reply_error).toMatch(/ALREADY_REPLIED|CALLBACK_EXPIRED/);
+    } finally {
+      await strict.close();
+    }
   });
 
   it('offers the same endpoint routes per account in the admin API', async () => {
