@@ -5,6 +5,7 @@ import { JobsModule } from '@app/jobs';
 import { AuthModule, PairingModule } from '@app/pairing';
 import { CallbackProxyModule } from '@app/reply';
 import { AdminModule } from './admin/admin.module';
+import { AgentSocketModule } from './agent-socket/agent-socket.module';
 import { EventsModule } from './events/events.module';
 import { RootController } from './root/root.controller';
 import { WebhookModule } from './webhook/webhook.module';
@@ -25,6 +26,7 @@ export class RelayModule implements NestModule {
         PairingModule,
         WebhookModule,
         EventsModule,
+        AgentSocketModule,
         CallbackProxyModule,
         AdminModule,
         ...(config.workerInProcess ? [JobsModule] : []),

@@ -5,16 +5,19 @@ import { RateLimitGuard } from '@app/platform';
 import { AuthModule } from '@app/pairing';
 import { WorksSendModule } from '@app/works';
 import { CallbackSendQueue } from './callback-send.queue';
+import { ReplyCommand } from './reply-command';
 import { ReplyController } from './reply.controller';
 import { ReplyService } from './reply.service';
 
 /**
  * `POST /openclaw/reply`: validation, auth, tenant isolation, coalescing and the send job per message (Kakao), or
- * the hand-over to the Works send path (`WorksSender`) for a Naver Works message.
+ * the hand-over to the Works send path (`WorksSender`) for a Naver Works message. `ReplyCommand` is the same
+ * handling for replies that come over the agent socket.
  */
 @Module({
   imports: [PersistenceModule, ProducerQueuesModule, AuthModule, WorksSendModule],
   controllers: [ReplyController],
-  providers: [ReplyService, CallbackSendQueue, RateLimitGuard],
+  providers: [ReplyService, CallbackSendQueue, RateLimitGuard, ReplyCommand],
+  exports: [ReplyCommand],
 })
 export class CallbackProxyModule {}

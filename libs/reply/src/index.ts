@@ -3,3 +3,5 @@ export * from './callback-send.module';
 export * from './reply.service';
 export { CallbackHttpClient } from './callback-http.client';
 export { CallbackDns } from './callback-sender';
+export * from './reply-command';
+export * from './reply-rate-limit';

@@ -22,9 +22,9 @@ import { AccountStore, ApiKeyStore, Clock, InboundMessageStore, SessionStore } f
 import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '@app/pairing';
 import { SessionExpiry } from '@app/pairing';
-import { AgentStream, StreamCloseReason, StreamContext } from './agent-stream';
+import { AgentStream, StreamContext } from './agent-stream';
 import { DeliveryMarker } from './delivery-marker';
-import type { EventFormat, StreamTransport } from './stream-transport';
+import type { EventFormat, StreamCloseReason, StreamTransport } from './stream-transport';
 
 const PRESENCE_EVERY_MS = 5000;
 const PRESENCE_DEBOUNCE_MS = 50;
