@@ -14,6 +14,8 @@ import {
   resetState,
   sendMessage,
   SseClient,
+  streamOpener,
+  StreamTransportName,
   sql,
   TEST_ADMIN_TOKEN,
   TEST_REDIS_PREFIX,
@@ -195,20 +197,25 @@ describe('agent stream limits (e2e, contract §7)', () => {
       resumed.close();
     });
 
-    it('replays a backlog larger than a page in order, each message once', async () => {
-      const agent = await pairAgent(relay.url, 'backlog-user');
-      for (let i = 1; i <= 150; i++) await sendMessage(relay.url, userMessage('backlog-user', `m${i}`));
-      const stream = await openStream(relay.url, agent.token);
-      const events = await stream.waitForCount('message', 150, 20000);
-      expect(events.map((e) => Number(e.id))).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
-      expect(events.map((e) => JSON.parse(e.data).normalized.text)[149]).toBe('m150');
-      stream.close();
-      // Every message was written once: a plain reconnect owes nothing.
-      const again = await openStream(relay.url, agent.token);
-      await sendMessage(relay.url, userMessage('backlog-user', 'live'));
-      expect(JSON.parse((await again.waitFor('message')).data).normalized.text).toBe('live');
-      expect(again.events.filter((e) => e.event === 'message')).toHaveLength(1);
-      again.close();
+    describe.each<StreamTransportName>(['sse', 'ws'])('over %s', (transport) => {
+      const open = streamOpener(transport);
+
+      it('replays a backlog larger than a page in order, each message once', async () => {
+        const agent = await pairAgent(relay.url, `backlog-user-${transport}`);
+        for (let i = 1; i <= 150; i++)
+          await sendMessage(relay.url, userMessage(`backlog-user-${transport}`, `m${i}`));
+        const stream = await open(relay.url, agent.token);
+        const events = await stream.waitForCount('message', 150, 20000);
+        expect(events.map((e) => Number(e.id))).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+        expect(events.map((e) => JSON.parse(e.data).normalized.text)[149]).toBe('m150');
+        stream.close();
+        // Every message was written once: a plain reconnect owes nothing.
+        const again = await open(relay.url, agent.token);
+        await sendMessage(relay.url, userMessage(`backlog-user-${transport}`, 'live'));
+        expect(JSON.parse((await again.waitFor('message')).data).normalized.text).toBe('live');
+        expect(again.events.filter((e) => e.event === 'message')).toHaveLength(1);
+        again.close();
+      });
     });
 
     it('serialises a live event once per process, however many streams write it', async () => {
