@@ -1,4 +1,6 @@
+import { PinoLogger } from 'nestjs-pino';
 import request from 'supertest';
+import { RelayMetrics } from '@app/platform';
 import { WebSocket } from 'ws';
 import { StreamHub } from '@app/streams';
 import {
@@ -278,6 +280,73 @@ describe('agent socket: slow consumers and shutdown (e2e)', () => {
       );
       resumed.close();
     } finally {
+      await relay.close();
+    }
+  });
+
+  it('one "request completed" line per socket (when it closes, 101 with the close code) and per refusal', async () => {
+    const relay = await startRelay({ LOG_LEVEL: 'info' });
+    const root = PinoLogger.root;
+    type Line = { level: string; fields: { req: { id: string }; res: { statusCode: number }; ws?: unknown } };
+    const lines: Line[] = [];
+    const spies = (['info', 'warn'] as const).map((level) =>
+      jest.spyOn(root, level).mockImplementation(((fields: never, msg?: string) => {
+        if (msg === 'request completed') lines.push({ level, fields });
+      }) as never),
+    );
+    try {
+      const agent = await pairAgent(relay.url, 'ws-log-user');
+      lines.length = 0;
+      const socket = await WsClient.connect(relay.url, {
+        token: agent.token,
+        headers: { 'X-Request-Id': 'socket-ok' },
+      });
+      await socket.waitFor('connected');
+      expect(socket.headers['x-request-id']).toBe('socket-ok');
+      expect(lines).toHaveLength(0);
+      socket.ws.close(1000);
+      await socket.waitForEnd();
+      const refused = await WsClient.connect(relay.url, {
+        token: 'f'.repeat(64),
+        headers: { 'X-Request-Id': 'socket-denied' },
+      });
+      expect(refused.status).toBe(401);
+      expect(refused.headers['x-request-id']).toBe('socket-denied');
+      await waitUntil(async () => lines.length === 2);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      await relay.close();
+    }
+    const byId = Object.fromEntries(lines.map((l) => [l.fields.req.id, l]));
+    expect(byId['socket-ok']).toEqual(expect.objectContaining({ level: 'info' }));
+    expect(byId['socket-ok'].fields.res.statusCode).toBe(101);
+    expect(byId['socket-ok'].fields.ws).toEqual({ closeCode: 1000 });
+    expect(byId['socket-denied']).toEqual(expect.objectContaining({ level: 'warn' }));
+    expect(byId['socket-denied'].fields.res.statusCode).toBe(401);
+  });
+
+  it('a live event is serialised once per process for SSE and WebSocket streams alike', async () => {
+    const relay = await startRelay();
+    const metric = async () => {
+      const text = await relay.app.get(RelayMetrics).registry.metrics();
+      const line = text.split('\n').find((l) => l.startsWith('relay_stream_event_serializations_total '));
+      return line ? Number(line.split(' ')[1]) : 0;
+    };
+    const streams: Array<{ close(): void }> = [];
+    try {
+      const agent = await pairAgent(relay.url, 'ws-fanout-user');
+      const sse = await openStream(relay.url, agent.token);
+      const ws1 = await openSocketStream(relay.url, agent.token);
+      const ws2 = await openSocketStream(relay.url, agent.token);
+      streams.push(sse, ws1, ws2);
+      const before = await metric();
+      await sendMessage(relay.url, userMessage('ws-fanout-user', 'one for all'));
+      const [a, b, c] = await Promise.all([sse, ws1, ws2].map((s) => s.waitFor('message')));
+      expect(b.raw).toBe(c.raw);
+      expect(JSON.parse(a.data)).toEqual(JSON.parse(b.data));
+      expect((await metric()) - before).toBe(1);
+    } finally {
+      streams.forEach((s) => s.close());
       await relay.close();
     }
   });
