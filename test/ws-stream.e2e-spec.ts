@@ -327,9 +327,9 @@ describe('agent socket: slow consumers and shutdown (e2e)', () => {
 
   it('a live event is serialised once per process for SSE and WebSocket streams alike', async () => {
     const relay = await startRelay();
-    const metric = async () => {
+    const metric = async (name = 'relay_stream_event_serializations_total') => {
       const text = await relay.app.get(RelayMetrics).registry.metrics();
-      const line = text.split('\n').find((l) => l.startsWith('relay_stream_event_serializations_total '));
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
       return line ? Number(line.split(' ')[1]) : 0;
     };
     const streams: Array<{ close(): void }> = [];
@@ -345,6 +345,10 @@ describe('agent socket: slow consumers and shutdown (e2e)', () => {
       expect(b.raw).toBe(c.raw);
       expect(JSON.parse(a.data)).toEqual(JSON.parse(b.data));
       expect((await metric()) - before).toBe(1);
+      // Open streams and opens, by transport.
+      expect(await metric('relay_open_streams_by_transport{transport="sse"}')).toBe(1);
+      expect(await metric('relay_open_streams_by_transport{transport="ws"}')).toBe(2);
+      expect(await metric('relay_streams_opened_total{transport="ws"}')).toBe(2);
     } finally {
       streams.forEach((s) => s.close());
       await relay.close();

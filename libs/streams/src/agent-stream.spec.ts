@@ -11,6 +11,7 @@ const FORMAT: EventFormat = {
 
 /** A transport whose unsent byte count the test controls, as a client that reads (or not) would. */
 class FakeTransport implements StreamTransport {
+  readonly name = 'fake';
   readonly format = FORMAT;
   written: string[] = [];
   unsentBytes = 0;

@@ -109,6 +109,11 @@ export class AgentStream implements StreamHandle {
     }
   }
 
+  /** The transport's name (metrics). */
+  get transportName(): string {
+    return this.transport.name;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

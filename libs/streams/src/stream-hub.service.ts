@@ -100,6 +100,19 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     this.metrics.gauge('relay_open_streams', 'Agent streams open on this process', [], (gauge) => {
       gauge.set(this.streams.size);
     });
+    this.metrics.gauge(
+      'relay_open_streams_by_transport',
+      'Agent streams open on this process, by transport (sse, ws)',
+      ['transport'],
+      (gauge) => {
+        gauge.reset();
+        const counts = new Map<string, number>();
+        for (const stream of this.streams.values()) {
+          counts.set(stream.transportName, (counts.get(stream.transportName) ?? 0) + 1);
+        }
+        for (const [transport, n] of counts) gauge.set({ transport }, n);
+      },
+    );
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.heartbeat.unref();
     this.presenceTimer = setInterval(() => void this.reportPresence(), PRESENCE_EVERY_MS);
@@ -149,6 +162,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     }
 
     transport.open();
+    this.metrics.streamsOpened.inc({ transport: transport.name });
     const stream = new AgentStream(this.ctx, transport, principal, lastEventId, id);
     stream.slot = replaced ? slot : null;
     this.streams.set(id, stream);

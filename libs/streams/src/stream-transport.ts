@@ -31,6 +31,8 @@ export interface StreamHandle {
  * slow-consumer limit live once, in `AgentStream`.
  */
 export interface StreamTransport {
+  /** The transport's name in metrics (`sse`, `ws`). */
+  readonly name: string;
   readonly format: EventFormat;
   /** Bytes written that the client has not read yet (what the slow-consumer limit and replay pacing watch). */
   readonly unsentBytes: number;

@@ -23,6 +23,7 @@ const CLOSE_REASONS: Record<number, string> = {
  * (`closeCodeFor`).
  */
 export class WsTransport implements StreamTransport {
+  readonly name = 'ws';
   readonly format = SOCKET_FORMAT;
   /** The stream this socket carries, once the hub started it (for `ack`). */
   stream: StreamHandle | null = null;
