@@ -148,6 +148,12 @@ describe('agent stream over WebSocket (e2e, websocket.md §1)', () => {
       [agent.accountId],
     );
     expect(mark.seq).toBe(1);
+    // A frame over the limit (a reply body's 256 KiB and a little) closes the socket with 1009; nothing else breaks.
+    const big = await connect({ token: agent.token });
+    await big.waitFor('connected');
+    big.send({ type: 'reply', requestId: 'big', pad: 'x'.repeat(300 * 1024) });
+    await big.waitForEnd();
+    expect(big.closeCode).toBe(1009);
     // Ten bad frames close the socket with 1008.
     for (let i = 0; i < 6; i++) socket.send('[]');
     await socket.waitForEnd();

@@ -1,4 +1,4 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { NotFoundError } from '@app/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
@@ -33,6 +33,7 @@ function echoRequestId(headers: string[], req: IncomingMessage): void {
  */
 export class RelayWsAdapter extends WsAdapter {
   private readonly errors = new ErrorBodyFilter();
+  private readonly socketLogger = new Logger('WebSocket');
 
   constructor(private readonly app: INestApplicationContext) {
     super(app);
@@ -52,6 +53,18 @@ export class RelayWsAdapter extends WsAdapter {
       void this.upgrade(port, request, socket, head);
     });
     return httpServer;
+  }
+
+  /**
+   * A client's protocol error (a frame over `maxPayload`, invalid UTF-8, a bad opcode) is the client's doing: `ws`
+   * closes that socket (1009, 1007, 1002) and it is logged as a warning, not as an error of the relay.
+   */
+  override bindErrorHandler(server: WebSocketServer): WebSocketServer {
+    server.on('connection', (ws: WebSocket) =>
+      ws.on('error', (err: Error) => this.socketLogger.warn(`client socket error: ${err.message}`)),
+    );
+    server.on('error', (err: Error) => this.socketLogger.error(err));
+    return server;
   }
 
   override bindMessageHandlers(
