@@ -361,6 +361,22 @@ describe('agent socket: slow consumers and shutdown (e2e)', () => {
     }
   });
 
+  it('a socket outlives HTTP_REQUEST_TIMEOUT_MS (only receiving the upgrade request counts)', async () => {
+    const relay = await startRelay({ HTTP_HEADERS_TIMEOUT_MS: '300', HTTP_REQUEST_TIMEOUT_MS: '300' });
+    let socket: WsClient | null = null;
+    try {
+      const agent = await pairAgent(relay.url, 'ws-timeout-user');
+      socket = await openSocketStream(relay.url, agent.token);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(socket.ended).toBe(false);
+      await sendMessage(relay.url, userMessage('ws-timeout-user', 'still open'));
+      expect(JSON.parse((await socket.waitFor('message')).data).normalized.text).toBe('still open');
+    } finally {
+      socket?.close();
+      await relay.close();
+    }
+  });
+
   it('closes open sockets with 1001 when the relay shuts down', async () => {
     const relay = await startRelay();
     let socket: WsClient | null = null;
