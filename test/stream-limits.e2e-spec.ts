@@ -14,8 +14,10 @@ import {
   resetState,
   sendMessage,
   SseClient,
+  AgentStreamClient,
   streamOpener,
   StreamTransportName,
+  WsClient,
   sql,
   TEST_ADMIN_TOKEN,
   TEST_REDIS_PREFIX,
@@ -43,7 +45,7 @@ async function metricValue(relay: RunningRelay, name: string, labels = ''): Prom
   return line ? Number(line.split(' ')[1]) : 0;
 }
 
-function errorCodes(stream: SseClient): string[] {
+function errorCodes(stream: AgentStreamClient): string[] {
   return stream.dataOf<{ code: string }>('error').map((e) => e.code);
 }
 
@@ -66,32 +68,40 @@ describe('agent stream limits (e2e, contract §7)', () => {
       await waitUntil(async () => a.app.get(StreamHub).size + b.app.get(StreamHub).size === 0);
     });
 
-    it('a fourth stream of one token replaces the oldest with STREAM_REPLACED, across replicas', async () => {
-      const agent = await pairAgent(a.url, 'cap-token-user');
-      const s1 = await openStream(a.url, agent.token);
-      const s2 = await openStream(b.url, agent.token);
-      const s3 = await openStream(a.url, agent.token);
-      expect([s1, s2, s3].map((s) => s.ended)).toEqual([false, false, false]);
+    describe.each<StreamTransportName>(['sse', 'ws'])('over %s', (transport) => {
+      const open = streamOpener(transport);
 
-      const s4 = await openStream(b.url, agent.token);
-      await s1.waitForEnd();
-      expect(errorCodes(s1)).toEqual(['STREAM_REPLACED']);
-      expect(s1.events.at(-1)?.raw).toMatch(/^id: \d+\nevent: error\ndata: \{"code":"STREAM_REPLACED"/);
+      it('a fourth stream of one token replaces the oldest with STREAM_REPLACED, across replicas', async () => {
+        const agent = await pairAgent(a.url, `cap-token-user-${transport}`);
+        const s1 = await open(a.url, agent.token);
+        const s2 = await open(b.url, agent.token);
+        const s3 = await open(a.url, agent.token);
+        expect([s1, s2, s3].map((s) => s.ended)).toEqual([false, false, false]);
 
-      // The oldest is now s2, held by the other replica.
-      const s5 = await openStream(a.url, agent.token);
-      await s2.waitForEnd();
-      expect(errorCodes(s2)).toEqual(['STREAM_REPLACED']);
+        const s4 = await open(b.url, agent.token);
+        await s1.waitForEnd();
+        expect(errorCodes(s1)).toEqual(['STREAM_REPLACED']);
+        if (transport === 'sse') {
+          expect(s1.events.at(-1)?.raw).toMatch(/^id: \d+\nevent: error\ndata: \{"code":"STREAM_REPLACED"/);
+        } else {
+          expect((s1 as WsClient).closeCode).toBe(4429);
+        }
 
-      await sendMessage(a.url, userMessage('cap-token-user', 'to the three left'));
-      for (const s of [s3, s4, s5]) {
-        expect(JSON.parse((await s.waitFor('message')).data).normalized.text).toBe('to the three left');
-        expect(s.ended).toBe(false);
-      }
-      expect(
-        await metricValue(a, 'relay_streams_closed_total', '{reason="replaced"}'),
-      ).toBeGreaterThanOrEqual(1);
-      [s3, s4, s5].forEach((s) => s.close());
+        // The oldest is now s2, held by the other replica.
+        const s5 = await open(a.url, agent.token);
+        await s2.waitForEnd();
+        expect(errorCodes(s2)).toEqual(['STREAM_REPLACED']);
+
+        await sendMessage(a.url, userMessage(`cap-token-user-${transport}`, 'to the three left'));
+        for (const s of [s3, s4, s5]) {
+          expect(JSON.parse((await s.waitFor('message')).data).normalized.text).toBe('to the three left');
+          expect(s.ended).toBe(false);
+        }
+        expect(
+          await metricValue(a, 'relay_streams_closed_total', '{reason="replaced"}'),
+        ).toBeGreaterThanOrEqual(1);
+        [s3, s4, s5].forEach((s) => s.close());
+      });
     });
 
     it('a stream replaced while the announcement was lost ends on the next heartbeat', async () => {
