@@ -296,31 +296,37 @@ describe('agent stream limits (e2e, contract §7)', () => {
     });
     afterAll(() => relay.close());
 
-    it('a session disconnected behind the relay’s back ends its stream within a heartbeat', async () => {
-      const agent = await pairAgent(relay.url, 'revoke-session-user');
-      const stream = await openStream(relay.url, agent.token);
-      await sql(`UPDATE sessions SET status = 'disconnected' WHERE account_id = $1`, [agent.accountId]);
-      await stream.waitForEnd(5000);
-      expect(stream.dataOf('pairing_expired')).toEqual([{ reason: 'disconnected' }]);
-    });
+    describe.each<StreamTransportName>(['sse', 'ws'])('over %s', (transport) => {
+      const open = streamOpener(transport);
 
-    it('a rotated relay token ends the streams of the old one within a heartbeat', async () => {
-      const agent = await pairAgent(relay.url, 'revoke-token-user');
-      const oldToken = generateToken();
-      await sql('UPDATE accounts SET relay_token_hash = $2 WHERE id = $1', [
-        agent.accountId,
-        hashToken(oldToken),
-      ]);
-      const byOld = await openStream(relay.url, oldToken);
-      const bySession = await openStream(relay.url, agent.token);
-      await sql('UPDATE accounts SET relay_token_hash = $2 WHERE id = $1', [
-        agent.accountId,
-        hashToken(generateToken()),
-      ]);
-      await byOld.waitForEnd(5000);
-      expect(byOld.dataOf('pairing_expired')).toEqual([{ reason: 'disconnected' }]);
-      expect(bySession.ended).toBe(false);
-      bySession.close();
+      it('a session disconnected behind the relay’s back ends its stream within a heartbeat', async () => {
+        const agent = await pairAgent(relay.url, `revoke-session-user-${transport}`);
+        const stream = await open(relay.url, agent.token);
+        await sql(`UPDATE sessions SET status = 'disconnected' WHERE account_id = $1`, [agent.accountId]);
+        await stream.waitForEnd(5000);
+        expect(stream.dataOf('pairing_expired')).toEqual([{ reason: 'disconnected' }]);
+        if (transport === 'ws') expect((stream as WsClient).closeCode).toBe(4401);
+      });
+
+      it('a rotated relay token ends the streams of the old one within a heartbeat', async () => {
+        const agent = await pairAgent(relay.url, `revoke-token-user-${transport}`);
+        const oldToken = generateToken();
+        await sql('UPDATE accounts SET relay_token_hash = $2 WHERE id = $1', [
+          agent.accountId,
+          hashToken(oldToken),
+        ]);
+        const byOld = await open(relay.url, oldToken);
+        const bySession = await open(relay.url, agent.token);
+        await sql('UPDATE accounts SET relay_token_hash = $2 WHERE id = $1', [
+          agent.accountId,
+          hashToken(generateToken()),
+        ]);
+        await byOld.waitForEnd(5000);
+        expect(byOld.dataOf('pairing_expired')).toEqual([{ reason: 'disconnected' }]);
+        if (transport === 'ws') expect((byOld as WsClient).closeCode).toBe(4401);
+        expect(bySession.ended).toBe(false);
+        bySession.close();
+      });
     });
 
     it('a pending stream that missed pairing_complete attaches on the next heartbeat', async () => {
