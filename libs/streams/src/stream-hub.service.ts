@@ -33,7 +33,7 @@ const PRESENCE_DEBOUNCE_MS = 50;
 const REPLAY_PAGE = { rows: 64, bytes: 256 * 1024 };
 
 /**
- * The stream broker of this replica, whatever the transport (SSE today): holds its agent streams, wires them to Redis Pub/Sub (through the process's
+ * The stream broker of this replica, whatever the transport (SSE, WebSocket): holds its agent streams, wires them to Redis Pub/Sub (through the process's
  * single subscriber), enforces the stream caps (per credential and per client address, cluster-wide through
  * `StreamSlots`), serialises each live event once for all its streams, and on every heartbeat re-checks every
  * stream's credential and slot in one batch — so a revocation or replacement whose Pub/Sub message was lost

@@ -26,9 +26,9 @@ export interface StreamHandle {
 
 /**
  * One agent connection as the delivery core sees it (`AgentStream`): somewhere to write framed events, how much
- * of that the client has not taken yet, and how to end it. SSE is the first transport (apps/relay/src/events);
- * WebSocket and push deliveries implement the same interface, so ordering, replay, exactly-once, pacing and the
- * slow-consumer limit live once, in `AgentStream`.
+ * of that the client has not taken yet, and how to end it. SSE (apps/relay/src/events) and WebSocket
+ * (apps/relay/src/agent-socket) implement it, push deliveries will too, so ordering, replay, exactly-once, pacing
+ * and the slow-consumer limit live once, in `AgentStream`.
  */
 export interface StreamTransport {
   /** The transport's name in metrics (`sse`, `ws`). */
