@@ -212,10 +212,12 @@ describe('delivery to agent streams (e2e)', () => {
     const agent = await pairAgent(a.url, 'many-streams');
     const pubsub = a.app.get(PubSubService);
     const admin = new Redis({ ...redisOptionsFromUrl(TEST_REDIS_URL), maxRetriesPerRequest: 1 });
+    // Connections on this test's database index only: the Redis server is shared with other test runs.
+    const db = `db=${redisOptionsFromUrl(TEST_REDIS_URL).db ?? 0}`;
     const clientCount = async () =>
       String(await admin.client('LIST'))
         .split('\n')
-        .filter(Boolean).length;
+        .filter((line) => line.split(' ').includes(db)).length;
     const channelCount = async () => (await admin.pubsub('CHANNELS', `${TEST_REDIS_PREFIX}:*`)).length;
     try {
       const baseline = {
