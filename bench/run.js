@@ -9,6 +9,7 @@
  *                     50 connections × 10 s (after a 2 s warm-up); then a separate 5 s run under the CPU profiler
  *     (2) latency     webhook → `message` event at 200 and 1,000 msg/s for 10 s each, spread round-robin over
  *                     4 paired users, each with its own stream; lost and duplicated counts
+ *     (2ws) the same at 1,000 msg/s with the streams on the agent socket (`GET /v1/ws`): p99 no worse than SSE's
  *     (3) reply       POST /openclaw/reply → fake Kakao callback POST, coalesced (1200 ms)
  *     (6) push        webhooks at 1,000 msg/s for an account with a push endpoint (server-mode §2) → signed POSTs
  *                     to a local receiver that verifies each with the npm standardwebhooks library; webhook →
@@ -44,7 +45,7 @@ const { setTimeout } = require('node:timers');
 const { Client } = require('pg');
 const Redis = require('ioredis');
 const { startNodeChild, killAllChildren, installExitGuards, ROOT } = require('./lib/procs');
-const { payloadFactory, requestJson, pairUser, SseClient } = require('./lib/relay-client');
+const { payloadFactory, requestJson, pairUser, SseClient, WsStreamClient } = require('./lib/relay-client');
 const { closedLoop, fixedRate, timedPost } = require('./lib/load');
 const { startFakeKakao } = require('./lib/fake-kakao');
 const { summarizeProfile, formatSummary } = require('./cpuprofile-summary');
@@ -87,6 +88,7 @@ const CONFIG = QUICK
       profileS: 2,
       latency: { rates: [200, 1000], durationS: 3, users: 4, lossGraceMs: 5000 },
       push: { rate: 1000, durationS: 3, lossGraceMs: 10000 },
+      latencyWsRates: [1000],
       replies: { coalesced: 10, sync: 10, spacingMs: 100 },
       streams: [200, 500],
     }
@@ -95,6 +97,7 @@ const CONFIG = QUICK
       profileS: 5,
       latency: { rates: [200, 1000], durationS: 10, users: 4, lossGraceMs: 5000 },
       push: { rate: 1000, durationS: 10, lossGraceMs: 10000 },
+      latencyWsRates: [1000],
       replies: { coalesced: 60, sync: 60, spacingMs: 100 },
       streams: [1000, 5000],
     };
@@ -104,6 +107,8 @@ const TARGETS = {
   ingestP99Ms: 50,
   eventP99MsAt1000: 20,
   pushP99MsAt1000: 25,
+  /** The agent socket's webhook → event p99 at 1,000 msg/s may exceed SSE's by this much (run-to-run noise). */
+  wsP99Tolerance: 1.1,
   kibPerIdleStream: 18,
 };
 
@@ -519,13 +524,18 @@ function perMessage(counts, messages) {
   };
 }
 
-/** (2) webhook → `message` event latency at fixed rates, round-robin over several paired users and streams. */
-async function latencyPhase(relay) {
-  const { rates, durationS, users: userCount, lossGraceMs } = CONFIG.latency;
+/**
+ * (2) webhook → `message` event latency at fixed rates, round-robin over several paired users and streams; the
+ * streams are SSE (`transport` 'sse') or the agent socket ('ws').
+ */
+async function latencyPhase(relay, transport = 'sse', rates = CONFIG.latency.rates) {
+  const { durationS, users: userCount, lossGraceMs } = CONFIG.latency;
+  const Client = transport === 'ws' ? WsStreamClient : SseClient;
+  const label = transport === 'ws' ? 'latency ws' : 'latency';
   const byText = new Map();
   const onEvent = (ev, t) => {
     if (ev.event !== 'message') return;
-    const data = JSON.parse(ev.data);
+    const data = typeof ev.data === 'string' ? JSON.parse(ev.data) : ev.data;
     const rec = byText.get(data.normalized.text);
     if (!rec) return;
     rec.arrivals++;
@@ -535,29 +545,29 @@ async function latencyPhase(relay) {
   const streams = [];
   try {
     for (let u = 0; u < userCount; u++) {
-      const user = await pairUser(relay.port, `latency-${RUN_ID}-${u}`, makePayload);
+      const user = await pairUser(relay.port, `latency-${transport}-${RUN_ID}-${u}`, makePayload);
       users.push(user);
-      streams.push(await new SseClient(relay.port, user.token, { onEvent }).open());
+      streams.push(await new Client(relay.port, user.token, { onEvent }).open());
     }
     const out = {};
     for (const rate of rates) {
       await sleep(1000);
-      await quiet(`latency ${rate}/s`);
-      log(`latency: ${rate} msg/s × ${durationS} s over ${userCount} users/streams`);
+      await quiet(`${label} ${rate}/s`);
+      log(`${label}: ${rate} msg/s × ${durationS} s over ${userCount} users/streams (${transport})`);
       const records = [];
       const meter = cpuMeter(relay.pid);
       const run = await fixedRate({
         rate,
         durationS,
         send: (i, agent) => {
-          const text = `lat-${RUN_ID}-${rate}-${i}`;
+          const text = `lat-${transport}-${RUN_ID}-${rate}-${i}`;
           const rec = { t0: null, t1: null, ok: false, tEvent: null, arrivals: 0 };
           byText.set(text, rec);
           records.push(rec);
           const body = makePayload({
             userKey: users[i % userCount].userKey,
             text,
-            callbackUrl: `http://127.0.0.1/v1/callback/lat-${RUN_ID}-${rate}-${i}`,
+            callbackUrl: `http://127.0.0.1/v1/callback/lat-${transport}-${RUN_ID}-${rate}-${i}`,
           });
           return timedPost(relay.port, '/kakao/webhook', body, agent, '"useCallback":true').then((r) => {
             rec.t0 = r.t0;
@@ -602,7 +612,7 @@ async function latencyPhase(relay) {
       };
       const o = out[rate];
       log(
-        `latency ${rate}/s: p50 ${o.eventLatencyMs.p50} p95 ${o.eventLatencyMs.p95} p99 ${o.eventLatencyMs.p99} ` +
+        `${label} ${rate}/s: p50 ${o.eventLatencyMs.p50} p95 ${o.eventLatencyMs.p95} p99 ${o.eventLatencyMs.p99} ` +
           `max ${o.eventLatencyMs.max} ms; lost ${o.lost}, duplicated ${o.duplicated}, webhook failed ${o.webhookFailed}`,
       );
       for (const r of records) r.text = undefined;
@@ -971,6 +981,22 @@ function verdicts(r) {
         p.badSignatures === 0,
     };
   }
+  if (r.latencyWs && r.latencyWs[1000]) {
+    const w = r.latencyWs[1000];
+    const sse = r.latency && r.latency[1000] ? r.latency[1000].eventLatencyMs.p99 : null;
+    v.latencyWs = {
+      target:
+        "agent socket: webhook → event p99 at 1,000 msg/s no worse than SSE's (within " +
+        `${Math.round((TARGETS.wsP99Tolerance - 1) * 100)}% run-to-run noise), zero lost, zero duplicated`,
+      measured: `p99 ${w.eventLatencyMs.p99} ms (SSE ${sse} ms), lost ${w.lost}, duplicated ${w.duplicated}`,
+      met:
+        w.eventLatencyMs.p99 !== null &&
+        sse !== null &&
+        w.eventLatencyMs.p99 <= sse * TARGETS.wsP99Tolerance &&
+        w.lost === 0 &&
+        w.duplicated === 0,
+    };
+  }
   if (r.memory) {
     const last = r.memory.perStream[r.memory.perStream.length - 1];
     v.memory = {
@@ -1038,6 +1064,22 @@ function printReport(r) {
       null,
       null,
     );
+  }
+  if (r.latencyWs) {
+    for (const rate of CONFIG.latencyWsRates) {
+      const l = r.latencyWs[rate];
+      if (!l) continue;
+      const sse = r.latency && r.latency[rate];
+      for (const p of ['p50', 'p95', 'p99', 'max']) {
+        row(
+          `(2ws) ${rate}/s webhook→event ${p} ms (WebSocket; SSE in the baseline column)`,
+          l.eventLatencyMs[p],
+          sse && sse.eventLatencyMs[p],
+          sse ? ratio(l.eventLatencyMs[p], sse.eventLatencyMs[p]) : null,
+        );
+      }
+      row(`(2ws) ${rate}/s lost / duplicated`, `${l.lost} / ${l.duplicated}`, null, null);
+    }
   }
   const b200 = base && base.fixedRate[CONFIG.latency.rates[0]];
   for (const [key, title] of [
@@ -1185,6 +1227,7 @@ async function main() {
       await phase('ingest', () => ingestPhase(relayA));
       await phase('latency', () => latencyPhase(relayA));
       await phase('push', () => pushPhase(relayA));
+      await phase('latencyWs', () => latencyPhase(relayA, 'ws', CONFIG.latencyWsRates));
       await phase('replyCoalesced', () =>
         replyPhase(relayA, fake, { label: 'coalesced', count: CONFIG.replies.coalesced, sequential: false }),
       );

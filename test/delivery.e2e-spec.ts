@@ -1,7 +1,10 @@
 import Redis from 'ioredis';
 import {
+  AgentStreamClient,
   openStream,
   pairAgent,
+  streamOpener,
+  StreamTransportName,
   resetState,
   sendMessage,
   SseClient,
@@ -19,11 +22,11 @@ interface MessageData {
   normalized: { text: string; userId: string };
 }
 
-function texts(stream: SseClient): string[] {
+function texts(stream: AgentStreamClient): string[] {
   return stream.dataOf<MessageData>('message').map((m) => m.normalized.text);
 }
 
-function ids(stream: SseClient): number[] {
+function ids(stream: AgentStreamClient): number[] {
   return stream.events.filter((e) => e.event === 'message').map((e) => Number(e.id));
 }
 
@@ -43,128 +46,148 @@ describe('delivery to agent streams (e2e)', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
-  it('delivers once across two relay instances: webhook into A, stream on B', async () => {
-    const agent = await pairAgent(a.url, 'two-instance-user');
-    const stream = await openStream(b.url, agent.token);
-    await sendMessage(a.url, userMessage('two-instance-user', 'first'));
-    await sendMessage(b.url, userMessage('two-instance-user', 'second'));
-    await sendMessage(a.url, userMessage('two-instance-user', 'third'));
-    await stream.waitForCount('message', 3);
-    expect(texts(stream)).toEqual(['first', 'second', 'third']);
-    expect(ids(stream)).toEqual([1, 2, 3]);
-    // Delivery is recorded as the account's mark (the rows themselves are not rewritten).
-    await waitUntil(async () => {
-      const marks = await sql<{ seq: number }>(
-        'SELECT delivered_seq::int AS seq FROM account_deliveries WHERE account_id = $1',
+  // The delivery guarantees hold whatever the transport: the same tests over SSE and over the agent socket.
+  describe.each<StreamTransportName>(['sse', 'ws'])('over %s', (transport) => {
+    const open = streamOpener(transport);
+
+    it('delivers once across two relay instances: webhook into A, stream on B', async () => {
+      const agent = await pairAgent(a.url, `two-instance-user-${transport}`);
+      const stream = await open(b.url, agent.token);
+      await sendMessage(a.url, userMessage(`two-instance-user-${transport}`, 'first'));
+      await sendMessage(b.url, userMessage(`two-instance-user-${transport}`, 'second'));
+      await sendMessage(a.url, userMessage(`two-instance-user-${transport}`, 'third'));
+      await stream.waitForCount('message', 3);
+      expect(texts(stream)).toEqual(['first', 'second', 'third']);
+      expect(ids(stream)).toEqual([1, 2, 3]);
+      // Delivery is recorded as the account's mark (the rows themselves are not rewritten).
+      await waitUntil(async () => {
+        const marks = await sql<{ seq: number }>(
+          'SELECT delivered_seq::int AS seq FROM account_deliveries WHERE account_id = $1',
+          [agent.accountId],
+        );
+        return marks[0]?.seq === 3;
+      });
+      const rows = await sql<{ status: string; stored: string }>(
+        `SELECT v.status, m.status AS stored FROM inbound_message_states v JOIN inbound_messages m USING (id)
+          WHERE v.account_id = $1 ORDER BY v.seq`,
         [agent.accountId],
       );
-      return marks[0]?.seq === 3;
+      expect(rows).toEqual([
+        { status: 'delivered', stored: 'queued' },
+        { status: 'delivered', stored: 'queued' },
+        { status: 'delivered', stored: 'queued' },
+      ]);
+      stream.close();
     });
-    const rows = await sql<{ status: string; stored: string }>(
-      `SELECT v.status, m.status AS stored FROM inbound_message_states v JOIN inbound_messages m USING (id)
-        WHERE v.account_id = $1 ORDER BY v.seq`,
-      [agent.accountId],
-    );
-    expect(rows).toEqual([
-      { status: 'delivered', stored: 'queued' },
-      { status: 'delivered', stored: 'queued' },
-      { status: 'delivered', stored: 'queued' },
-    ]);
-    stream.close();
-  });
 
-  it('50 concurrent webhooks for one user: each stored and delivered exactly once, in sequence order', async () => {
-    const agent = await pairAgent(a.url, 'burst-user');
-    const stream = await openStream(b.url, agent.token);
-    const answers = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        sendMessage(i % 2 ? a.url : b.url, userMessage('burst-user', `burst ${i}`)),
-      ),
-    );
-    expect(answers.every((x) => x.useCallback === true)).toBe(true);
-    await stream.waitForCount('message', 50);
-    await sendMessage(a.url, userMessage('burst-user', 'sentinel'));
-    await stream.waitForCount('message', 51);
-    const got = texts(stream);
-    expect(got).toHaveLength(51);
-    expect(new Set(got).size).toBe(51);
-    expect(ids(stream)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
-    const rows = await sql<{ n: number }>(
-      'SELECT count(*)::int AS n FROM inbound_messages WHERE account_id = $1',
-      [agent.accountId],
-    );
-    expect(rows[0].n).toBe(51);
-    stream.close();
-  });
-
-  it('200 concurrent webhooks for 200 users: each stored and delivered exactly once', async () => {
-    const agents = await Promise.all(Array.from({ length: 200 }, (_, i) => pairAgent(a.url, `crowd-${i}`)));
-    const streams = await Promise.all(
-      agents.map((agent, i) => openStream(i % 2 ? a.url : b.url, agent.token)),
-    );
-    const answers = await Promise.all(
-      agents.map((agent, i) =>
-        sendMessage(i % 2 ? b.url : a.url, userMessage(agent.userKey, `hello from ${i}`)),
-      ),
-    );
-    expect(answers.every((x) => x.useCallback === true)).toBe(true);
-    await Promise.all(streams.map((s) => s.waitForCount('message', 1)));
-    // Second round as a sentinel: nothing of the first round may come twice.
-    await Promise.all(agents.map((agent, i) => sendMessage(a.url, userMessage(agent.userKey, `again ${i}`))));
-    await Promise.all(streams.map((s) => s.waitForCount('message', 2)));
-    streams.forEach((s, i) => expect(texts(s)).toEqual([`hello from ${i}`, `again ${i}`]));
-    const rows = await sql<{ n: number }>(
-      "SELECT count(*)::int AS n FROM inbound_messages WHERE conversation_key LIKE '%:crowd-%'",
-    );
-    expect(rows[0].n).toBe(400);
-    streams.forEach((s) => s.close());
-  });
-
-  it('several streams of one account each receive every event', async () => {
-    const agent = await pairAgent(a.url, 'multi-stream-user');
-    const s1 = await openStream(a.url, agent.token);
-    const s2 = await openStream(b.url, agent.token);
-    await sendMessage(a.url, userMessage('multi-stream-user', 'to both'));
-    await Promise.all([s1.waitFor('message'), s2.waitFor('message')]);
-    expect(texts(s1)).toEqual(['to both']);
-    expect(texts(s2)).toEqual(['to both']);
-    s1.close();
-    s2.close();
-  });
-
-  it('reconnect: missing messages come once; with Last-Event-ID the written-but-unanswered ones come again', async () => {
-    const agent = await pairAgent(a.url, 'flaky-agent');
-    const first = await openStream(b.url, agent.token);
-    await sendMessage(a.url, userMessage('flaky-agent', 'm1'));
-    await sendMessage(a.url, userMessage('flaky-agent', 'm2'));
-    await first.waitForCount('message', 2);
-    first.close();
-    // Wait until both are marked delivered (the stream marks in batches).
-    await waitUntil(async () => {
+    it('50 concurrent webhooks for one user: each stored and delivered exactly once, in sequence order', async () => {
+      const agent = await pairAgent(a.url, `burst-user-${transport}`);
+      const stream = await open(b.url, agent.token);
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          sendMessage(i % 2 ? a.url : b.url, userMessage(`burst-user-${transport}`, `burst ${i}`)),
+        ),
+      );
+      expect(answers.every((x) => x.useCallback === true)).toBe(true);
+      await stream.waitForCount('message', 50);
+      await sendMessage(a.url, userMessage(`burst-user-${transport}`, 'sentinel'));
+      await stream.waitForCount('message', 51);
+      const got = texts(stream);
+      expect(got).toHaveLength(51);
+      expect(new Set(got).size).toBe(51);
+      expect(ids(stream)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
       const rows = await sql<{ n: number }>(
-        "SELECT count(*)::int AS n FROM inbound_message_states WHERE account_id = $1 AND status = 'delivered'",
+        'SELECT count(*)::int AS n FROM inbound_messages WHERE account_id = $1',
         [agent.accountId],
       );
-      return rows[0].n === 2;
+      expect(rows[0].n).toBe(51);
+      stream.close();
     });
-    await sendMessage(a.url, userMessage('flaky-agent', 'm3'));
-    await sendMessage(b.url, userMessage('flaky-agent', 'm4'));
 
-    const plain = await openStream(a.url, agent.token);
-    await plain.waitForCount('message', 2);
-    expect(texts(plain)).toEqual(['m3', 'm4']);
-    expect(ids(plain)).toEqual([3, 4]);
-    await sendMessage(a.url, userMessage('flaky-agent', 'm5'));
-    await plain.waitForCount('message', 3);
-    expect(texts(plain)).toEqual(['m3', 'm4', 'm5']);
-    plain.close();
+    it('200 concurrent webhooks for 200 users: each stored and delivered exactly once', async () => {
+      const agents = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => pairAgent(a.url, `crowd-${transport}-${i}`)),
+      );
+      const streams = await Promise.all(agents.map((agent, i) => open(i % 2 ? a.url : b.url, agent.token)));
+      const answers = await Promise.all(
+        agents.map((agent, i) =>
+          sendMessage(i % 2 ? b.url : a.url, userMessage(agent.userKey, `hello from ${i}`)),
+        ),
+      );
+      expect(answers.every((x) => x.useCallback === true)).toBe(true);
+      await Promise.all(streams.map((s) => s.waitForCount('message', 1)));
+      // Second round as a sentinel: nothing of the first round may come twice.
+      await Promise.all(
+        agents.map((agent, i) => sendMessage(a.url, userMessage(agent.userKey, `again ${i}`))),
+      );
+      await Promise.all(streams.map((s) => s.waitForCount('message', 2)));
+      streams.forEach((s, i) => expect(texts(s)).toEqual([`hello from ${i}`, `again ${i}`]));
+      const rows = await sql<{ n: number }>(
+        `SELECT count(*)::int AS n FROM inbound_messages WHERE conversation_key LIKE '%:crowd-${transport}-%'`,
+      );
+      expect(rows[0].n).toBe(400);
+      streams.forEach((s) => s.close());
+    });
 
-    const resumed = await openStream(b.url, agent.token, 1);
-    await resumed.waitForCount('message', 4);
-    expect(texts(resumed)).toEqual(['m2', 'm3', 'm4', 'm5']);
-    expectStrictlyIncreasing(resumed.events.map((e) => Number(e.id)));
-    expect(Number(resumed.events[0].id)).toBe(1);
-    resumed.close();
+    it('several streams of one account each receive every event', async () => {
+      const agent = await pairAgent(a.url, `multi-stream-user-${transport}`);
+      const s1 = await open(a.url, agent.token);
+      const s2 = await open(b.url, agent.token);
+      await sendMessage(a.url, userMessage(`multi-stream-user-${transport}`, 'to both'));
+      await Promise.all([s1.waitFor('message'), s2.waitFor('message')]);
+      expect(texts(s1)).toEqual(['to both']);
+      expect(texts(s2)).toEqual(['to both']);
+      s1.close();
+      s2.close();
+    });
+
+    it('reconnect: missing messages come once; with Last-Event-ID the written-but-unanswered ones come again', async () => {
+      const agent = await pairAgent(a.url, `flaky-agent-${transport}`);
+      const first = await open(b.url, agent.token);
+      await sendMessage(a.url, userMessage(`flaky-agent-${transport}`, 'm1'));
+      await sendMessage(a.url, userMessage(`flaky-agent-${transport}`, 'm2'));
+      await first.waitForCount('message', 2);
+      first.close();
+      // Wait until both are marked delivered (the stream marks in batches).
+      await waitUntil(async () => {
+        const rows = await sql<{ n: number }>(
+          "SELECT count(*)::int AS n FROM inbound_message_states WHERE account_id = $1 AND status = 'delivered'",
+          [agent.accountId],
+        );
+        return rows[0].n === 2;
+      });
+      await sendMessage(a.url, userMessage(`flaky-agent-${transport}`, 'm3'));
+      await sendMessage(b.url, userMessage(`flaky-agent-${transport}`, 'm4'));
+
+      const plain = await open(a.url, agent.token);
+      await plain.waitForCount('message', 2);
+      expect(texts(plain)).toEqual(['m3', 'm4']);
+      expect(ids(plain)).toEqual([3, 4]);
+      await sendMessage(a.url, userMessage(`flaky-agent-${transport}`, 'm5'));
+      await plain.waitForCount('message', 3);
+      expect(texts(plain)).toEqual(['m3', 'm4', 'm5']);
+      plain.close();
+
+      const resumed = await open(b.url, agent.token, 1);
+      await resumed.waitForCount('message', 4);
+      expect(texts(resumed)).toEqual(['m2', 'm3', 'm4', 'm5']);
+      expectStrictlyIncreasing(resumed.events.map((e) => Number(e.id)));
+      expect(Number(resumed.events[0].id)).toBe(1);
+      resumed.close();
+    });
+  });
+
+  it('an account holds SSE and WebSocket streams at once, on either replica; each gets every event', async () => {
+    const agent = await pairAgent(a.url, 'mixed-transports-user');
+    const sse = await openStream(a.url, agent.token);
+    const ws = await streamOpener('ws')(b.url, agent.token);
+    await sendMessage(b.url, userMessage('mixed-transports-user', 'to both transports'));
+    await Promise.all([sse.waitFor('message'), ws.waitFor('message')]);
+    expect(texts(sse)).toEqual(['to both transports']);
+    expect(texts(ws)).toEqual(['to both transports']);
+    expect(ids(sse)).toEqual(ids(ws));
+    sse.close();
+    ws.close();
   });
 
   it('parses a channel message once for all the local streams of its channel', async () => {
@@ -189,10 +212,12 @@ describe('delivery to agent streams (e2e)', () => {
     const agent = await pairAgent(a.url, 'many-streams');
     const pubsub = a.app.get(PubSubService);
     const admin = new Redis({ ...redisOptionsFromUrl(TEST_REDIS_URL), maxRetriesPerRequest: 1 });
+    // Connections on this test's database index only: the Redis server is shared with other test runs.
+    const db = `db=${redisOptionsFromUrl(TEST_REDIS_URL).db ?? 0}`;
     const clientCount = async () =>
       String(await admin.client('LIST'))
         .split('\n')
-        .filter(Boolean).length;
+        .filter((line) => line.split(' ').includes(db)).length;
     const channelCount = async () => (await admin.pubsub('CHANNELS', `${TEST_REDIS_PREFIX}:*`)).length;
     try {
       const baseline = {

@@ -48,6 +48,7 @@ describe('OpenAPI document (e2e)', () => {
       'POST /v1/sessions/create',
       'GET /v1/sessions/{sessionToken}/status',
       'GET /v1/events',
+      'GET /v1/ws',
       'POST /openclaw/reply',
       'GET /health',
       'GET /health/ready',

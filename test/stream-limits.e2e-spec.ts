@@ -14,6 +14,10 @@ import {
   resetState,
   sendMessage,
   SseClient,
+  AgentStreamClient,
+  streamOpener,
+  StreamTransportName,
+  WsClient,
   sql,
   TEST_ADMIN_TOKEN,
   TEST_REDIS_PREFIX,
@@ -41,7 +45,7 @@ async function metricValue(relay: RunningRelay, name: string, labels = ''): Prom
   return line ? Number(line.split(' ')[1]) : 0;
 }
 
-function errorCodes(stream: SseClient): string[] {
+function errorCodes(stream: AgentStreamClient): string[] {
   return stream.dataOf<{ code: string }>('error').map((e) => e.code);
 }
 
@@ -64,32 +68,40 @@ describe('agent stream limits (e2e, contract §7)', () => {
       await waitUntil(async () => a.app.get(StreamHub).size + b.app.get(StreamHub).size === 0);
     });
 
-    it('a fourth stream of one token replaces the oldest with STREAM_REPLACED, across replicas', async () => {
-      const agent = await pairAgent(a.url, 'cap-token-user');
-      const s1 = await openStream(a.url, agent.token);
-      const s2 = await openStream(b.url, agent.token);
-      const s3 = await openStream(a.url, agent.token);
-      expect([s1, s2, s3].map((s) => s.ended)).toEqual([false, false, false]);
+    describe.each<StreamTransportName>(['sse', 'ws'])('over %s', (transport) => {
+      const open = streamOpener(transport);
 
-      const s4 = await openStream(b.url, agent.token);
-      await s1.waitForEnd();
-      expect(errorCodes(s1)).toEqual(['STREAM_REPLACED']);
-      expect(s1.events.at(-1)?.raw).toMatch(/^id: \d+\nevent: error\ndata: \{"code":"STREAM_REPLACED"/);
+      it('a fourth stream of one token replaces the oldest with STREAM_REPLACED, across replicas', async () => {
+        const agent = await pairAgent(a.url, `cap-token-user-${transport}`);
+        const s1 = await open(a.url, agent.token);
+        const s2 = await open(b.url, agent.token);
+        const s3 = await open(a.url, agent.token);
+        expect([s1, s2, s3].map((s) => s.ended)).toEqual([false, false, false]);
 
-      // The oldest is now s2, held by the other replica.
-      const s5 = await openStream(a.url, agent.token);
-      await s2.waitForEnd();
-      expect(errorCodes(s2)).toEqual(['STREAM_REPLACED']);
+        const s4 = await open(b.url, agent.token);
+        await s1.waitForEnd();
+        expect(errorCodes(s1)).toEqual(['STREAM_REPLACED']);
+        if (transport === 'sse') {
+          expect(s1.events.at(-1)?.raw).toMatch(/^id: \d+\nevent: error\ndata: \{"code":"STREAM_REPLACED"/);
+        } else {
+          expect((s1 as WsClient).closeCode).toBe(4429);
+        }
 
-      await sendMessage(a.url, userMessage('cap-token-user', 'to the three left'));
-      for (const s of [s3, s4, s5]) {
-        expect(JSON.parse((await s.waitFor('message')).data).normalized.text).toBe('to the three left');
-        expect(s.ended).toBe(false);
-      }
-      expect(
-        await metricValue(a, 'relay_streams_closed_total', '{reason="replaced"}'),
-      ).toBeGreaterThanOrEqual(1);
-      [s3, s4, s5].forEach((s) => s.close());
+        // The oldest is now s2, held by the other replica.
+        const s5 = await open(a.url, agent.token);
+        await s2.waitForEnd();
+        expect(errorCodes(s2)).toEqual(['STREAM_REPLACED']);
+
+        await sendMessage(a.url, userMessage(`cap-token-user-${transport}`, 'to the three left'));
+        for (const s of [s3, s4, s5]) {
+          expect(JSON.parse((await s.waitFor('message')).data).normalized.text).toBe('to the three left');
+          expect(s.ended).toBe(false);
+        }
+        expect(
+          await metricValue(a, 'relay_streams_closed_total', '{reason="replaced"}'),
+        ).toBeGreaterThanOrEqual(1);
+        [s3, s4, s5].forEach((s) => s.close());
+      });
     });
 
     it('a stream replaced while the announcement was lost ends on the next heartbeat', async () => {
@@ -195,20 +207,25 @@ describe('agent stream limits (e2e, contract §7)', () => {
       resumed.close();
     });
 
-    it('replays a backlog larger than a page in order, each message once', async () => {
-      const agent = await pairAgent(relay.url, 'backlog-user');
-      for (let i = 1; i <= 150; i++) await sendMessage(relay.url, userMessage('backlog-user', `m${i}`));
-      const stream = await openStream(relay.url, agent.token);
-      const events = await stream.waitForCount('message', 150, 20000);
-      expect(events.map((e) => Number(e.id))).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
-      expect(events.map((e) => JSON.parse(e.data).normalized.text)[149]).toBe('m150');
-      stream.close();
-      // Every message was written once: a plain reconnect owes nothing.
-      const again = await openStream(relay.url, agent.token);
-      await sendMessage(relay.url, userMessage('backlog-user', 'live'));
-      expect(JSON.parse((await again.waitFor('message')).data).normalized.text).toBe('live');
-      expect(again.events.filter((e) => e.event === 'message')).toHaveLength(1);
-      again.close();
+    describe.each<StreamTransportName>(['sse', 'ws'])('over %s', (transport) => {
+      const open = streamOpener(transport);
+
+      it('replays a backlog larger than a page in order, each message once', async () => {
+        const agent = await pairAgent(relay.url, `backlog-user-${transport}`);
+        for (let i = 1; i <= 150; i++)
+          await sendMessage(relay.url, userMessage(`backlog-user-${transport}`, `m${i}`));
+        const stream = await open(relay.url, agent.token);
+        const events = await stream.waitForCount('message', 150, 20000);
+        expect(events.map((e) => Number(e.id))).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+        expect(events.map((e) => JSON.parse(e.data).normalized.text)[149]).toBe('m150');
+        stream.close();
+        // Every message was written once: a plain reconnect owes nothing.
+        const again = await open(relay.url, agent.token);
+        await sendMessage(relay.url, userMessage(`backlog-user-${transport}`, 'live'));
+        expect(JSON.parse((await again.waitFor('message')).data).normalized.text).toBe('live');
+        expect(again.events.filter((e) => e.event === 'message')).toHaveLength(1);
+        again.close();
+      });
     });
 
     it('serialises a live event once per process, however many streams write it', async () => {
@@ -279,31 +296,37 @@ describe('agent stream limits (e2e, contract §7)', () => {
     });
     afterAll(() => relay.close());
 
-    it('a session disconnected behind the relay’s back ends its stream within a heartbeat', async () => {
-      const agent = await pairAgent(relay.url, 'revoke-session-user');
-      const stream = await openStream(relay.url, agent.token);
-      await sql(`UPDATE sessions SET status = 'disconnected' WHERE account_id = $1`, [agent.accountId]);
-      await stream.waitForEnd(5000);
-      expect(stream.dataOf('pairing_expired')).toEqual([{ reason: 'disconnected' }]);
-    });
+    describe.each<StreamTransportName>(['sse', 'ws'])('over %s', (transport) => {
+      const open = streamOpener(transport);
 
-    it('a rotated relay token ends the streams of the old one within a heartbeat', async () => {
-      const agent = await pairAgent(relay.url, 'revoke-token-user');
-      const oldToken = generateToken();
-      await sql('UPDATE accounts SET relay_token_hash = $2 WHERE id = $1', [
-        agent.accountId,
-        hashToken(oldToken),
-      ]);
-      const byOld = await openStream(relay.url, oldToken);
-      const bySession = await openStream(relay.url, agent.token);
-      await sql('UPDATE accounts SET relay_token_hash = $2 WHERE id = $1', [
-        agent.accountId,
-        hashToken(generateToken()),
-      ]);
-      await byOld.waitForEnd(5000);
-      expect(byOld.dataOf('pairing_expired')).toEqual([{ reason: 'disconnected' }]);
-      expect(bySession.ended).toBe(false);
-      bySession.close();
+      it('a session disconnected behind the relay’s back ends its stream within a heartbeat', async () => {
+        const agent = await pairAgent(relay.url, `revoke-session-user-${transport}`);
+        const stream = await open(relay.url, agent.token);
+        await sql(`UPDATE sessions SET status = 'disconnected' WHERE account_id = $1`, [agent.accountId]);
+        await stream.waitForEnd(5000);
+        expect(stream.dataOf('pairing_expired')).toEqual([{ reason: 'disconnected' }]);
+        if (transport === 'ws') expect((stream as WsClient).closeCode).toBe(4401);
+      });
+
+      it('a rotated relay token ends the streams of the old one within a heartbeat', async () => {
+        const agent = await pairAgent(relay.url, `revoke-token-user-${transport}`);
+        const oldToken = generateToken();
+        await sql('UPDATE accounts SET relay_token_hash = $2 WHERE id = $1', [
+          agent.accountId,
+          hashToken(oldToken),
+        ]);
+        const byOld = await open(relay.url, oldToken);
+        const bySession = await open(relay.url, agent.token);
+        await sql('UPDATE accounts SET relay_token_hash = $2 WHERE id = $1', [
+          agent.accountId,
+          hashToken(generateToken()),
+        ]);
+        await byOld.waitForEnd(5000);
+        expect(byOld.dataOf('pairing_expired')).toEqual([{ reason: 'disconnected' }]);
+        if (transport === 'ws') expect((byOld as WsClient).closeCode).toBe(4401);
+        expect(bySession.ended).toBe(false);
+        bySession.close();
+      });
     });
 
     it('a pending stream that missed pairing_complete attaches on the next heartbeat', async () => {

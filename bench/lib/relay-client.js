@@ -10,6 +10,7 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { Buffer } = require('node:buffer');
 const { setTimeout, clearTimeout } = require('node:timers');
+const { WebSocket } = require('ws');
 
 const FIXTURE = path.resolve(
   __dirname,
@@ -212,4 +213,84 @@ class SseClient {
   }
 }
 
-module.exports = { payloadFactory, requestJson, pairUser, SseClient };
+/**
+ * The agent stream over a WebSocket (`GET /v1/ws`) with `SseClient`'s interface: `onEvent({id, event, data}, t)`
+ * with `data` already parsed (the frame is one JSON object), counts, id order. Sends `{"type":"resume"}` at once so
+ * the relay does not wait for a first frame.
+ */
+class WsStreamClient {
+  constructor(port, token, { onEvent = null } = {}) {
+    this.port = port;
+    this.token = token;
+    this.onEvent = onEvent;
+    this.counts = Object.create(null);
+    this.lastId = null;
+    this.idWentBackwards = 0;
+    this.closed = false;
+    this.socket = null;
+  }
+
+  open(timeoutMs = 15_000) {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(this);
+      };
+      const timer = setTimeout(() => {
+        settle(new Error(`socket not connected within ${timeoutMs} ms`));
+        this.close();
+      }, timeoutMs);
+      this.connectedHook = () => settle();
+      const socket = new WebSocket(`ws://127.0.0.1:${this.port}/v1/ws`, {
+        headers: { Authorization: `Bearer ${this.token}` },
+        perMessageDeflate: false,
+      });
+      this.socket = socket;
+      socket.on('unexpected-response', (_req, res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => settle(new Error(`socket answered ${res.statusCode}: ${text}`)));
+      });
+      socket.on('open', () => socket.send('{"type":"resume"}'));
+      socket.on('message', (raw) => this.feed(raw));
+      socket.on('error', (e) => settle(e));
+      socket.on('close', () => {
+        this.closed = true;
+        settle(new Error('socket closed before connected'));
+      });
+    });
+  }
+
+  feed(raw) {
+    const frame = JSON.parse(raw.toString('utf8'));
+    if (frame.type !== 'event') return;
+    const t = performance.now();
+    const { id, event, data } = frame;
+    this.counts[event] = (this.counts[event] || 0) + 1;
+    if (event === 'message') {
+      const n = Number(id);
+      if (this.lastId !== null && n <= this.lastId) this.idWentBackwards++;
+      this.lastId = n;
+    }
+    if (event === 'connected' && this.connectedHook) {
+      this.connectedHook();
+      this.connectedHook = null;
+    }
+    if (this.onEvent) this.onEvent({ id, event, data }, t);
+  }
+
+  count(event) {
+    return this.counts[event] || 0;
+  }
+
+  close() {
+    this.closed = true;
+    if (this.socket) this.socket.terminate();
+  }
+}
+
+module.exports = { payloadFactory, requestJson, pairUser, SseClient, WsStreamClient };

@@ -1,9 +1,16 @@
-import { openStream, pairAgent, resetState, SseClient, TEST_REDIS_PREFIX } from '@app/testing';
+import {
+  AgentStreamClient,
+  openSocketStream,
+  openStream,
+  pairAgent,
+  resetState,
+  TEST_REDIS_PREFIX,
+} from '@app/testing';
 import { steadyLoad, usedCallback } from '../support/load';
 import { startRedisServer } from '../support/processes';
 import { RelayProcess, spawnRelay } from '../support/relay-process';
 
-function texts(stream: SseClient): string[] {
+function texts(stream: AgentStreamClient): string[] {
   return stream.dataOf<{ normalized: { text: string } }>('message').map((m) => m.normalized.text);
 }
 
@@ -25,6 +32,8 @@ describe('Redis killed and restarted during a steady webhook load', () => {
     });
     const agent = await pairAgent(relay.url, 'redis-outage-user');
     const stream = await openStream(relay.url, agent.token);
+    // The same account on the agent socket: the catch-up after the outage is the delivery core's, for both.
+    const socket = await openSocketStream(relay.url, agent.token);
 
     let killed = false;
     let readyDuringOutage: Promise<number> | null = null;
@@ -57,16 +66,19 @@ describe('Redis killed and restarted during a steady webhook load', () => {
     const acknowledged = sent.filter(usedCallback).map((s) => s.text);
     expect(acknowledged.length).toBe(sent.length);
 
-    // Everything acknowledged reaches the stream once Redis is back, exactly once.
-    const deadline = Date.now() + 20000;
-    while (texts(stream).length < acknowledged.length && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+    // Everything acknowledged reaches both streams once Redis is back, exactly once.
+    for (const client of [stream, socket]) {
+      const deadline = Date.now() + 20000;
+      while (texts(client).length < acknowledged.length && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const got = texts(client);
+      expect(new Set(got).size).toBe(got.length);
+      expect([...got].sort()).toEqual([...acknowledged].sort());
+      const ids = client.events.filter((e) => e.event === 'message').map((e) => Number(e.id));
+      for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]);
     }
-    const got = texts(stream);
-    expect(new Set(got).size).toBe(got.length);
-    expect([...got].sort()).toEqual([...acknowledged].sort());
-    const ids = stream.events.filter((e) => e.event === 'message').map((e) => Number(e.id));
-    for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]);
     stream.close();
+    socket.close();
   });
 });

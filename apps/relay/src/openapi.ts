@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ErrorBodyDto } from '@app/platform';
+import { AGENT_SOCKET_DOCS } from './agent-socket/agent-socket.openapi';
 import { CHANNEL_WEBHOOK_DOCS } from './webhook/webhook.openapi';
 
 /**
@@ -50,6 +51,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   });
   // The channel webhooks answer before Express (`WebhookHttpHandler`): no controller describes them.
   for (const { path, operation } of CHANNEL_WEBHOOK_DOCS) document.paths[path] = { post: operation };
+  // The agent socket is a WebSocket gateway's upgrade, not a controller route.
+  document.paths[AGENT_SOCKET_DOCS.path] = { get: AGENT_SOCKET_DOCS.operation };
   const errorRef = { $ref: '#/components/schemas/ErrorBodyDto' };
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item)) {

@@ -6,6 +6,7 @@ import { AuthModule, PairingModule } from '@app/pairing';
 import { PushHttpModule } from '@app/push';
 import { CallbackProxyModule } from '@app/reply';
 import { AdminModule } from './admin/admin.module';
+import { AgentSocketModule } from './agent-socket/agent-socket.module';
 import { EventsModule } from './events/events.module';
 import { RootController } from './root/root.controller';
 import { WebhookModule } from './webhook/webhook.module';
@@ -31,6 +32,7 @@ export class RelayModule implements NestModule {
         PairingModule,
         WebhookModule,
         EventsModule,
+        AgentSocketModule,
         CallbackProxyModule,
         PushHttpModule,
         AdminModule,

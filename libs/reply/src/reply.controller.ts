@@ -17,6 +17,7 @@ import { RateLimit, RateLimitGuard } from '@app/platform';
 import { Agent, AgentAuthGuard } from '@app/pairing';
 import { AgentPrincipal } from '@app/pairing';
 import { ReplyAcceptedDto, ReplyDeliveredDto, ReplyDto } from './dto/reply.dto';
+import { REPLY_RATE_LIMIT } from './reply-rate-limit';
 import { ReplyService } from './reply.service';
 
 @ApiTags('agent')
@@ -28,12 +29,7 @@ export class ReplyController {
   @Post('reply')
   @HttpCode(200)
   @UseGuards(AgentAuthGuard, RateLimitGuard)
-  @RateLimit({
-    bucket: 'reply',
-    key: 'account',
-    limit: (config) => config.rateLimitRepliesPerMinute,
-    windowMs: 60_000,
-  })
+  @RateLimit(REPLY_RATE_LIMIT)
   @ApiBearerAuth('agent')
   @ApiOperation({
     summary: "The agent's answer to a message",

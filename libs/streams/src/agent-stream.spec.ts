@@ -1,7 +1,7 @@
 import { messageEventJson, type ChannelHandler, type MessageEventData } from '@app/messaging';
 import type { ReplayRange, ReplayStart, StoredMessage } from '@app/core';
-import { AgentStream, GAP_WAIT_MS, StreamCloseReason, StreamContext } from './agent-stream';
-import type { EventFormat, StreamTransport } from './stream-transport';
+import { AgentStream, GAP_WAIT_MS, StreamContext } from './agent-stream';
+import type { EventFormat, StreamCloseReason, StreamTransport } from './stream-transport';
 
 /** An SSE-like framing, so that the tests read ids and names the way an agent would. */
 const FORMAT: EventFormat = {
@@ -11,11 +11,13 @@ const FORMAT: EventFormat = {
 
 /** A transport whose unsent byte count the test controls, as a client that reads (or not) would. */
 class FakeTransport implements StreamTransport {
+  readonly name = 'fake';
   readonly format = FORMAT;
   written: string[] = [];
   unsentBytes = 0;
   isGone = false;
   ended = false;
+  endReason: StreamCloseReason | null = null;
   destroyed = false;
   /** Bytes each write leaves unsent (0: the client reads everything at once). */
   unsentPerWrite = 0;
@@ -31,8 +33,9 @@ class FakeTransport implements StreamTransport {
     if (this.unsentBytes <= highWater) return Promise.resolve(true);
     return new Promise((resolve) => this.waiting.push(() => resolve(!this.destroyed && !this.ended)));
   }
-  end(): void {
+  end(reason: StreamCloseReason): void {
     this.ended = true;
+    this.endReason = reason;
     this.release();
   }
   destroy(): void {
@@ -172,6 +175,31 @@ describe('AgentStream', () => {
     await started;
     expect(res.events('message').map((f) => Number(/^id: (\d+)/.exec(f)?.[1]))).toEqual([1, 2, 3, 4, 5]);
     expect(res.events('connected')).toHaveLength(1);
+  });
+
+  it('an acknowledgement marks delivered up to the last message written, never beyond', async () => {
+    const { stream, delivered, live } = harness([]);
+    await stream.start();
+    expect(stream.acknowledge(5)).toBe(0);
+    live(1);
+    live(2);
+    delivered.length = 0;
+    expect(stream.acknowledge(1)).toBe(1);
+    expect(stream.acknowledge(99)).toBe(2);
+    expect(delivered).toEqual([1, 2]);
+    stream.close();
+    expect(stream.acknowledge(2)).toBe(0);
+  });
+
+  it('tells the transport why it ends the stream', async () => {
+    const { stream, res, publish } = harness([]);
+    await stream.start();
+    publish({ kind: 'pairing_expired', data: { reason: 'disconnected' } });
+    expect(res.endReason).toBe('revoked');
+    const other = harness([]);
+    await other.stream.start();
+    other.stream.close('shutdown');
+    expect(other.res.endReason).toBe('shutdown');
   });
 
   it('closes a stream whose unsent data passed the limit instead of writing more live events', async () => {

@@ -8,11 +8,7 @@ import type {
 import { messageEventData, messageEventJson } from '@app/messaging';
 import type { ReplayRange, ReplayStart, StoredMessage } from '@app/core';
 import type { AgentPrincipal } from '@app/pairing';
-import type { EventFormat, StreamTransport } from './stream-transport';
-
-/** Why the relay ended a stream (metrics); `client` when the agent went away. */
-export type StreamCloseReason =
-  'client' | 'replaced' | 'slow_consumer' | 'revoked' | 'expired' | 'shutdown' | 'failed';
+import type { EventFormat, StreamCloseReason, StreamHandle, StreamTransport } from './stream-transport';
 
 /** What a stream needs from the hub: storage reads, subscriptions, shared serialisation and lifecycle hooks. */
 export interface StreamContext {
@@ -58,7 +54,7 @@ const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
  * waits until the client has read the previous one; live events held during a replay are capped; and a stream
  * whose unsent data passes `maxBufferBytes` is closed (the agent resumes with `Last-Event-ID` and loses nothing).
  */
-export class AgentStream {
+export class AgentStream implements StreamHandle {
   accountId: string | null;
   readonly sessionId: string | null;
   readonly kind: AgentPrincipal['kind'];
@@ -113,6 +109,11 @@ export class AgentStream {
     }
   }
 
+  /** The transport's name (metrics). */
+  get transportName(): string {
+    return this.transport.name;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -158,8 +159,16 @@ export class AgentStream {
     this.pending = null;
     this.held = null;
     if (reason === 'slow_consumer') this.transport.destroy();
-    else this.transport.end();
+    else this.transport.end(reason);
     this.ctx.onClosed(this, reason);
+  }
+
+  /** The client confirms messages up to `seq`; never beyond what this stream wrote (see `StreamHandle`). */
+  acknowledge(seq: number): number {
+    const upTo = Math.min(seq, this.lastId);
+    if (this.closed || !this.accountId || upTo <= 0) return 0;
+    this.ctx.markDelivered(this.accountId, upTo);
+    return upTo;
   }
 
   /** A newer stream of the same credential took this one's place (MAX_STREAMS_PER_TOKEN). */

@@ -22,9 +22,9 @@ import { AccountStore, ApiKeyStore, Clock, InboundMessageStore, SessionStore } f
 import { RelayMetrics } from '@app/platform';
 import { AgentPrincipal } from '@app/pairing';
 import { SessionExpiry } from '@app/pairing';
-import { AgentStream, StreamCloseReason, StreamContext } from './agent-stream';
+import { AgentStream, StreamContext } from './agent-stream';
 import { DeliveryMarker } from './delivery-marker';
-import type { EventFormat, StreamTransport } from './stream-transport';
+import type { EventFormat, StreamCloseReason, StreamTransport } from './stream-transport';
 
 const PRESENCE_EVERY_MS = 5000;
 const PRESENCE_DEBOUNCE_MS = 50;
@@ -33,7 +33,7 @@ const PRESENCE_DEBOUNCE_MS = 50;
 const REPLAY_PAGE = { rows: 64, bytes: 256 * 1024 };
 
 /**
- * The stream broker of this replica, whatever the transport (SSE today): holds its agent streams, wires them to Redis Pub/Sub (through the process's
+ * The stream broker of this replica, whatever the transport (SSE, WebSocket): holds its agent streams, wires them to Redis Pub/Sub (through the process's
  * single subscriber), enforces the stream caps (per credential and per client address, cluster-wide through
  * `StreamSlots`), serialises each live event once for all its streams, and on every heartbeat re-checks every
  * stream's credential and slot in one batch — so a revocation or replacement whose Pub/Sub message was lost
@@ -100,6 +100,19 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     this.metrics.gauge('relay_open_streams', 'Agent streams open on this process', [], (gauge) => {
       gauge.set(this.streams.size);
     });
+    this.metrics.gauge(
+      'relay_open_streams_by_transport',
+      'Agent streams open on this process, by transport (sse, ws)',
+      ['transport'],
+      (gauge) => {
+        gauge.reset();
+        const counts = new Map<string, number>();
+        for (const stream of this.streams.values()) {
+          counts.set(stream.transportName, (counts.get(stream.transportName) ?? 0) + 1);
+        }
+        for (const [transport, n] of counts) gauge.set({ transport }, n);
+      },
+    );
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.heartbeat.unref();
     this.presenceTimer = setInterval(() => void this.reportPresence(), PRESENCE_EVERY_MS);
@@ -149,6 +162,7 @@ export class StreamHub implements OnModuleInit, OnModuleDestroy, BeforeApplicati
     }
 
     transport.open();
+    this.metrics.streamsOpened.inc({ transport: transport.name });
     const stream = new AgentStream(this.ctx, transport, principal, lastEventId, id);
     stream.slot = replaced ? slot : null;
     this.streams.set(id, stream);

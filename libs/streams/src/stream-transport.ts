@@ -9,13 +9,30 @@ export interface EventFormat {
   readonly ping: string;
 }
 
+/** Why the relay ended a stream (metrics, and a transport's close code); `client` when the agent went away. */
+export type StreamCloseReason =
+  'client' | 'replaced' | 'slow_consumer' | 'revoked' | 'expired' | 'shutdown' | 'failed';
+
+/** What a transport may ask of the stream it carries. */
+export interface StreamHandle {
+  /** Ends the stream (the client went away). */
+  close(): void;
+  /**
+   * The client confirms it has every message up to `seq` (a WebSocket `ack`): recorded as delivered, up to the
+   * last message written on this stream at most. Returns that recorded sequence number (0: nothing to record).
+   */
+  acknowledge(seq: number): number;
+}
+
 /**
  * One agent connection as the delivery core sees it (`AgentStream`): somewhere to write framed events, how much
- * of that the client has not taken yet, and how to end it. SSE is the first transport (apps/relay/src/events);
- * WebSocket and push deliveries implement the same interface, so ordering, replay, exactly-once, pacing and the
- * slow-consumer limit live once, in `AgentStream`.
+ * of that the client has not taken yet, and how to end it. SSE (apps/relay/src/events) and WebSocket
+ * (apps/relay/src/agent-socket) implement it, push deliveries will too, so ordering, replay, exactly-once, pacing
+ * and the slow-consumer limit live once, in `AgentStream`.
  */
 export interface StreamTransport {
+  /** The transport's name in metrics (`sse`, `ws`). */
+  readonly name: string;
   readonly format: EventFormat;
   /** Bytes written that the client has not read yet (what the slow-consumer limit and replay pacing watch). */
   readonly unsentBytes: number;
@@ -26,10 +43,10 @@ export interface StreamTransport {
   write(frame: string): void;
   /** Resolves true once at most `highWater` bytes are unsent, false if the connection closed first. */
   drained(highWater: number): Promise<boolean>;
-  /** Calls `stream.close()` once when the client goes away. */
-  onGone(stream: { close(): void }): void;
-  /** Ends the connection after what was written (a graceful end). */
-  end(): void;
+  /** Hands the transport its stream: it calls `stream.close()` once when the client goes away. */
+  onGone(stream: StreamHandle): void;
+  /** Ends the connection after what was written (a graceful end); `reason` says why (a WebSocket close code). */
+  end(reason: StreamCloseReason): void;
   /** Drops the connection now, unsent data included (a client that does not read). */
   destroy(): void;
 }

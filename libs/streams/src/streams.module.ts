@@ -7,7 +7,7 @@ import { StreamHub } from './stream-hub.service';
 /**
  * The delivery core of agent streams, whatever the transport: sequencing, replay, exactly-once, pacing, the
  * cluster-wide stream caps and re-checks (`StreamHub`, `AgentStream`), delivery marking. Transports (SSE in
- * apps/relay/src/events; WebSocket and push next) hand it a `StreamTransport`.
+ * apps/relay/src/events, WebSocket in apps/relay/src/agent-socket; push next) hand it a `StreamTransport`.
  */
 @Module({
   imports: [PersistenceModule, PairingModule],

@@ -3,6 +3,7 @@ import request from 'supertest';
 import type { KakaoSkillPayload, SkillResponse } from '@app/core';
 import { kakaoPayload, uniqueCallbackUrl } from './kakao-fixtures';
 import { SseClient } from './sse-client';
+import { WsClient } from './ws-client';
 
 export interface CreatedSession {
   sessionToken: string;
@@ -76,6 +77,31 @@ export async function openStream(
   if (client.status !== 200) throw new Error(`stream answered ${client.status}: ${client.body}`);
   await client.waitFor('connected');
   return client;
+}
+
+/** The agent socket (`GET /v1/ws`) opened as `openStream` opens the SSE stream: after `connected`. */
+export async function openSocketStream(
+  baseUrl: string,
+  token: string,
+  lastEventId?: number | string,
+): Promise<WsClient> {
+  const client = await WsClient.connect(baseUrl, { token, lastEventId });
+  if (client.status !== 101) throw new Error(`socket answered ${client.status}: ${client.body}`);
+  await client.waitFor('connected');
+  return client;
+}
+
+/** The agent streams' transports, for suites that run against both. */
+export type StreamTransportName = 'sse' | 'ws';
+
+/** What delivery tests read of a stream, whichever the transport. */
+export type AgentStreamClient = SseClient | WsClient;
+
+/** `openStream` or `openSocketStream`. */
+export function streamOpener(
+  transport: StreamTransportName,
+): (baseUrl: string, token: string, lastEventId?: number | string) => Promise<AgentStreamClient> {
+  return transport === 'ws' ? openSocketStream : openStream;
 }
 
 export function postReply(baseUrl: string, token: string, body: unknown): request.Test {

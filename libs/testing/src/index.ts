@@ -1,6 +1,7 @@
 export * from './test-config';
 export * from './test-state';
 export * from './sse-client';
+export * from './ws-client';
 export * from './kakao-fixtures';
 export * from './flows';
 export * from './fake-kakao';

@@ -14,8 +14,7 @@ import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { clientIp, RateLimit, RateLimitGuard } from '@app/platform';
 import type { Request, Response } from 'express';
 import { Agent, AgentAuthGuard, AgentPrincipal } from '@app/pairing';
-import { StreamHub } from '@app/streams';
-import { parseLastEventId } from './sse-format';
+import { parseLastEventId, STREAM_CONNECT_LIMIT, StreamHub } from '@app/streams';
 import { SseTransport } from './sse-transport';
 
 @ApiTags('agent')
@@ -29,12 +28,7 @@ export class EventsController {
   @Get('events')
   // Counted per presented token before it is checked, so guessing tokens is throttled too.
   @UseGuards(RateLimitGuard, AgentAuthGuard)
-  @RateLimit({
-    bucket: 'stream-connect',
-    key: 'token',
-    limit: (c) => c.rateLimitStreamConnectsPerMinute,
-    windowMs: 60_000,
-  })
+  @RateLimit(STREAM_CONNECT_LIMIT)
   @ApiTooManyRequestsResponse({
     description:
       'RATE_LIMITED: 30 connects per minute per token; TOO_MANY_STREAMS: the client address holds MAX_STREAMS_PER_IP',

@@ -1,4 +1,5 @@
-import { formatSseEvent, parseLastEventId } from './sse-format';
+import { parseLastEventId } from '@app/streams';
+import { formatSseEvent } from './sse-format';
 
 describe('SSE framing', () => {
   it('writes id, event and exactly one data line, LF only', () => {

@@ -16,10 +16,3 @@ export function formatSseEventJson(id: number | string, event: string, json: str
  * Both known plugins parse and ignore `ping`.
  */
 export const SSE_PING = 'event: ping\ndata: {}\n\n';
-
-/** `Last-Event-ID` as a non-negative sequence number, or null when absent or not a number. */
-export function parseLastEventId(value: string | string[] | undefined): number | null {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw.trim())) return null;
-  return Number(raw.trim());
-}

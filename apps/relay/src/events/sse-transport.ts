@@ -24,6 +24,7 @@ function onResponseClosed(this: Response): void {
 
 /** `GET /v1/events`: an agent stream on an HTTP response held open. */
 export class SseTransport implements StreamTransport {
+  readonly name = 'sse';
   readonly format = SSE_FORMAT;
 
   constructor(

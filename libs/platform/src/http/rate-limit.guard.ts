@@ -42,6 +42,17 @@ export class RateLimitGuard implements CanActivate {
     const res = context.switchToHttp().getResponse<Response>();
     const key = this.keyOf(rule.key, req);
     if (key === null) return true;
+    const headers = await this.enforce(rule, key);
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    return true;
+  }
+
+  /**
+   * Counts one hit of `rule` for `key` (what `keyOf` would pick for a request): the `X-RateLimit-*` headers of
+   * the answer, or `RateLimitedError` (429 with `Retry-After`) past the limit. For the routes that are not Nest
+   * handlers (WebSocket upgrades and frames) as for the guard. Fails open while Redis is away (logged).
+   */
+  async enforce(rule: RateLimitRule, key: string): Promise<Record<string, string>> {
     const limit = typeof rule.limit === 'function' ? rule.limit(this.config) : rule.limit;
     let result;
     try {
@@ -49,7 +60,7 @@ export class RateLimitGuard implements CanActivate {
     } catch (e) {
       // Redis away: serve rather than refuse (logged); the limits are abuse guards, not correctness.
       this.logger.warn(`rate limit ${rule.bucket} unavailable: ${(e as Error).message}`);
-      return true;
+      return {};
     }
     const resetSeconds = Math.ceil(result.resetMs / 1000);
     const headers: Record<string, string> = {
@@ -63,8 +74,7 @@ export class RateLimitGuard implements CanActivate {
         'Retry-After': String(Math.max(1, resetSeconds)),
       });
     }
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-    return true;
+    return headers;
   }
 
   private keyOf(kind: RateLimitKey, req: Request & { user?: { accountId?: string | null } }): string | null {

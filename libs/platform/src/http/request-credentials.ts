@@ -6,7 +6,7 @@ import { addressKey, clientAddress } from './client-address';
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** The token of `Authorization: Bearer <token>`, or null when the header is absent or not of that form. */
-export function bearerToken(req: Request): string | null {
+export function bearerToken(req: IncomingMessage): string | null {
   const header = req.headers.authorization;
   const match = typeof header === 'string' ? BEARER.exec(header) : null;
   return match ? match[1] : null;

@@ -48,6 +48,28 @@ export function logRequestCompleted(
   logger[level]({ req, res, responseTime: Math.round(performance.now() - startedMs) }, 'request completed');
 }
 
+/**
+ * The "request completed" line of a WebSocket upgrade (there is no `ServerResponse`): the status answered (101,
+ * or the refusal's), written when the socket closes or the upgrade was refused; `fields` adds e.g. the close code.
+ */
+export function logUpgradeCompleted(
+  req: IncomingMessage,
+  statusCode: number,
+  id: string,
+  startedMs: number,
+  fields: Record<string, unknown> = {},
+): void {
+  const logger = PinoLogger.root;
+  const level = requestLogLevel(statusCode);
+  if (!logger?.isLevelEnabled(level)) return;
+  (req as IncomingMessage & { id?: unknown }).id = id;
+  const res = { statusCode, headersSent: true };
+  logger[level](
+    { req, res, responseTime: Math.round(performance.now() - startedMs), ...fields },
+    'request completed',
+  );
+}
+
 /** Request headers worth a log line; the secret ones among them are redacted below. */
 const LOGGED_HEADERS = [
   'user-agent',

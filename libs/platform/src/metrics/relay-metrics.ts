@@ -48,6 +48,13 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly streamsOpened = new Counter({
+    name: 'relay_streams_opened_total',
+    help: 'Agent streams opened on this process, by transport (sse, ws)',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+
   readonly streamsClosed = new Counter({
     name: 'relay_streams_closed_total',
     help: 'Agent streams closed by the relay, by reason (replaced, slow_consumer, revoked, expired, shutdown)',
