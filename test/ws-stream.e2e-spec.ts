@@ -160,7 +160,7 @@ describe('agent stream over WebSocket (e2e, websocket.md §1)', () => {
     expect(socket.closeCode).toBe(1008);
   });
 
-  it('reply over the socket: the callback reaches Kakao, reply_result carries 200; again → 409; bad → 400', async () => {
+  it('reply over the socket: the callback reaches Kakao, reply_result carries 200; again → held; unknown → 404; bad → 400', async () => {
     const agent = await pairAgent(relay.url, 'ws-reply-user');
     const socket = await open(agent.token);
     const callbackUrl = kakao.callbackUrl();
@@ -176,9 +176,18 @@ describe('agent stream over WebSocket (e2e, websocket.md §1)', () => {
     });
     expect(kakao.requestsTo(callbackUrl)).toHaveLength(1);
 
+    // A second answer after the callback was used: what POST /openclaw/reply answers — held (LATE_REPLIES=hold,
+    // the default; server-mode §4), or 409 ALREADY_REPLIED under LATE_REPLIES=reject.
     const second = await socket.reply('r2', messageId, textReply('again'));
-    expect(second.status).toBe(409);
-    expect(second.body).toMatchObject({ statusCode: 409, code: 'ALREADY_REPLIED' });
+    expect(second).toEqual({
+      type: 'reply_result',
+      requestId: 'r2',
+      status: 200,
+      body: { success: true, status: 'held', replyId: expect.any(String) },
+    });
+    const unknown = await socket.reply('r2b', '0190a5c4-0000-7000-8000-0000000000ff', textReply('x'));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ statusCode: 404, code: 'MESSAGE_NOT_FOUND' });
 
     const invalid = await socket.reply('r3', 'not-a-uuid', textReply('x'));
     expect(invalid.status).toBe(400);
