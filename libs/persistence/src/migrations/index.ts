@@ -7,9 +7,9 @@ import { WorksBots1795000000005 } from './1795000000005-WorksBots';
 import { WorksSends1795000000006 } from './1795000000006-WorksSends';
 import { WorksCallbacks1795000000007 } from './1795000000007-WorksCallbacks';
 import { ApiKeys1795000000008 } from './1795000000008-ApiKeys';
+import { PushDelivery1795000000009 } from './1795000000009-PushDelivery';
 import { BotBindings1795000000010 } from './1795000000010-BotBindings';
 import { HeldAnswers1795000000011 } from './1795000000011-HeldAnswers';
-import { PushDelivery1795000000009 } from './1795000000009-PushDelivery';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
 export const MIGRATIONS = [
@@ -22,7 +22,7 @@ export const MIGRATIONS = [
   WorksSends1795000000006,
   WorksCallbacks1795000000007,
   ApiKeys1795000000008,
+  PushDelivery1795000000009,
   BotBindings1795000000010,
   HeldAnswers1795000000011,
-  PushDelivery1795000000009,
 ];
