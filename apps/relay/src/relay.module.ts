@@ -7,6 +7,7 @@ import { CallbackProxyModule } from '@app/reply';
 import { AdminModule } from './admin/admin.module';
 import { EventsModule } from './events/events.module';
 import { RootController } from './root/root.controller';
+import { TunnelsModule } from './tunnels/tunnels.module';
 import { WebhookModule } from './webhook/webhook.module';
 
 export const DEFAULT_BODY_LIMIT = '256kb';
@@ -27,6 +28,7 @@ export class RelayModule implements NestModule {
         EventsModule,
         CallbackProxyModule,
         AdminModule,
+        TunnelsModule,
         ...(config.workerInProcess ? [JobsModule] : []),
       ],
       controllers: [RootController],

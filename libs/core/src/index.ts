@@ -33,3 +33,5 @@ export * from './domain/api-key';
 export * from './ports/api-key-store.port';
 export * from './ports/settings-store.port';
 export * from './api-keys';
+export * from './domain/tunnel';
+export * from './ports/tunnel-store.port';

@@ -17,6 +17,7 @@ import {
   WorksSendStore,
   WorksBotRegistry,
   WorksBotStore,
+  TunnelStore,
 } from '@app/core';
 import { isDatabaseUnavailable } from './availability';
 import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './database';
@@ -35,6 +36,7 @@ import {
   SettingsRepository,
   WorksSendsRepository,
   WorksBotsRepository,
+  TunnelsRepository,
 } from './repositories';
 
 const REPOSITORIES = [
@@ -51,6 +53,7 @@ const REPOSITORIES = [
   WorksBotsRepository,
   ApiKeysRepository,
   SettingsRepository,
+  TunnelsRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -68,6 +71,7 @@ const PORTS = [
   { provide: WorksBotRegistry, useExisting: WorksBotsRepository },
   { provide: ApiKeyStore, useExisting: ApiKeysRepository },
   { provide: SettingsStore, useExisting: SettingsRepository },
+  { provide: TunnelStore, useExisting: TunnelsRepository },
 ];
 
 /** Seals and opens the secrets stored at rest, with the key of `RELAY_SECRETS_KEY` (none: storing is refused). */

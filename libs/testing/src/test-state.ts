@@ -15,6 +15,8 @@ const TABLES = [
   'works_sends',
   'channel_events',
   'api_keys',
+  'tunnel_requests',
+  'tunnels',
 ];
 
 /** Empties every table of the test database (schema and migrations stay). */

@@ -7,6 +7,7 @@ import { WorksBots1795000000005 } from './1795000000005-WorksBots';
 import { WorksSends1795000000006 } from './1795000000006-WorksSends';
 import { WorksCallbacks1795000000007 } from './1795000000007-WorksCallbacks';
 import { ApiKeys1795000000008 } from './1795000000008-ApiKeys';
+import { Tunnels1795000000012 } from './1795000000012-Tunnels';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   WorksSends1795000000006,
   WorksCallbacks1795000000007,
   ApiKeys1795000000008,
+  Tunnels1795000000012,
 ];

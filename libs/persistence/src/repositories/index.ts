@@ -10,3 +10,4 @@ export * from './works-sends.repository';
 export * from './works-bots.repository';
 export * from './channel-events.repository';
 export * from './api-keys.repository';
+export * from './tunnels.repository';

@@ -1,0 +1,4 @@
+export * from './tunnel-frames';
+export * from './tunnel-hub';
+export * from './tunnel.service';
+export * from './tunnels.module';
