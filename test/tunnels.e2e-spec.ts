@@ -2,11 +2,22 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { TunnelHub } from '@app/tunnels';
-import { expectErrorBody, pairAgent, resetState, sql, waitUntil } from '@app/testing';
+import {
+  expectErrorBody,
+  pairAgent,
+  resetState,
+  sql,
+  TEST_ADMIN_TOKEN,
+  TEST_REDIS_PREFIX,
+  TEST_REDIS_URL,
+  waitUntil,
+} from '@app/testing';
+import { startRedisServer } from './support/processes';
+import { spawnRelay } from './support/relay-process';
 import { RunningRelay, startRelay } from './support/test-app';
 import { TunnelProgram } from './support/tunnel-program';
 
-const ADMIN = { Authorization: 'Bearer admin-token-for-tests-0123456789' };
+const ADMIN = `Bearer ${TEST_ADMIN_TOKEN}`;
 const GITHUB_SECRET = 'It’s a Secret to Everybody';
 
 interface Created {
@@ -269,4 +280,137 @@ describe('webhook tunnels (websocket.md §2)', () => {
     const hub = relay.app.get(TunnelHub);
     expect(hub.connectedTunnels).toContain(tunnel.id);
   });
+});
+
+describe('webhook tunnels: durable mode, replicas, outages', () => {
+  let a: RunningRelay;
+  let b: RunningRelay;
+  let agent: { token: string; accountId: string };
+  const programs: TunnelProgram[] = [];
+  const connect = async (...args: Parameters<typeof TunnelProgram.connect>) => {
+    const program = await TunnelProgram.connect(...args);
+    programs.push(program);
+    return program;
+  };
+  const post = (relay: { url: string }, tunnelId: string, text: string) =>
+    rawRequest(`${relay.url}/webhook/${tunnelId}/seq`, 'POST', Buffer.from(text), {
+      'Content-Type': 'text/plain',
+    });
+  const bodies = (program: TunnelProgram) =>
+    program.requests.map((r) => Buffer.from(r.body, 'base64').toString());
+
+  beforeAll(async () => {
+    await resetState();
+    const env = { TUNNEL_RESPONSE_TIMEOUT_MS: '1500' };
+    a = await startRelay(env);
+    b = await startRelay(env);
+    agent = await pairAgent(a.url, 'durable-user');
+  });
+
+  afterEach(() => {
+    for (const p of programs.splice(0)) p.close();
+  });
+
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('live: the socket on one replica, the webhook on the other (through Redis), and back', async () => {
+    const tunnel = await createTunnel(a, agent.token);
+    const program = await connect(a.url, tunnel.id, tunnel.token, (req) => ({
+      status: 200,
+      headers: { 'x-echo': req.path },
+      body: Buffer.from(req.body, 'base64'),
+    }));
+    const res = await post(b, tunnel.id, 'across');
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe('across');
+    expect(res.headers['x-echo']).toBe('/seq');
+    expect(program.requests).toHaveLength(1);
+    // A connection on B replaces the one on A (4409 across replicas); the webhook on A now reaches B.
+    const second = await connect(b.url, tunnel.id, tunnel.token, () => ({ status: 202, body: 'on b' }));
+    expect(await program.closed).toBe(4409);
+    await waitUntil(async () => (await post(a, tunnel.id, 'x')).status === 202);
+    expect(second.requests.length).toBeGreaterThan(0);
+    second.close();
+    await waitUntil(async () => (await post(a, tunnel.id, 'x')).status === 503);
+  });
+
+  it('durable: stored and answered 202 at once, then delivered in order after the program connects', async () => {
+    const tunnel = await createTunnel(a, agent.token, { mode: 'durable' });
+    for (const n of ['1', '2', '3']) {
+      const res = await post(b, tunnel.id, n);
+      expect(res.status).toBe(202);
+      expect(JSON.parse(res.body.toString())).toEqual({ id: expect.any(String), status: 'queued' });
+    }
+    // The first answer fails (no answer: redelivered after the timeout), then all are answered.
+    let first = true;
+    const program = await connect(a.url, tunnel.id, tunnel.token, () => {
+      if (first) {
+        first = false;
+        return null;
+      }
+      return { status: 200, body: 'done' };
+    });
+    await waitUntil(async () => {
+      const rows = await sql(`SELECT 1 FROM tunnel_requests WHERE tunnel_id = $1 AND state = 'answered'`, [
+        tunnel.id,
+      ]);
+      return rows.length === 3;
+    });
+    expect(bodies(program)).toEqual(['1', '1', '2', '3']);
+    // Stored while connected: delivered at once, from either replica.
+    await post(b, tunnel.id, '4');
+    await post(a, tunnel.id, '5');
+    await program.waitForRequests(6);
+    expect(bodies(program).slice(4)).toEqual(['4', '5']);
+  });
+
+  it('durable: nothing is lost when the relay holding the socket is killed (kill -9)', async () => {
+    const tunnel = await createTunnel(a, agent.token, { mode: 'durable' });
+    const doomed = await spawnRelay({
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: TEST_REDIS_PREFIX,
+      TUNNEL_RESPONSE_TIMEOUT_MS: '60000',
+    });
+    try {
+      // The program takes the requests but never answers before the relay dies.
+      const program = await connect(doomed.url, tunnel.id, tunnel.token, () => null);
+      for (const n of ['a', 'b', 'c']) expect((await post(doomed, tunnel.id, n)).status).toBe(202);
+      await program.waitForRequests(1);
+      await doomed.kill('SIGKILL');
+      await program.closed;
+    } finally {
+      await doomed.kill('SIGKILL');
+    }
+    const again = await connect(b.url, tunnel.id, tunnel.token, () => ({ status: 200 }));
+    await again.waitForRequests(3);
+    expect(bodies(again)).toEqual(['a', 'b', 'c']);
+  }, 60_000);
+
+  it('durable: nothing is lost while Redis restarts; requests on the other replica still arrive', async () => {
+    const redis = await startRedisServer();
+    const env = { REDIS_URL: `redis://127.0.0.1:${redis.port}/1`, TUNNEL_RESPONSE_TIMEOUT_MS: '1500' };
+    const c = await startRelay(env);
+    const d = await startRelay(env);
+    let restarted: { stop(): Promise<void> } | null = null;
+    try {
+      const tunnel = await createTunnel(c, agent.token, { mode: 'durable' });
+      const program = await connect(c.url, tunnel.id, tunnel.token, () => ({ status: 200 }));
+      expect((await post(d, tunnel.id, 'before')).status).toBe(202);
+      await program.waitForRequests(1);
+      await redis.stop();
+      for (const n of ['during-1', 'during-2']) expect((await post(d, tunnel.id, n)).status).toBe(202);
+      await program.waitForRequests(3);
+      restarted = await startRedisServer(redis.port);
+      expect((await post(d, tunnel.id, 'after')).status).toBe(202);
+      await program.waitForRequests(4);
+      expect(bodies(program)).toEqual(['before', 'during-1', 'during-2', 'after']);
+    } finally {
+      await c.close();
+      await d.close();
+      await (restarted ?? redis).stop();
+    }
+  }, 60_000);
 });
