@@ -1,5 +1,4 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { TunnelHub } from '@app/tunnels';
 import {
@@ -15,7 +14,7 @@ import {
 import { startRedisServer } from './support/processes';
 import { spawnRelay } from './support/relay-process';
 import { RunningRelay, startRelay } from './support/test-app';
-import { TunnelProgram } from './support/tunnel-program';
+import { rawRequest, TunnelProgram } from './support/tunnel-program';
 
 const ADMIN = `Bearer ${TEST_ADMIN_TOKEN}`;
 const GITHUB_SECRET = 'It’s a Secret to Everybody';
@@ -31,30 +30,6 @@ async function createTunnel(relay: RunningRelay, token: string, body: object = {
   const res = await request(relay.url).post('/v1/tunnels').set('Authorization', `Bearer ${token}`).send(body);
   expect(res.status).toBe(201);
   return res.body as Created;
-}
-
-/** A request with exactly these bytes (supertest would serialise a Buffer sent as JSON). */
-export function rawRequest(
-  url: string,
-  method: string,
-  body: Buffer,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      { method, headers: { 'Content-Length': String(body.length), ...headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 function githubSignature(body: Buffer): string {

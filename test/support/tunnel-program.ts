@@ -1,3 +1,4 @@
+import { IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
 
 export interface TunnelRequestFrame {
@@ -114,4 +115,28 @@ export class TunnelProgram {
     if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING)
       this.socket.terminate();
   }
+}
+
+/** A request with exactly these bytes (supertest would serialise a Buffer sent as JSON). */
+export function rawRequest(
+  url: string,
+  method: string,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method, headers: { 'Content-Length': String(body.length), ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
