@@ -1,5 +1,7 @@
+import { request as httpRequest } from 'node:http';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import request from 'supertest';
+import { CleanupService } from '@app/jobs';
 import { TunnelHub } from '@app/tunnels';
 import {
   expectErrorBody,
@@ -48,7 +50,12 @@ describe('webhook tunnels (websocket.md §2)', () => {
 
   beforeAll(async () => {
     await resetState();
-    relay = await startRelay({ TUNNEL_RESPONSE_TIMEOUT_MS: '800', TUNNEL_MAX_BODY_BYTES: '65536' });
+    relay = await startRelay({
+      TUNNEL_RESPONSE_TIMEOUT_MS: '800',
+      TUNNEL_MAX_BODY_BYTES: '65536',
+      TUNNEL_REQUESTS_PER_MINUTE: '8',
+      TUNNEL_MAX_IN_FLIGHT: '2',
+    });
     agent = await pairAgent(relay.url, 'tunnel-user');
   });
 
@@ -208,6 +215,19 @@ describe('webhook tunnels (websocket.md §2)', () => {
       413,
       'PAYLOAD_TOO_LARGE',
     );
+    // Chunked, no Content-Length: refused once the bytes read pass the limit.
+    const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${relay.url}/webhook/${tunnel.id}`, { method: 'POST' }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.write(big.subarray(0, 40000));
+      req.end(big.subarray(40000));
+    });
+    expect(chunked.status).toBe(413);
+    expect(JSON.parse(chunked.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
 
   it('refuses a bad token on the upgrade with 401 and the error body, no socket', async () => {
@@ -255,6 +275,105 @@ describe('webhook tunnels (websocket.md §2)', () => {
     const hub = relay.app.get(TunnelHub);
     expect(hub.connectedTunnels).toContain(tunnel.id);
   });
+
+  it('limits requests per tunnel per minute and live requests in flight (429)', async () => {
+    const offline = await createTunnel(relay, agent.token);
+    for (let i = 0; i < 8; i++)
+      expect((await request(relay.url).post(`/webhook/${offline.id}`).send('x')).status).toBe(503);
+    const limited = await request(relay.url).post(`/webhook/${offline.id}`).send('x');
+    expectErrorBody(limited, 429, 'RATE_LIMITED');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    const slow = await createTunnel(relay, agent.token);
+    await connect(relay.url, slow.id, slow.token, () => null);
+    const statuses = await Promise.all(
+      [1, 2, 3].map(() => request(relay.url).post(`/webhook/${slow.id}`).send('x')),
+    );
+    expect(statuses.map((r) => r.status).sort()).toEqual([429, 504, 504]);
+  });
+
+  it('GET /new is off by default (404)', async () => {
+    expectErrorBody(await request(relay.url).get('/new'), 404, 'NOT_FOUND');
+  });
+
+  it('admin: lists and deletes any tunnel, lists its requests', async () => {
+    const tunnel = await createTunnel(relay, agent.token, { name: 'admin-view' });
+    await connect(relay.url, tunnel.id, tunnel.token, () => ({ status: 200 }));
+    await request(relay.url).post(`/webhook/${tunnel.id}/one`).send('x').expect(200);
+    await request(relay.url).get('/admin/api/tunnels').expect(401);
+    const page = await request(relay.url)
+      .get('/admin/api/tunnels?limit=100')
+      .set('Authorization', ADMIN)
+      .expect(200);
+    expect(page.body.items).toContainEqual(
+      expect.objectContaining({
+        id: tunnel.id,
+        accountId: agent.accountId,
+        name: 'admin-view',
+        mode: 'live',
+      }),
+    );
+    await waitUntil(async () => {
+      const log = await request(relay.url)
+        .get(`/admin/api/tunnels/${tunnel.id}/requests`)
+        .set('Authorization', ADMIN);
+      return log.body.items?.length === 1;
+    });
+    const log = await request(relay.url)
+      .get(`/admin/api/tunnels/${tunnel.id}/requests`)
+      .set('Authorization', ADMIN);
+    expect(log.body).toEqual({
+      items: [
+        expect.objectContaining({
+          method: 'POST',
+          path: '/one',
+          status: 200,
+          state: 'answered',
+          sizeBytes: 1,
+        }),
+      ],
+      nextCursor: null,
+    });
+    expect(log.body.items[0]).not.toHaveProperty('body');
+    const replay = await request(relay.url)
+      .post(`/admin/api/tunnels/${tunnel.id}/requests/${log.body.items[0].id}/replay`)
+      .set('Authorization', ADMIN);
+    expectErrorBody(replay, 409, 'TUNNEL_NOT_DURABLE');
+    await request(relay.url)
+      .delete(`/admin/api/tunnels/${tunnel.id}`)
+      .set('Authorization', ADMIN)
+      .expect(204);
+    expectErrorBody(
+      await request(relay.url).delete(`/admin/api/tunnels/${tunnel.id}`).set('Authorization', ADMIN),
+      404,
+      'TUNNEL_NOT_FOUND',
+    );
+    expectErrorBody(
+      await request(relay.url).post(`/webhook/${tunnel.id}`).send('x'),
+      404,
+      'TUNNEL_NOT_FOUND',
+    );
+  });
+
+  it('cleanup removes idle tunnels and requests past the retention', async () => {
+    const idle = await createTunnel(relay, agent.token);
+    const active = await createTunnel(relay, agent.token, { mode: 'durable' });
+    await request(relay.url).post(`/webhook/${active.id}`).send('old').expect(202);
+    await request(relay.url).post(`/webhook/${active.id}`).send('new').expect(202);
+    await sql(`UPDATE tunnels SET last_activity_at = now() - interval '31 days' WHERE id = $1`, [idle.id]);
+    await sql(
+      `UPDATE tunnel_requests SET created_at = now() - interval '73 hours'
+        WHERE id = (SELECT id FROM tunnel_requests WHERE tunnel_id = $1 ORDER BY seq LIMIT 1)`,
+      [active.id],
+    );
+    const results = await relay.app.get(CleanupService).runOnce();
+    expect(results?.deletedIdleTunnels).toBeGreaterThanOrEqual(1);
+    expect(results?.deletedTunnelRequests).toBeGreaterThanOrEqual(1);
+    expect(await sql(`SELECT id FROM tunnels WHERE id = $1`, [idle.id])).toEqual([]);
+    const left = await sql<{ body: Buffer }>(`SELECT body FROM tunnel_requests WHERE tunnel_id = $1`, [
+      active.id,
+    ]);
+    expect(left.map((r) => r.body.toString())).toEqual(['new']);
+  });
 });
 
 describe('webhook tunnels: durable mode, replicas, outages', () => {
@@ -278,7 +397,7 @@ describe('webhook tunnels: durable mode, replicas, outages', () => {
     await resetState();
     const env = { TUNNEL_RESPONSE_TIMEOUT_MS: '1500' };
     a = await startRelay(env);
-    b = await startRelay(env);
+    b = await startRelay({ ...env, TUNNEL_ANONYMOUS: 'true' });
     agent = await pairAgent(a.url, 'durable-user');
   });
 
@@ -388,4 +507,37 @@ describe('webhook tunnels: durable mode, replicas, outages', () => {
       await (restarted ?? redis).stop();
     }
   }, 60_000);
+
+  it('GET /new (TUNNEL_ANONYMOUS=true) issues an anonymous live tunnel a program can use at once', async () => {
+    const res = await request(b.url).get('/new').expect(200);
+    expect(res.body).toEqual({
+      id: expect.any(String),
+      webhookUrl: `${b.url}/webhook/${res.body.id}`,
+      token: expect.stringMatching(/^[0-9a-f-]{36}\.[0-9a-f]{64}$/),
+      mode: 'live',
+    });
+    await connect(a.url, res.body.id, res.body.token, () => ({ status: 200, body: 'anon' }));
+    expect((await post(b, res.body.id, 'x')).body.toString()).toBe('anon');
+  });
+
+  it('admin replay: a stored request of a durable tunnel is delivered again', async () => {
+    const tunnel = await createTunnel(a, agent.token, { mode: 'durable' });
+    const program = await connect(a.url, tunnel.id, tunnel.token, () => ({ status: 200 }));
+    const stored = JSON.parse((await post(b, tunnel.id, 'once more')).body.toString()) as { id: string };
+    await program.waitForRequests(1);
+    const res = await request(b.url)
+      .post(`/admin/api/tunnels/${tunnel.id}/requests/${stored.id}/replay`)
+      .set('Authorization', ADMIN)
+      .expect(202);
+    expect(res.body).toMatchObject({ method: 'POST', path: '/seq', state: 'pending', durable: true });
+    await program.waitForRequests(2);
+    expect(bodies(program)).toEqual(['once more', 'once more']);
+    expectErrorBody(
+      await request(b.url)
+        .post(`/admin/api/tunnels/${tunnel.id}/requests/${tunnel.id}/replay`)
+        .set('Authorization', ADMIN),
+      404,
+      'TUNNEL_REQUEST_NOT_FOUND',
+    );
+  });
 });

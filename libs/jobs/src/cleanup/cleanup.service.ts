@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { CleanupStore, Clock, SessionStore } from '@app/core';
+import { CleanupStore, Clock, SessionStore, TunnelStore } from '@app/core';
 import { RedisService, StreamPresence } from '@app/messaging';
 import { SessionExpiry } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
@@ -13,6 +13,10 @@ export interface CleanupResults {
   deletedMessages: number;
   expiredSessions: number;
   deletedSessions: number;
+  /** Tunnel requests (log rows, durable bodies) past TUNNEL_RETENTION_HOURS. */
+  deletedTunnelRequests: number;
+  /** Tunnels with no connection and no traffic for TUNNEL_IDLE_DAYS. */
+  deletedIdleTunnels: number;
 }
 
 /** Rows per statement of the batched steps (deletes, session expiry). */
@@ -44,6 +48,7 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
     private readonly presence: StreamPresence,
     private readonly scheduler: SchedulerRegistry,
     private readonly metrics: RelayMetrics,
+    private readonly tunnels: TunnelStore,
   ) {}
 
   private get intervalMs(): number {
@@ -96,6 +101,14 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
         ),
         expiredSessions: await this.inBatches(() => this.expiry.expireLapsed(BATCH)),
         deletedSessions: await this.inBatches(() => this.sessions.deleteEndedLongAgo(BATCH)),
+        deletedTunnelRequests: await this.inBatches(() =>
+          this.tunnels.deleteOldRequests(this.config.tunnelRetentionHours, BATCH),
+        ),
+        // A connected tunnel's holder marks it active every few minutes (TunnelHub's heartbeat), so an idle one
+        // is one nobody connected to or sent to for TUNNEL_IDLE_DAYS.
+        deletedIdleTunnels: await this.inBatches(() =>
+          this.tunnels.deleteIdle(this.config.tunnelIdleDays, [], BATCH),
+        ),
       };
       this.metrics.messagesExpired.inc(results.expiredQueued + results.expiredUnanswered);
       await this.repo.recordRun(this.presence.instanceId, startedAt, { ...results });
