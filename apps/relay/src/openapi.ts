@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ErrorBodyDto } from '@app/platform';
+import { TUNNEL_PATH_DOCS } from './tunnels/tunnels.openapi';
 import { CHANNEL_WEBHOOK_DOCS } from './webhook/webhook.openapi';
 
 /**
@@ -44,12 +45,18 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       },
       'secretKey',
     )
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'Tunnel token (GET /ws/{id})' },
+      'tunnelToken',
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     extraModels: [ErrorBodyDto, ...CHANNEL_WEBHOOK_DOCS.flatMap((docs) => docs.models)],
   });
   // The channel webhooks answer before Express (`WebhookHttpHandler`): no controller describes them.
   for (const { path, operation } of CHANNEL_WEBHOOK_DOCS) document.paths[path] = { post: operation };
+  // The tunnels' ingress (before Express) and the program's socket (a gateway): no controller either.
+  Object.assign(document.paths, TUNNEL_PATH_DOCS);
   const errorRef = { $ref: '#/components/schemas/ErrorBodyDto' };
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item)) {
