@@ -8,6 +8,7 @@
  */
 const http = require('node:http');
 const https = require('node:https');
+const { setTimeout } = require('node:timers');
 const WebSocket = require('ws');
 
 const HELP = `Usage: kakao-relay-tunnel --server-url <url> --token <tunnel token> --target-url <url> [options]

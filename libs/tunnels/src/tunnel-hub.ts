@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { TunnelMode, TunnelRequestData, TunnelResponseData, TunnelStore } from '@app/core';
+import { Tunnel, TunnelMode, TunnelRequestData, TunnelResponseData, TunnelStore } from '@app/core';
 import { PubSubService, RedisService, StreamPresence } from '@app/messaging';
 import { parseResponseFrame, requestFrame } from './tunnel-frames';
 
@@ -18,6 +18,10 @@ const HOLDER_TTL_MS = 30_000;
 const HEARTBEAT_MS = 10_000;
 /** A durable tunnel's pump also looks for stored requests this often (wake-ups lost while Redis was away). */
 const DURABLE_POLL_MS = 2_000;
+/** The ingress's view of a tunnel is at most this old (a deletion also evicts it at once, on every replica). */
+const TUNNEL_CACHE_MS = 5_000;
+/** Activity is written to the database at most this often per tunnel (idle cleanup counts in days). */
+const TOUCH_EVERY_MS = 60_000;
 
 interface LocalConnection {
   connId: string;
@@ -66,6 +70,8 @@ export class TunnelHub implements OnModuleInit, OnApplicationShutdown {
   private readonly ownChannel: string;
   private readonly kickChannel: string;
   private unsubscribe: Array<() => void> = [];
+  private readonly tunnels = new Map<string, { tunnel: Tunnel; until: number }>();
+  private readonly touched = new Map<string, number>();
   private heartbeat?: NodeJS.Timeout;
   private poll?: NodeJS.Timeout;
 
@@ -90,6 +96,7 @@ export class TunnelHub implements OnModuleInit, OnApplicationShutdown {
       ),
       await this.pubsub.subscribe(this.kickChannel, (_m, json) => {
         const { tunnelId, connId } = json() as { tunnelId: string; connId: string };
+        if (connId === 'deleted') this.tunnels.delete(tunnelId);
         const conn = this.local.get(tunnelId);
         if (conn && conn.connId !== connId)
           this.close(conn, TUNNEL_CLOSE.replaced, 'replaced by a newer connection');
@@ -111,6 +118,28 @@ export class TunnelHub implements OnModuleInit, OnApplicationShutdown {
       this.close(conn, TUNNEL_CLOSE.shutdown, 'relay shutting down');
     for (const settle of this.awaiting.values()) settle({ kind: 'disconnected' });
     this.awaiting.clear();
+  }
+
+  /** The tunnel (for the ingress), from a short-lived cache. */
+  async lookup(id: string): Promise<Tunnel | null> {
+    const now = Date.now();
+    const cached = this.tunnels.get(id);
+    if (cached && cached.until > now) return cached.tunnel;
+    const tunnel = await this.store.findById(id);
+    if (tunnel) {
+      if (this.tunnels.size > 10_000) this.tunnels.clear();
+      this.tunnels.set(id, { tunnel, until: now + TUNNEL_CACHE_MS });
+    } else this.tunnels.delete(id);
+    return tunnel;
+  }
+
+  /** Marks traffic on the tunnel (written at most once a minute per tunnel and replica). */
+  noteActivity(id: string): void {
+    const now = Date.now();
+    if ((this.touched.get(id) ?? 0) > now - TOUCH_EVERY_MS) return;
+    if (this.touched.size > 10_000) this.touched.clear();
+    this.touched.set(id, now);
+    void this.store.touch([id]).catch(() => undefined);
   }
 
   /** Tunnels whose socket this replica holds (tests, metrics). */
@@ -159,6 +188,7 @@ export class TunnelHub implements OnModuleInit, OnApplicationShutdown {
 
   /** Closes the tunnel's socket wherever it is (the tunnel was deleted). */
   async disconnect(tunnelId: string): Promise<void> {
+    this.tunnels.delete(tunnelId);
     const conn = this.local.get(tunnelId);
     if (conn) this.close(conn, TUNNEL_CLOSE.deleted, 'tunnel deleted');
     await this.pubsub

@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
+  LiveRequestRecord,
+  MicroBatcher,
   NotFoundError,
   PayloadTooLargeError,
   RateLimitedError,
@@ -83,6 +85,8 @@ export class TunnelIngressHandler {
   private readonly logger = new Logger('TunnelIngress');
   private readonly baseHeaders: readonly string[] = securityHeaderList();
   private readonly inFlight = new Map<string, number>();
+  /** The live requests' log rows, written in batches (one INSERT for all that finished meanwhile). */
+  private readonly log: MicroBatcher<LiveRequestRecord, void>;
 
   constructor(
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
@@ -90,7 +94,15 @@ export class TunnelIngressHandler {
     private readonly hub: TunnelHub,
     private readonly redis: RedisService,
     private readonly errors: ErrorBodyFilter,
-  ) {}
+  ) {
+    this.log = new MicroBatcher<LiveRequestRecord, void>(
+      async (records) => {
+        await this.store.recordLive(records);
+        return records.map(() => undefined);
+      },
+      { maxBatch: 500, maxInFlight: 1, maxWaiting: 20_000 },
+    );
+  }
 
   readonly middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const url = req.url;
@@ -121,7 +133,7 @@ export class TunnelIngressHandler {
       res.shouldKeepAlive = false;
       throw new PayloadTooLargeError(byteLimitLabel(limit));
     }
-    const tunnel = UUID.test(id) ? await this.store.findById(id.toLowerCase()) : null;
+    const tunnel = UUID.test(id) ? await this.hub.lookup(id.toLowerCase()) : null;
     if (!tunnel) {
       req.resume();
       throw tunnelNotFound();
@@ -149,7 +161,7 @@ export class TunnelIngressHandler {
         );
       });
       void this.hub.wake(tunnel.id);
-      void this.store.touch([tunnel.id]).catch(() => undefined);
+      this.hub.noteActivity(tunnel.id);
       this.sendJson(res, requestId, 202, { id: request.id, status: 'queued' });
       return;
     }
@@ -171,8 +183,8 @@ export class TunnelIngressHandler {
     }
     const status =
       outcome.kind === 'response' ? outcome.response.status : OUTCOME_ERRORS[outcome.kind]().statusCode;
-    void this.store
-      .recordLive({
+    this.log
+      .submit({
         id: request.id,
         tunnelId: tunnel.id,
         method: request.method,
@@ -183,7 +195,7 @@ export class TunnelIngressHandler {
         sizeBytes: request.body.length,
       })
       .catch((e: Error) => this.logger.warn(`tunnel request log: ${e.message}`));
-    void this.store.touch([tunnel.id]).catch(() => undefined);
+    this.hub.noteActivity(tunnel.id);
     if (outcome.kind !== 'response') throw OUTCOME_ERRORS[outcome.kind]();
     const { response } = outcome;
     if (res.headersSent) return;

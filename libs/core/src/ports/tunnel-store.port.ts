@@ -47,7 +47,8 @@ export abstract class TunnelStore {
   /** Marks activity (traffic or a connection) unless it was marked less than a minute ago. */
   abstract touch(ids: readonly string[]): Promise<void>;
 
-  abstract recordLive(record: LiveRequestRecord): Promise<void>;
+  /** Logs finished live requests, in one statement (rows of tunnels deleted meanwhile are skipped). */
+  abstract recordLive(records: readonly LiveRequestRecord[]): Promise<void>;
   /** Stores a durable request (body included) as `pending`, in arrival order. */
   abstract storeDurable(tunnelId: string, request: TunnelRequestData): Promise<void>;
   /** The oldest pending request of a durable tunnel, body included. */

@@ -94,13 +94,26 @@ export class TunnelsRepository implements TunnelStore {
     );
   }
 
-  async recordLive(r: LiveRequestRecord): Promise<void> {
+  async recordLive(records: readonly LiveRequestRecord[]): Promise<void> {
+    if (records.length === 0) return;
     await affectedRows(
       this.db,
       `INSERT INTO tunnel_requests (id, tunnel_id, method, path, durable, state, status, latency_ms, size_bytes,
          answered_at)
-       SELECT $1, $2, $3, $4, false, $5, $6, $7, $8, now() WHERE EXISTS (SELECT 1 FROM tunnels WHERE id = $2)`,
-      [r.id, r.tunnelId, r.method, r.path, r.state, r.status, r.latencyMs, r.sizeBytes],
+       SELECT r.id, r.tunnel_id, r.method, r.path, false, r.state, r.status, r.latency_ms, r.size_bytes, now()
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[])
+              AS r (id, tunnel_id, method, path, state, status, latency_ms, size_bytes)
+         JOIN tunnels t ON t.id = r.tunnel_id`,
+      [
+        records.map((r) => r.id),
+        records.map((r) => r.tunnelId),
+        records.map((r) => r.method),
+        records.map((r) => r.path),
+        records.map((r) => r.state),
+        records.map((r) => r.status),
+        records.map((r) => r.latencyMs),
+        records.map((r) => r.sizeBytes),
+      ],
     );
   }
 
