@@ -17,6 +17,7 @@ import {
   configureHttpApp,
   httpServerTimeouts,
   prependRequestHandler,
+  RelayWsAdapter,
   TimedExpressAdapter,
 } from '@app/platform';
 import {
@@ -63,6 +64,8 @@ async function startRelayWithProbe(overrides: Record<string, string>): Promise<R
   );
   prependRequestHandler(app.getHttpServer() as Server, app.get(WebhookHttpHandler).middleware);
   configureHttpApp(app, config);
+  // The relay's gateways (the tunnels' /ws/:id) need the relay's WebSocket adapter, as createRelayApp sets it.
+  app.useWebSocketAdapter(new RelayWsAdapter(app));
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   return { app, port, url: `http://127.0.0.1:${port}`, close: () => app.close() };
