@@ -111,7 +111,7 @@ export class TunnelIngressHandler {
     if (!match) return next();
     const started = performance.now();
     const requestId = resolveRequestId(req);
-    this.handle(req, res, match, started)
+    this.handle(req, res, match, started, requestId)
       .catch((e: unknown) => this.sendError(res, requestId, e))
       .then(() => logRequestCompleted(req, res, requestId, started))
       .catch(() => undefined);
@@ -122,8 +122,8 @@ export class TunnelIngressHandler {
     res: ServerResponse,
     match: RegExpExecArray,
     started: number,
+    requestId: string,
   ): Promise<void> {
-    const requestId = resolveRequestId(req);
     const id = match[1];
     const path = (match[2] ?? '/') + (match[3] ?? '');
     const limit = this.config.tunnelMaxBodyBytes;
