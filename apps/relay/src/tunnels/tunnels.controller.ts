@@ -1,10 +1,12 @@
 import {
   Body,
+  CanActivate,
   Controller,
   Delete,
   Get,
   HttpCode,
   Inject,
+  Injectable,
   Param,
   PipeTransform,
   Post,
@@ -22,12 +24,14 @@ import {
   ApiOperation,
   ApiSecurity,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { NotFoundError } from '@app/core';
 import { AccountAuthGuard, AccountPrincipal, AgentPrincipal } from '@app/pairing';
+import { RateLimit, RateLimitGuard } from '@app/platform';
 import { TunnelHub, TunnelService } from '@app/tunnels';
 import { requestOrigin } from './request-origin';
 import { CreatedTunnelDto, CreateTunnelDto, TunnelDto, TunnelListDto, tunnelDto } from './tunnel.dto';
@@ -37,6 +41,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const tunnelIdParam: PipeTransform<string, string | null> = {
   transform: (value: string) => (UUID.test(value) ? value.toLowerCase() : null),
 };
+
+/** `GET /new` exists only with `TUNNEL_ANONYMOUS=true` (404 before anything is counted otherwise). */
+@Injectable()
+export class AnonymousTunnelsGuard implements CanActivate {
+  constructor(@Inject(RELAY_CONFIG) private readonly config: RelayConfig) {}
+
+  canActivate(): boolean {
+    if (!this.config.tunnelAnonymous) throw new NotFoundError('NOT_FOUND', 'Cannot GET /new');
+    return true;
+  }
+}
 
 @ApiTags('tunnels')
 @Controller()
@@ -131,6 +146,16 @@ export class TunnelsController {
    * `TUNNEL_ANONYMOUS=true` (then 404 like any unknown path, and not in the OpenAPI document's sense of a feature).
    */
   @Get('new')
+  @UseGuards(AnonymousTunnelsGuard, RateLimitGuard)
+  @RateLimit({
+    bucket: 'tunnel-new',
+    key: 'ip',
+    limit: (c) => c.rateLimitSessionCreatesPer5Min,
+    windowMs: 5 * 60_000,
+  })
+  @ApiTooManyRequestsResponse({
+    description: 'RATE_LIMITED: RATE_LIMIT_SESSION_CREATES_PER_5_MIN per client address per 5 minutes',
+  })
   @ApiOperation({
     summary: 'An anonymous live tunnel (only when TUNNEL_ANONYMOUS=true)',
     description:
@@ -140,7 +165,6 @@ export class TunnelsController {
   @ApiOkResponse({ type: CreatedTunnelDto })
   @ApiNotFoundResponse({ description: 'NOT_FOUND: TUNNEL_ANONYMOUS is off' })
   async anonymous(@Req() req: Request): Promise<CreatedTunnelDto> {
-    if (!this.config.tunnelAnonymous) throw new NotFoundError('NOT_FOUND', 'Cannot GET /new');
     const { tunnel, token } = await this.tunnels.create(null, null, 'live');
     return {
       id: tunnel.id,
