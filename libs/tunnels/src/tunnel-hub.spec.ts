@@ -86,7 +86,7 @@ describe('TunnelHub', () => {
       store as unknown as TunnelStore,
       redis,
       pubsub,
-      { instanceId: 'replica-1' } as StreamPresence,
+      { instanceId: 'replica-1' } as unknown as StreamPresence,
     );
     return { hub, store, published, holders };
   };
