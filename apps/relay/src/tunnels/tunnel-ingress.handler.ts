@@ -31,6 +31,16 @@ const TARGET = /^\/webhook\/([^/?#]+)(\/[^?#]*)?(\?[^#]*)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
+const databaseUnavailable = () =>
+  new ServiceUnavailableError(
+    'DATABASE_UNAVAILABLE',
+    'The relay cannot reach its database; try again.',
+    undefined,
+    {
+      'Retry-After': '5',
+    },
+  );
+
 const tunnelNotFound = () => new NotFoundError('TUNNEL_NOT_FOUND', 'No tunnel has this id.');
 
 const OUTCOME_ERRORS: Record<Exclude<TunnelOutcome['kind'], 'response'>, () => RelayError> = {
@@ -133,7 +143,12 @@ export class TunnelIngressHandler {
       res.shouldKeepAlive = false;
       throw new PayloadTooLargeError(byteLimitLabel(limit));
     }
-    const tunnel = UUID.test(id) ? await this.hub.lookup(id.toLowerCase()) : null;
+    const tunnel = UUID.test(id)
+      ? await this.hub.lookup(id.toLowerCase()).catch(() => {
+          req.resume();
+          throw databaseUnavailable();
+        })
+      : null;
     if (!tunnel) {
       req.resume();
       throw tunnelNotFound();
@@ -151,14 +166,7 @@ export class TunnelIngressHandler {
     };
     if (tunnel.mode === 'durable') {
       await this.store.storeDurable(tunnel.id, request).catch(() => {
-        throw new ServiceUnavailableError(
-          'DATABASE_UNAVAILABLE',
-          'The request could not be stored; try again.',
-          undefined,
-          {
-            'Retry-After': '5',
-          },
-        );
+        throw databaseUnavailable();
       });
       void this.hub.wake(tunnel.id);
       this.hub.noteActivity(tunnel.id);

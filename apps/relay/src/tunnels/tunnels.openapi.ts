@@ -14,7 +14,7 @@ const errors = {
   '502': { description: 'TUNNEL_DISCONNECTED (live): the program went away before it answered' },
   '503': {
     description:
-      'TUNNEL_OFFLINE (live): no program is connected, Retry-After; DATABASE_UNAVAILABLE (durable): not stored',
+      'TUNNEL_OFFLINE (live): no program is connected, Retry-After; DATABASE_UNAVAILABLE: the database is away (durable: nothing stored)',
   },
   '504': { description: 'TUNNEL_TIMEOUT (live): no answer within TUNNEL_RESPONSE_TIMEOUT_MS' },
 };
