@@ -150,6 +150,18 @@ describe('kakao-relay-tunnel (websocket.md §3)', () => {
     expect(forged.body.toString()).toBe('bad signature');
   });
 
+  it('exits 3 when its tunnel is deleted', async () => {
+    const tunnel = await createTunnel();
+    const c = client(['--server-url', relay.url, '--token', tunnel.token, '--target-url', targetUrl]);
+    await waitUntil(() => c.stdout().includes('Webhook URL:'));
+    await request(relay.url)
+      .delete(`/v1/tunnels/${tunnel.id}`)
+      .set('Authorization', `Bearer ${token}`)
+      .expect(204);
+    expect(await c.exited).toBe(3);
+    expect(c.stderr()).toContain('the tunnel was deleted');
+  });
+
   it('reconnects after the connection to the relay drops', async () => {
     const tunnel = await createTunnel();
     const port = await freePort();

@@ -508,6 +508,16 @@ describe('webhook tunnels: durable mode, replicas, outages', () => {
     }
   }, 60_000);
 
+  it('deleting a tunnel closes its socket with 4404 on whichever replica holds it', async () => {
+    const tunnel = await createTunnel(a, agent.token);
+    const program = await connect(a.url, tunnel.id, tunnel.token);
+    await request(b.url)
+      .delete(`/v1/tunnels/${tunnel.id}`)
+      .set('Authorization', `Bearer ${agent.token}`)
+      .expect(204);
+    expect(await program.closed).toBe(4404);
+  });
+
   it('GET /new (TUNNEL_ANONYMOUS=true) issues an anonymous live tunnel a program can use at once', async () => {
     const res = await request(b.url).get('/new').expect(200);
     expect(res.body).toEqual({

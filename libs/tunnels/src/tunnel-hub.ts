@@ -22,6 +22,8 @@ const DURABLE_POLL_MS = 2_000;
 const TUNNEL_CACHE_MS = 5_000;
 /** Activity is written to the database at most this often per tunnel (idle cleanup counts in days). */
 const TOUCH_EVERY_MS = 60_000;
+/** The `connId` of a kick that means "the tunnel was deleted" (every replica closes its socket with 4404). */
+const DELETED = 'deleted';
 
 interface LocalConnection {
   connId: string;
@@ -96,10 +98,13 @@ export class TunnelHub implements OnModuleInit, OnApplicationShutdown {
       ),
       await this.pubsub.subscribe(this.kickChannel, (_m, json) => {
         const { tunnelId, connId } = json() as { tunnelId: string; connId: string };
-        if (connId === 'deleted') this.tunnels.delete(tunnelId);
         const conn = this.local.get(tunnelId);
-        if (conn && conn.connId !== connId)
+        if (connId === DELETED) {
+          this.tunnels.delete(tunnelId);
+          if (conn) this.close(conn, TUNNEL_CLOSE.deleted, 'tunnel deleted');
+        } else if (conn && conn.connId !== connId) {
           this.close(conn, TUNNEL_CLOSE.replaced, 'replaced by a newer connection');
+        }
       }),
     );
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
@@ -192,7 +197,7 @@ export class TunnelHub implements OnModuleInit, OnApplicationShutdown {
     const conn = this.local.get(tunnelId);
     if (conn) this.close(conn, TUNNEL_CLOSE.deleted, 'tunnel deleted');
     await this.pubsub
-      .publish(this.kickChannel, JSON.stringify({ tunnelId, connId: 'deleted' }))
+      .publish(this.kickChannel, JSON.stringify({ tunnelId, connId: DELETED }))
       .catch(() => undefined);
   }
 
