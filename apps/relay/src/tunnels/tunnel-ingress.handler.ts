@@ -1,10 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
   LiveRequestRecord,
-  MicroBatcher,
   NotFoundError,
   PayloadTooLargeError,
   RateLimitedError,
@@ -23,13 +22,16 @@ import {
   resolveRequestId,
   securityHeaderList,
 } from '@app/platform';
-import { endToEndHeaders, TunnelHub, TunnelOutcome } from '@app/tunnels';
+import { endToEndHeaders, TunnelHub, TunnelOutcome, TunnelRateWindow } from '@app/tunnels';
 
 const PREFIX = '/webhook/';
 const METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'GET']);
 const TARGET = /^\/webhook\/([^/?#]+)(\/[^?#]*)?(\?[^#]*)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+/** The request log is written this often (one INSERT of every row since), and holds at most this many rows. */
+const LOG_FLUSH_MS = 200;
+const LOG_MAX_ROWS = 50_000;
 
 const databaseUnavailable = () =>
   new ServiceUnavailableError(
@@ -91,12 +93,14 @@ function readRawBody(req: IncomingMessage, limit: number): Promise<Body> {
  * and retained).
  */
 @Injectable()
-export class TunnelIngressHandler {
+export class TunnelIngressHandler implements OnApplicationShutdown {
   private readonly logger = new Logger('TunnelIngress');
   private readonly baseHeaders: readonly string[] = securityHeaderList();
   private readonly inFlight = new Map<string, number>();
-  /** The live requests' log rows, written in batches (one INSERT for all that finished meanwhile). */
-  private readonly log: MicroBatcher<LiveRequestRecord, void>;
+  /** The live requests' log rows, written every LOG_FLUSH_MS in one INSERT (a log needs no immediacy). */
+  private logRows: LiveRequestRecord[] = [];
+  private logTimer: NodeJS.Timeout | null = null;
+  private readonly rate: TunnelRateWindow;
 
   constructor(
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
@@ -105,13 +109,7 @@ export class TunnelIngressHandler {
     private readonly redis: RedisService,
     private readonly errors: ErrorBodyFilter,
   ) {
-    this.log = new MicroBatcher<LiveRequestRecord, void>(
-      async (records) => {
-        await this.store.recordLive(records);
-        return records.map(() => undefined);
-      },
-      { maxBatch: 500, maxInFlight: 1, maxWaiting: 20_000 },
-    );
+    this.rate = new TunnelRateWindow(redis);
   }
 
   readonly middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
@@ -156,7 +154,7 @@ export class TunnelIngressHandler {
     const body = await readRawBody(req, limit);
     if (body.kind === 'aborted') return;
     if (body.kind === 'too_large') throw new PayloadTooLargeError(byteLimitLabel(limit));
-    await this.admit(tunnel);
+    this.admit(tunnel);
     const request: TunnelRequestData = {
       id: uuidV7(),
       method: req.method as string,
@@ -191,18 +189,16 @@ export class TunnelIngressHandler {
     }
     const status =
       outcome.kind === 'response' ? outcome.response.status : OUTCOME_ERRORS[outcome.kind]().statusCode;
-    this.log
-      .submit({
-        id: request.id,
-        tunnelId: tunnel.id,
-        method: request.method,
-        path,
-        status,
-        state: outcome.kind === 'response' ? 'answered' : 'failed',
-        latencyMs: Math.round(performance.now() - started),
-        sizeBytes: request.body.length,
-      })
-      .catch((e: Error) => this.logger.warn(`tunnel request log: ${e.message}`));
+    this.logRow({
+      id: request.id,
+      tunnelId: tunnel.id,
+      method: request.method,
+      path,
+      status,
+      state: outcome.kind === 'response' ? 'answered' : 'failed',
+      latencyMs: Math.round(performance.now() - started),
+      sizeBytes: request.body.length,
+    });
     this.hub.noteActivity(tunnel.id);
     if (outcome.kind !== 'response') throw OUTCOME_ERRORS[outcome.kind]();
     const { response } = outcome;
@@ -220,21 +216,41 @@ export class TunnelIngressHandler {
     res.end(response.body);
   }
 
-  /** The per-tunnel minute window (Redis; a Redis outage lets requests through rather than refuse them). */
-  private async admit(tunnel: Tunnel): Promise<void> {
-    let count: number;
-    let ttl: number;
-    try {
-      [count, ttl] = await this.redis.fixedWindow(this.redis.key('rl', 'tunnel', tunnel.id), 60_000);
-    } catch {
-      return;
-    }
-    if (count > this.config.tunnelRequestsPerMinute) {
+  /** The per-tunnel minute window (cluster-wide, synchronised through Redis every 100 ms; see TunnelRateWindow). */
+  private admit(tunnel: Tunnel): void {
+    const retryAfter = this.rate.admit(tunnel.id, this.config.tunnelRequestsPerMinute);
+    if (retryAfter !== null) {
       throw new RateLimitedError(
         `This tunnel takes at most ${this.config.tunnelRequestsPerMinute} requests per minute.`,
-        { 'Retry-After': String(Math.max(1, Math.ceil(ttl / 1000))) },
+        { 'Retry-After': String(retryAfter) },
       );
     }
+  }
+
+  private logRow(row: LiveRequestRecord): void {
+    if (this.logRows.length >= LOG_MAX_ROWS) return;
+    this.logRows.push(row);
+    if (!this.logTimer) {
+      this.logTimer = setTimeout(() => void this.flushLog(), LOG_FLUSH_MS);
+      this.logTimer.unref();
+    }
+  }
+
+  /** Writes the waiting log rows (also at shutdown, so a clean stop loses none). */
+  async flushLog(): Promise<void> {
+    if (this.logTimer) clearTimeout(this.logTimer);
+    this.logTimer = null;
+    while (this.logRows.length > 0) {
+      const rows = this.logRows.splice(0, 1000);
+      await this.store
+        .recordLive(rows)
+        .catch((e: Error) => this.logger.warn(`tunnel request log: ${rows.length} rows lost: ${e.message}`));
+    }
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    this.rate.clear();
+    return this.flushLog();
   }
 
   private sendError(res: ServerResponse, requestId: string, e: unknown): void {
