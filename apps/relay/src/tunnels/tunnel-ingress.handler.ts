@@ -87,7 +87,7 @@ function readRawBody(req: IncomingMessage, limit: number): Promise<Body> {
  * `POST|PUT|PATCH|DELETE|GET /webhook/{id}[/suffix][?query]` (websocket.md §2), before Express (as the channel
  * webhooks, `prependRequestHandler`): the body is read as bytes and passed on unchanged, which no body parser may
  * touch. In order: the tunnel (404), the declared size (413 at once, or after reading past the limit), the
- * per-tunnel minute window (429, cluster-wide in Redis; open when Redis is away) and the in-flight cap of this
+ * per-tunnel minute window (429, cluster-wide through Redis, `TunnelRateWindow`) and the in-flight cap of this
  * replica (429); then live: `TunnelHub.forward` and the program's answer as it is (503/504/502 otherwise); durable:
  * stored, 202. Every request gets a row in the request log (never its body, except a durable one's until answered
  * and retained).
