@@ -1,6 +1,6 @@
 /** Three tiers: unit specs next to the code, and integration/e2e suites under test/ against real services. */
 const moduleNameMapper = {
-  '^@app/(core|config|persistence|messaging|platform|pairing|reply|jobs|streams|works|push|testing)(|/.*)$': '<rootDir>/libs/$1/src$2',
+  '^@app/(core|config|persistence|messaging|platform|pairing|reply|jobs|streams|works|push|tunnels|testing)(|/.*)$': '<rootDir>/libs/$1/src$2',
 };
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] };
 

@@ -15,6 +15,9 @@
  *                     to a local receiver that verifies each with the npm standardwebhooks library; webhook →
  *                     delivery latency at the receiver, lost (never delivered) and duplicated (a webhook-id
  *                     acknowledged twice, or a message under two webhook-ids)
+ *     (7) tunnel      a webhook tunnel's round trip at 500 req/s for 10 s (bin/kakao-relay-tunnel.js in its own
+ *                     process, forwarding to a local target) against calling the local target directly at the
+ *                     same rate; added p99 < 5 ms, 0 errors
  *   relay B    REPLY_COALESCE_MS=0, fresh process:
  *     (4) memory      VmRSS idle, with 1,000 and 5,000 idle streams (one paired token), after they closed
  *     (3) reply       synchronous replies (each call waits for its own send)
@@ -32,8 +35,9 @@
  * working tree, e.g. to compare before/after a change), --dist[=<dir>] (use a tree built already, e.g. by
  * `npm run build`), --ts (run apps/relay/src/main.ts through test/support/register-ts.js: no build, but the
  * TypeScript compiler then lives in the relay process and inflates its memory), --name=<name>, --no-profile,
- * --only=<phase,…> (e.g. --only=push; relays whose phases are all skipped still start), --profile-push (the
- * push run under the CPU profiler, summary printed).
+ * --only=<phase,…> (run only these phases: baseline, ingest, latency, latencyWs, replyCoalesced, push, tunnel,
+ * memory, replySync), --profile-push (the push run under the CPU profiler, summary printed), --tunnel-rate=<req/s>
+ * (the tunnel phase's rate, 500 by default).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -64,9 +68,6 @@ const {
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
-/** --only=push,latency: run only these phases (baseline, ingest, latency, push, replyCoalesced, memory, replySync). */
-const onlyArg = argv.find((a) => a.startsWith('--only='));
-const ONLY = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
 const distArg = argv.find((a) => a === '--dist' || a.startsWith('--dist='));
 const FROM_SOURCES = argv.includes('--ts');
 const CACHE = path.join(ROOT, 'node_modules', '.cache', 'kakao-relay-bench');
@@ -81,6 +82,9 @@ const DIST_DIR = FROM_SOURCES
     : PRIVATE_DIST;
 const PROFILE = !argv.includes('--no-profile');
 const nameArg = argv.find((a) => a.startsWith('--name='));
+const onlyArg = argv.find((a) => a.startsWith('--only='));
+const ONLY = onlyArg ? onlyArg.slice('--only='.length).split(',') : null;
+const tunnelRateArg = argv.find((a) => a.startsWith('--tunnel-rate='));
 
 const CONFIG = QUICK
   ? {
@@ -91,6 +95,7 @@ const CONFIG = QUICK
       latencyWsRates: [1000],
       replies: { coalesced: 10, sync: 10, spacingMs: 100 },
       streams: [200, 500],
+      tunnel: { rate: 500, durationS: 3 },
     }
   : {
       ingest: { connections: 50, durationS: 10, warmupS: 2 },
@@ -100,6 +105,7 @@ const CONFIG = QUICK
       latencyWsRates: [1000],
       replies: { coalesced: 60, sync: 60, spacingMs: 100 },
       streams: [1000, 5000],
+      tunnel: { rate: 500, durationS: 10 },
     };
 
 const TARGETS = {
@@ -110,6 +116,7 @@ const TARGETS = {
   /** The agent socket's webhook → event p99 at 1,000 msg/s may exceed SSE's by this much (run-to-run noise). */
   wsP99Tolerance: 1.1,
   kibPerIdleStream: 18,
+  tunnelAddedP99Ms: 5,
 };
 
 // BENCH_DB_NAME / BENCH_REDIS_URL / BENCH_REDIS_PREFIX: for a machine where several people run benches at once.
@@ -314,6 +321,7 @@ async function startRelay(label, extraEnv = {}) {
     // token, 50 per address) still run their Redis script per stream but must not replace or refuse them.
     MAX_STREAMS_PER_TOKEN: '100000',
     MAX_STREAMS_PER_IP: '1000000',
+    TUNNEL_REQUESTS_PER_MINUTE: '10000000',
     ...extraEnv,
   });
   const entry = DIST_DIR
@@ -753,6 +761,121 @@ async function pushPhase(relay) {
 }
 
 /**
+ * (7) A webhook tunnel's round trip: a local target (node:http in this process, 200 "ok"), the tunnel client
+ * (bin/kakao-relay-tunnel.js, its own process) connected to the relay, and the same fixed-rate POSTs once straight
+ * to the target and once through `/webhook/{id}/hook`. The tunnel's cost is the difference of the two latency
+ * distributions (p50/p99), with every answer checked (200 and the target's body).
+ */
+async function tunnelPhase(relay) {
+  const { durationS } = CONFIG.tunnel;
+  const rate = tunnelRateArg ? Number(tunnelRateArg.slice('--tunnel-rate='.length)) : CONFIG.tunnel.rate;
+  const http = require('node:http');
+  const { spawn } = require('node:child_process');
+  const target = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+      res.end('ok');
+    });
+  });
+  await new Promise((resolve) => target.listen(0, '127.0.0.1', resolve));
+  const targetPort = target.address().port;
+  let client = null;
+  try {
+    const user = await pairUser(relay.port, `tunnel-${RUN_ID}`, makePayload);
+    const created = await requestJson(
+      relay.port,
+      'POST',
+      '/v1/tunnels',
+      { name: 'bench' },
+      { headers: { Authorization: `Bearer ${user.token}` } },
+    );
+    if (created.status !== 201)
+      throw new Error(`POST /v1/tunnels answered ${created.status}: ${created.text}`);
+    const tunnel = created.body;
+    let out = '';
+    client = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin', 'kakao-relay-tunnel.js'),
+        '--server-url',
+        `http://127.0.0.1:${relay.port}`,
+        '--token',
+        tunnel.token,
+        '--target-url',
+        `http://127.0.0.1:${targetPort}`,
+        '--quiet',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    client.stdout.on('data', (c) => (out += c));
+    client.stderr.on('data', (c) => (out += c));
+    await waitUntil(() => out.includes('Webhook URL:'), 15_000);
+    const body = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1, padding: 'x'.repeat(600) });
+    const measure = async (label, port, urlPath) => {
+      await sleep(500);
+      await quiet(`tunnel ${label}`);
+      log(`tunnel: ${label} at ${rate} req/s × ${durationS} s`);
+      const meter = cpuMeter(relay.pid);
+      const run = await fixedRate({
+        rate,
+        durationS,
+        send: (i, agent) => timedPost(port, urlPath, body, agent, 'ok'),
+      });
+      const cpu = meter.stop();
+      const answers = run.answers;
+      const okAnswers = answers.filter((a) => a.ok);
+      return {
+        sent: run.sent,
+        achievedRate: run.achievedRate,
+        errors: answers.length - okAnswers.length,
+        sampleError: answers.find((a) => !a.ok)
+          ? JSON.stringify(answers.find((a) => !a.ok)).slice(0, 200)
+          : null,
+        latencyMs: summarize(okAnswers.map((a) => a.t1 - a.t0)),
+        relayCpu: cpu,
+      };
+    };
+    // warm-up through the tunnel (JIT, sockets), not measured
+    await fixedRate({
+      rate,
+      durationS: 1,
+      send: (i, agent) => timedPost(relay.port, `/webhook/${tunnel.id}/hook`, body, agent, 'ok'),
+    });
+    const direct = await measure('direct', targetPort, '/hook');
+    const through = await measure('through the tunnel', relay.port, `/webhook/${tunnel.id}/hook`);
+    let profile = null;
+    if (PROFILE) {
+      const file = path.join(RESULTS, `${runName}-tunnel.cpuprofile`);
+      await relay.request('prof-start', { intervalUs: 1000 });
+      try {
+        await fixedRate({
+          rate,
+          durationS: CONFIG.profileS,
+          send: (i, agent) => timedPost(relay.port, `/webhook/${tunnel.id}/hook`, body, agent, 'ok'),
+        });
+      } finally {
+        await relay.request('prof-stop', { file }, 60_000);
+      }
+      profile = {
+        file: path.relative(ROOT, file),
+        summary: summarizeProfile(JSON.parse(fs.readFileSync(file, 'utf8')), { top: 30 }),
+      };
+    }
+    const added = {};
+    for (const p of ['p50', 'p95', 'p99']) added[p] = round(through.latencyMs[p] - direct.latencyMs[p], 2);
+    log(
+      `tunnel: direct p99 ${direct.latencyMs.p99} ms, tunnel p99 ${through.latencyMs.p99} ms → added p99 ` +
+        `${added.p99} ms; errors ${through.errors}`,
+    );
+    return { rate, durationS, direct, tunnel: through, addedMs: added, profile };
+  } finally {
+    if (client) client.kill('SIGKILL');
+    await new Promise((resolve) => target.close(resolve));
+  }
+}
+
+/**
  * (3) POST /openclaw/reply → the fake Kakao server receives the callback POST. Messages carry callback URLs on
  * the fake server; their ids come from the stream. Coalesced: replies 100 ms apart (open loop), each to its
  * own message. Synchronous (REPLY_COALESCE_MS=0): one after the other, each call waits for its send.
@@ -997,6 +1120,14 @@ function verdicts(r) {
         w.duplicated === 0,
     };
   }
+  if (r.tunnel) {
+    const t = r.tunnel;
+    v.tunnel = {
+      target: `tunnel round trip at ${t.rate} req/s: added p99 < ${TARGETS.tunnelAddedP99Ms} ms over the direct call, 0 errors`,
+      measured: `added p99 ${t.addedMs.p99} ms (direct ${t.direct.latencyMs.p99}, tunnel ${t.tunnel.latencyMs.p99}), errors ${t.tunnel.errors}`,
+      met: t.addedMs.p99 < TARGETS.tunnelAddedP99Ms && t.tunnel.errors === 0,
+    };
+  }
   if (r.memory) {
     const last = r.memory.perStream[r.memory.perStream.length - 1];
     v.memory = {
@@ -1096,6 +1227,22 @@ function printReport(r) {
       );
     }
   }
+  if (r.tunnel) {
+    const t = r.tunnel;
+    row(
+      `(7) tunnel ${t.rate} req/s, direct p50 / p99 ms`,
+      `${t.direct.latencyMs.p50} / ${t.direct.latencyMs.p99}`,
+      null,
+      null,
+    );
+    row(
+      `(7) tunnel ${t.rate} req/s, through p50 / p99 ms`,
+      `${t.tunnel.latencyMs.p50} / ${t.tunnel.latencyMs.p99}`,
+      null,
+      null,
+    );
+    row(`(7) tunnel added p99 ms, errors`, `${t.addedMs.p99}, ${t.tunnel.errors}`, null, null);
+  }
   if (r.memory) {
     for (const m of r.memory.readings) row(`(4) VmRSS KiB, ${m.label}`, m.rssKiB, null, null);
     for (const p of r.memory.perStream)
@@ -1129,6 +1276,10 @@ function printReport(r) {
         `${Math.min(...cal)}–${Math.max(...cal)} over the phases; on a shared VM absolute figures move with it, ` +
         `the ratios much less`,
     );
+  }
+  if (r.tunnel && r.tunnel.profile) {
+    console.log(`\nCPU profile of the tunnel run (${r.tunnel.profile.file}):`);
+    console.log(formatSummary(r.tunnel.profile.summary, 12));
   }
   if (r.ingest && r.ingest.profile) {
     console.log(`\nCPU profile of the ingest run (${r.ingest.profile.file}):`);
@@ -1209,7 +1360,7 @@ async function main() {
 
   const fake = await startFakeKakao();
   const phase = async (key, fn) => {
-    if (ONLY && !ONLY.has(key)) return;
+    if (ONLY && !ONLY.includes(key)) return;
     try {
       results[key] = await fn();
     } catch (e) {
@@ -1231,6 +1382,7 @@ async function main() {
       await phase('replyCoalesced', () =>
         replyPhase(relayA, fake, { label: 'coalesced', count: CONFIG.replies.coalesced, sequential: false }),
       );
+      await phase('tunnel', () => tunnelPhase(relayA));
     } catch (e) {
       results.errors.push(`relay A: ${e.message}`);
       log(`relay A FAILED: ${e.message}`);
@@ -1240,6 +1392,8 @@ async function main() {
 
     let relayB = null;
     try {
+      if (ONLY && !ONLY.includes('memory') && !ONLY.includes('replySync'))
+        throw new Error('skipped (--only)');
       relayB = await startRelay('B', { REPLY_COALESCE_MS: '0' });
       (results.relayStartupMs ??= {}).B = relayB.startupMs;
       await phase('memory', () => memoryPhase(relayB));

@@ -64,6 +64,7 @@ async function startRelayWithProbe(overrides: Record<string, string>): Promise<R
   );
   prependRequestHandler(app.getHttpServer() as Server, app.get(WebhookHttpHandler).middleware);
   configureHttpApp(app, config);
+  // The relay's gateways (the tunnels' /ws/:id) need the relay's WebSocket adapter, as createRelayApp sets it.
   app.useWebSocketAdapter(new RelayWsAdapter(app));
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;

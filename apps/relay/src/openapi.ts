@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ErrorBodyDto } from '@app/platform';
 import { AGENT_SOCKET_DOCS } from './agent-socket/agent-socket.openapi';
+import { TUNNEL_PATH_DOCS } from './tunnels/tunnels.openapi';
 import { CHANNEL_WEBHOOK_DOCS } from './webhook/webhook.openapi';
 
 /**
@@ -45,6 +46,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       },
       'secretKey',
     )
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'Tunnel token (GET /ws/{id})' },
+      'tunnelToken',
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     extraModels: [ErrorBodyDto, ...CHANNEL_WEBHOOK_DOCS.flatMap((docs) => docs.models)],
@@ -53,6 +58,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   for (const { path, operation } of CHANNEL_WEBHOOK_DOCS) document.paths[path] = { post: operation };
   // The agent socket is a WebSocket gateway's upgrade, not a controller route.
   document.paths[AGENT_SOCKET_DOCS.path] = { get: AGENT_SOCKET_DOCS.operation };
+  // The tunnels' ingress (before Express) and the program's socket (a gateway): no controller either.
+  Object.assign(document.paths, TUNNEL_PATH_DOCS);
   const errorRef = { $ref: '#/components/schemas/ErrorBodyDto' };
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item)) {

@@ -12,6 +12,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { setupOpenApi } from './openapi';
 import { RelayModule } from './relay.module';
+import { TunnelIngressHandler } from './tunnels/tunnel-ingress.handler';
 import { WebhookHttpHandler } from './webhook/webhook-http.handler';
 
 /** The dashboard's static files (copied next to the compiled code by the build). */
@@ -29,6 +30,8 @@ export async function createRelayApp(config: RelayConfig): Promise<NestExpressAp
   });
   // Ahead of Express itself: the channel webhooks' requests never enter Express or Nest's router (see there).
   prependRequestHandler(app.getHttpServer() as Server, app.get(WebhookHttpHandler).middleware);
+  // The tunnels' ingress too: their bodies are passed on as bytes, no parser may read them.
+  prependRequestHandler(app.getHttpServer() as Server, app.get(TunnelIngressHandler).middleware);
   configureHttpApp(app, config);
   // WebSocket gateways on the same server, each upgrade decided by its path's gate before a socket exists.
   app.useWebSocketAdapter(new RelayWsAdapter(app));

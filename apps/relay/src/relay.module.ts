@@ -9,6 +9,7 @@ import { AdminModule } from './admin/admin.module';
 import { AgentSocketModule } from './agent-socket/agent-socket.module';
 import { EventsModule } from './events/events.module';
 import { RootController } from './root/root.controller';
+import { TunnelsModule } from './tunnels/tunnels.module';
 import { WebhookModule } from './webhook/webhook.module';
 
 export const DEFAULT_BODY_LIMIT = '256kb';
@@ -36,6 +37,7 @@ export class RelayModule implements NestModule {
         CallbackProxyModule,
         PushHttpModule,
         AdminModule,
+        TunnelsModule,
         ...(config.workerInProcess ? [JobsModule] : []),
       ],
       controllers: [RootController],

@@ -180,4 +180,24 @@ describe('parseConfig', () => {
   it('refuses an admin token that is too short to be a secret', () => {
     expect(() => parseConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN/);
   });
+
+  it('reads the tunnel settings: defaults, PUBLIC_BASE_URL normalised, bad values refused', () => {
+    expect(parseConfig({})).toMatchObject({
+      publicBaseUrl: undefined,
+      tunnelAnonymous: false,
+      tunnelResponseTimeoutMs: 25_000,
+      tunnelRetentionHours: 72,
+      tunnelMaxBodyBytes: 1024 * 1024,
+      tunnelIdleDays: 30,
+    });
+    expect(parseConfig({ PUBLIC_BASE_URL: 'https://relay.example.com/' }).publicBaseUrl).toBe(
+      'https://relay.example.com',
+    );
+    expect(parseConfig({ PUBLIC_BASE_URL: 'https://example.com/relay/' }).publicBaseUrl).toBe(
+      'https://example.com/relay',
+    );
+    expect(() => parseConfig({ PUBLIC_BASE_URL: 'ftp://x', TUNNEL_MAX_BODY_BYTES: '0' })).toThrow(
+      /PUBLIC_BASE_URL[\s\S]*TUNNEL_MAX_BODY_BYTES|TUNNEL_MAX_BODY_BYTES[\s\S]*PUBLIC_BASE_URL/,
+    );
+  });
 });

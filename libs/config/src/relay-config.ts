@@ -90,6 +90,24 @@ export interface RelayConfig {
   pushTimeoutMs: number;
   /** `PUSH_RETRY_SCALE`: multiplies the push retry schedule (5 s … 1 h); tests shrink it, 1 in production. */
   pushRetryScale: number;
+  /** `PUBLIC_BASE_URL`: the relay's public origin for the tunnels' webhook URLs; unset: the request's own origin. */
+  publicBaseUrl: string | undefined;
+  /** `TUNNEL_ANONYMOUS`: `GET /new` issues a live tunnel without an account (the original tool's way). */
+  tunnelAnonymous: boolean;
+  /** `TUNNEL_RESPONSE_TIMEOUT_MS`: how long a live tunnel request waits for the program's answer (then 504). */
+  tunnelResponseTimeoutMs: number;
+  /** `TUNNEL_RETENTION_HOURS`: how long a tunnel's request log (and a durable tunnel's stored requests) is kept. */
+  tunnelRetentionHours: number;
+  /** `TUNNEL_MAX_BODY_BYTES`: the largest body a tunnel takes (413 beyond). */
+  tunnelMaxBodyBytes: number;
+  /** `TUNNEL_IDLE_DAYS`: tunnels with no connection and no traffic this long are removed by the cleanup job. */
+  tunnelIdleDays: number;
+  /** `TUNNEL_REQUESTS_PER_MINUTE`: requests per tunnel per minute (cluster-wide; 429 beyond). */
+  tunnelRequestsPerMinute: number;
+  /** `TUNNEL_MAX_IN_FLIGHT`: live requests of one tunnel waiting for their answer, per replica (429 beyond). */
+  tunnelMaxInFlight: number;
+  /** `TUNNEL_MAX_PER_ACCOUNT`: tunnels one account may hold (409 beyond). */
+  tunnelMaxPerAccount: number;
   /** The one Works bot of the `WORKS_*` variables (a one-bot install), or null; never stored in the database. */
   worksBot: WorksBotSettings | null;
   /**
@@ -322,6 +340,21 @@ function parseWorksBot(reader: EnvReader, readFile: ReadTextFile): WorksBotSetti
   };
 }
 
+/** `PUBLIC_BASE_URL`: an http(s) origin (a path is kept, a trailing slash dropped), or undefined. */
+function parsePublicBaseUrl(r: EnvReader, name: string): string | undefined {
+  const value = r.string(name);
+  if (value === undefined) return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+    if (url.search || url.hash) throw new Error('query');
+    return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  } catch {
+    r.problems.push(`${name} must be an http(s) URL without query, e.g. https://relay.example.com`);
+    return undefined;
+  }
+}
+
 /** Parses the environment into a RelayConfig, or throws one ConfigValidationError listing every problem. */
 export function parseConfig(env: Env = process.env, readFile: ReadTextFile = readTextFile): RelayConfig {
   const r = new EnvReader(env);
@@ -380,6 +413,15 @@ export function parseConfig(env: Env = process.env, readFile: ReadTextFile = rea
       .url('KAKAO_EVENT_API_BASE_URL', DEFAULT_KAKAO_EVENT_API_BASE_URL, ['https:', 'http:'])
       .replace(/\/+$/, ''),
     rateLimitMessagesPerMinute: r.int('RATE_LIMIT_MESSAGES_PER_MINUTE', 60, 1, 1_000_000),
+    publicBaseUrl: parsePublicBaseUrl(r, 'PUBLIC_BASE_URL'),
+    tunnelAnonymous: r.bool('TUNNEL_ANONYMOUS', false),
+    tunnelResponseTimeoutMs: r.int('TUNNEL_RESPONSE_TIMEOUT_MS', 25_000, 100, 600_000),
+    tunnelRetentionHours: r.int('TUNNEL_RETENTION_HOURS', 72, 1, 24 * 3650),
+    tunnelMaxBodyBytes: r.int('TUNNEL_MAX_BODY_BYTES', 1024 * 1024, 1, 64 * 1024 * 1024),
+    tunnelIdleDays: r.int('TUNNEL_IDLE_DAYS', 30, 1, 3650),
+    tunnelRequestsPerMinute: r.int('TUNNEL_REQUESTS_PER_MINUTE', 600, 1, 10_000_000),
+    tunnelMaxInFlight: r.int('TUNNEL_MAX_IN_FLIGHT', 100, 1, 1_000_000),
+    tunnelMaxPerAccount: r.int('TUNNEL_MAX_PER_ACCOUNT', 20, 1, 100_000),
   };
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
     r.problems.push('REDIS_PREFIX may only contain letters, digits, "_", "-" and "." (at most 64)');

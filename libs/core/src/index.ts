@@ -38,3 +38,5 @@ export * from './held-answers';
 export * from './ports/held-answer-store.port';
 export * from './ports/kakao-bot-store.port';
 export * from './ports/push-store.port';
+export * from './domain/tunnel';
+export * from './ports/tunnel-store.port';

@@ -22,6 +22,7 @@ import {
   WorksBotStore,
   HeldAnswerStore,
   KakaoBotStore,
+  TunnelStore,
 } from '@app/core';
 import { isDatabaseUnavailable } from './availability';
 import { dataSourceOptions, ensureDatabase, runMigrationsLocked } from './database';
@@ -44,6 +45,7 @@ import {
   WorksBotsRepository,
   HeldAnswersRepository,
   KakaoBotsRepository,
+  TunnelsRepository,
 } from './repositories';
 
 const REPOSITORIES = [
@@ -64,6 +66,7 @@ const REPOSITORIES = [
   HeldAnswersRepository,
   KakaoBotsRepository,
   PushRepository,
+  TunnelsRepository,
 ];
 
 /** The ports of `@app/core`, each bound to its PostgreSQL adapter (one instance: the adapter's own provider). */
@@ -86,6 +89,7 @@ const PORTS = [
   { provide: KakaoBotStore, useExisting: KakaoBotsRepository },
   { provide: PushEndpointStore, useExisting: PushRepository },
   { provide: PushDeliveryStore, useExisting: PushRepository },
+  { provide: TunnelStore, useExisting: TunnelsRepository },
 ];
 
 /** Seals and opens the secrets stored at rest, with the key of `RELAY_SECRETS_KEY` (none: storing is refused). */

@@ -20,6 +20,8 @@ const TABLES = [
   'bot_bindings',
   'push_endpoints',
   'push_deliveries',
+  'tunnel_requests',
+  'tunnels',
 ];
 
 /** Empties every table of the test database (schema and migrations stay). */

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { parseConfig } from '@app/config';
-import { CleanupRun, CleanupStore, FixedClock } from '@app/core';
+import { CleanupRun, CleanupStore, FixedClock, type TunnelStore } from '@app/core';
 import { RedisService, StreamPresence } from '@app/messaging';
 import { SessionExpiry } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
@@ -42,6 +42,10 @@ describe('CleanupService', () => {
     const presence = { instanceId: 'replica-1' } as unknown as StreamPresence;
     const replies = new InMemoryReplyStore(clock);
     const held = new InMemoryHeldAnswerStore(replies);
+    const tunnels = {
+      deleteOldRequests: async () => 3,
+      deleteIdle: async () => 1,
+    } as unknown as TunnelStore;
     const service = new CleanupService(
       parseConfig({ CLEANUP_INTERVAL_SECONDS: '60' }),
       store,
@@ -53,6 +57,7 @@ describe('CleanupService', () => {
       new SchedulerRegistry(),
       new RelayMetrics(),
       held,
+      tunnels,
     );
     return { clock, ...ports, store, lockKeys, service, replies, held };
   };
@@ -62,7 +67,13 @@ describe('CleanupService', () => {
     const lapsed = tables.addSession({ expiresAt: clock.date() });
     const live = tables.addSession({ expiresAt: clock.after(1) });
     const results = await service.runOnce();
-    expect(results).toMatchObject({ expiredQueued: 2, expiredUnanswered: 1, expiredSessions: 1 });
+    expect(results).toMatchObject({
+      expiredQueued: 2,
+      expiredUnanswered: 1,
+      expiredSessions: 1,
+      deletedTunnelRequests: 3,
+      deletedIdleTunnels: 1,
+    });
     expect(tables.session(lapsed.id).status).toBe('expired');
     expect(tables.session(live.id).status).toBe('pending_pairing');
     expect(events.sessionEvents()).toEqual([[lapsed.id, 'pairing_expired', { reason: 'expired' }]]);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { CleanupStore, Clock, HeldAnswerStore, SessionStore } from '@app/core';
+import { CleanupStore, Clock, HeldAnswerStore, SessionStore, TunnelStore } from '@app/core';
 import { RedisService, StreamPresence } from '@app/messaging';
 import { SessionExpiry } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
@@ -21,6 +21,10 @@ export interface CleanupResults {
   releasedHeldEvents: number;
   /** Finished held answers older than MESSAGE_RETENTION_DAYS, deleted. */
   deletedHeldAnswers: number;
+  /** Tunnel requests (log rows, durable bodies) past TUNNEL_RETENTION_HOURS. */
+  deletedTunnelRequests: number;
+  /** Tunnels with no connection and no traffic for TUNNEL_IDLE_DAYS. */
+  deletedIdleTunnels: number;
 }
 
 /**
@@ -61,6 +65,7 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
     private readonly scheduler: SchedulerRegistry,
     private readonly metrics: RelayMetrics,
     private readonly held: HeldAnswerStore,
+    private readonly tunnels: TunnelStore,
   ) {}
 
   private get intervalMs(): number {
@@ -120,6 +125,14 @@ export class CleanupService implements OnModuleInit, OnModuleDestroy {
         expiredHeldAnswers: await this.inBatches(() => this.held.expire(this.clock.date(), BATCH)),
         deletedHeldAnswers: await this.inBatches(() =>
           this.held.deleteFinished(this.clock.after(-this.config.messageRetentionDays * 86_400_000), BATCH),
+        ),
+        deletedTunnelRequests: await this.inBatches(() =>
+          this.tunnels.deleteOldRequests(this.config.tunnelRetentionHours, BATCH),
+        ),
+        // A connected tunnel's holder marks it active every few minutes (TunnelHub's heartbeat), so an idle one
+        // is one nobody connected to or sent to for TUNNEL_IDLE_DAYS.
+        deletedIdleTunnels: await this.inBatches(() =>
+          this.tunnels.deleteIdle(this.config.tunnelIdleDays, [], BATCH),
         ),
       };
       this.metrics.messagesExpired.inc(results.expiredQueued + results.expiredUnanswered);

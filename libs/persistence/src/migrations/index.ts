@@ -10,6 +10,7 @@ import { ApiKeys1795000000008 } from './1795000000008-ApiKeys';
 import { PushDelivery1795000000009 } from './1795000000009-PushDelivery';
 import { BotBindings1795000000010 } from './1795000000010-BotBindings';
 import { HeldAnswers1795000000011 } from './1795000000011-HeldAnswers';
+import { Tunnels1795000000012 } from './1795000000012-Tunnels';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   PushDelivery1795000000009,
   BotBindings1795000000010,
   HeldAnswers1795000000011,
+  Tunnels1795000000012,
 ];

@@ -14,3 +14,4 @@ export * from './bot-bindings.repository';
 export * from './held-answers.repository';
 export * from './kakao-bots.repository';
 export * from './push.repository';
+export * from './tunnels.repository';
