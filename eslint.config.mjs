@@ -44,8 +44,6 @@ export default tseslint.config(
         __dirname: 'readonly',
         process: 'readonly',
         console: 'readonly',
-        Buffer: 'readonly',
-        URL: 'readonly',
       },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off', 'no-console': 'off' },

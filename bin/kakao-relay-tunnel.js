@@ -6,9 +6,11 @@
  * the target (method, suffix path + query, headers, body bytes) and sends the target's answer back. Plain CommonJS,
  * `ws` and Node's http/https only, so it runs without a build.
  */
+const { Buffer } = require('node:buffer');
 const http = require('node:http');
 const https = require('node:https');
 const { setTimeout } = require('node:timers');
+const { URL } = require('node:url');
 const WebSocket = require('ws');
 
 const HELP = `Usage: kakao-relay-tunnel --server-url <url> --token <tunnel token> --target-url <url> [options]
