@@ -127,7 +127,7 @@ const ADMIN_URL = 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/12';
 const REDIS_PREFIX = process.env.BENCH_REDIS_PREFIX || 'kakao-relay-bench';
 const RESULTS = path.join(ROOT, 'bench', 'results');
-const OVERALL_LIMIT_MS = 6 * 60 * 1000;
+const OVERALL_LIMIT_MS = 10 * 60 * 1000;
 const RUN_ID = randomBytes(3).toString('hex');
 
 const log = (msg) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
