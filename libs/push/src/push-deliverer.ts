@@ -219,7 +219,9 @@ export class PushDeliverer {
         for (const a of this.agents.values()) a.destroy();
         this.agents.clear();
       }
-      const options = { keepAlive: true, maxSockets: 256, maxFreeSockets: 32, timeout: 30_000 };
+      // Idle sockets kept for a whole burst (the direct path runs up to 128 attempts at once, the queue worker more):
+      // with 32, every burst closed its extra sockets after use and connected anew for the next.
+      const options = { keepAlive: true, maxSockets: 256, maxFreeSockets: 256, timeout: 30_000 };
       agent = url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
       this.agents.set(key, agent);
     }

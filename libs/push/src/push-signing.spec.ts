@@ -24,6 +24,16 @@ describe('push signatures', () => {
     expect(() => new Webhook(secret).verify(`${body} `, { ...headers })).toThrow();
   });
 
+  it("writes exactly the bytes of the library's own Webhook.sign (any body, any secret, any id)", () => {
+    const bodies = ['{}', '{"text":"안녕하세요 👋"}', 'x'.repeat(100_000), ''];
+    for (const body of bodies) {
+      const secret = generatePushSecret();
+      const at = new Date(Date.UTC(2026, 10, 30, 6, 0, 0, 999));
+      const headers = signPush([secret], 'evt_8f0c', at, body);
+      expect(headers['webhook-signature']).toBe(new Webhook(secret).sign('evt_8f0c', at, body));
+    }
+  });
+
   it('carries both signatures during a rotation, each verifying with its own secret', () => {
     const [current, previous] = [generatePushSecret(), generatePushSecret()];
     const body = '{"type":"pairing.completed","timestamp":"2026-01-01T00:00:00.000Z","data":{}}';
