@@ -21,7 +21,8 @@ import { queryRows } from '../sql';
 
 export type { InsertOutcome, NewInboundMessage, ReplayStart, StoredMessage };
 
-interface MessageRow {
+/** A stored message's columns as read (`MESSAGE_COLUMNS`, alias `m`); `toStoredMessage` makes the record. */
+export interface MessageRow {
   id: string;
   account_id: string;
   seq: string;
@@ -34,12 +35,12 @@ interface MessageRow {
   created_at: Date;
 }
 
-const MESSAGE_COLUMNS =
+export const MESSAGE_COLUMNS =
   'm.id, m.account_id, m.seq, m.channel, m.conversation_key, m.kakao_payload, m.normalized, m.callback_url, m.created_at';
 
 type InsertedRow = Pick<MessageRow, 'id' | 'account_id' | 'seq' | 'created_at'>;
 
-function toStored(row: MessageRow): StoredMessage {
+export function toStoredMessage(row: MessageRow): StoredMessage {
   return {
     id: row.id,
     accountId: row.account_id,
@@ -58,7 +59,7 @@ function toStored(row: MessageRow): StoredMessage {
  * stored message is the inserted row's keys with what the caller holds already.
  */
 function stored(row: InsertedRow, input: NewInboundMessage): StoredMessage {
-  return toStored({
+  return toStoredMessage({
     ...row,
     channel: input.channel,
     conversation_key: input.conversationKey,
@@ -279,7 +280,7 @@ export class InboundMessagesRepository implements InboundMessageStore {
        ORDER BY p.seq ASC`,
       [accountId, range.afterSeq, range.upToSeq, range.includeDelivered, ttlSeconds, page.rows, page.bytes],
     );
-    return rows.map(toStored);
+    return rows.map(toStoredMessage);
   }
 
   /** Messages of an account with fromSeq < seq <= toSeq (a gap a stream noticed), oldest first. */
@@ -295,7 +296,7 @@ export class InboundMessagesRepository implements InboundMessageStore {
         ORDER BY m.seq ASC`,
       [accountId, fromSeqExclusive, toSeqInclusive],
     );
-    return rows.map(toStored);
+    return rows.map(toStoredMessage);
   }
 
   /**

@@ -2,9 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type {
-  ChannelName,
   NewPushDelivery,
-  NormalizedMessage,
   PushAttempt,
   PushDelivery,
   PushDeliveryFilter,
@@ -17,6 +15,7 @@ import type {
 } from '@app/core';
 import { PushDeliveryStore, PushEndpointStore, SecretBox, uuidV7 } from '@app/core';
 import { affectedRows, queryRow, queryRows } from '../sql';
+import { MESSAGE_COLUMNS, MessageRow, toStoredMessage } from './inbound-messages.repository';
 
 interface EndpointRow {
   id: string;
@@ -231,37 +230,16 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
     afterSeq: number,
     upToSeq: number,
   ): Promise<StoredMessage[]> {
-    const rows = await queryRows<{
-      id: string;
-      account_id: string;
-      seq: string;
-      channel: ChannelName;
-      conversation_key: string;
-      kakao_payload: unknown;
-      normalized: NormalizedMessage;
-      callback_url: string | null;
-      created_at: Date;
-    }>(
+    const rows = await queryRows<MessageRow>(
       this.db,
-      `SELECT m.id, m.account_id, m.seq, m.channel, m.conversation_key, m.kakao_payload, m.normalized,
-              m.callback_url, m.created_at
+      `SELECT ${MESSAGE_COLUMNS}
          FROM inbound_messages m
         WHERE m.account_id = $2 AND m.seq > $3 AND m.seq <= $4
           AND NOT EXISTS (SELECT 1 FROM push_deliveries d WHERE d.endpoint_id = $1 AND d.webhook_id = m.id::text)
         ORDER BY m.seq`,
       [endpointId, accountId, afterSeq, upToSeq],
     );
-    return rows.map((row) => ({
-      id: row.id,
-      accountId: row.account_id,
-      seq: Number(row.seq),
-      channel: row.channel,
-      conversationKey: row.conversation_key,
-      payload: row.kakao_payload,
-      normalized: row.normalized,
-      callbackUrl: row.callback_url,
-      createdAt: row.created_at,
-    }));
+    return rows.map(toStoredMessage);
   }
 
   async failing(
