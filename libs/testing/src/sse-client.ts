@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { EventCollector } from './event-collector';
 
 export interface SseEvent {
   id?: string;
@@ -19,19 +20,18 @@ export interface SseConnectOptions {
  * A strict SSE client for tests: it keeps the raw bytes, parses events the way the OpenClaw plugin does
  * (LF framing, one `data:` line), records comments, and lets a test await the next event.
  */
-export class SseClient {
-  readonly events: SseEvent[] = [];
+export class SseClient extends EventCollector {
   readonly comments: string[] = [];
   status = 0;
   headers: http.IncomingHttpHeaders = {};
   body = '';
-  ended = false;
   private buffer = '';
-  private waiters: Array<{ match: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void; from: number }> =
-    [];
-  private endWaiters: Array<() => void> = [];
   private req?: http.ClientRequest;
   private res?: http.IncomingMessage;
+
+  constructor() {
+    super('stream');
+  }
 
   static async connect(baseUrl: string, options: SseConnectOptions = {}): Promise<SseClient> {
     const client = new SseClient();
@@ -52,14 +52,14 @@ export class SseClient {
         this.headers = res.headers;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => this.onData(chunk));
-        res.on('end', () => this.onEnd());
-        res.on('close', () => this.onEnd());
-        res.on('error', () => this.onEnd());
+        res.on('end', () => this.finish());
+        res.on('close', () => this.finish());
+        res.on('error', () => this.finish());
         resolve();
       });
       req.on('error', (e) => {
         if (this.status === 0) reject(e);
-        else this.onEnd();
+        else this.finish();
       });
       this.req = req;
     });
@@ -93,77 +93,12 @@ export class SseClient {
       else if (field === 'data') dataLines.push(value);
     }
     event.data = dataLines.join('\n');
-    this.events.push(event);
-    const index = this.events.length - 1;
-    this.waiters = this.waiters.filter((w) => {
-      if (index >= w.from && w.match(event)) {
-        w.resolve(event);
-        return false;
-      }
-      return true;
-    });
-  }
-
-  private onEnd(): void {
-    if (this.ended) return;
-    this.ended = true;
-    for (const w of this.endWaiters) w();
-    this.endWaiters = [];
-  }
-
-  /** Events named `name` received so far, data parsed. */
-  dataOf<T = Record<string, unknown>>(name: string): T[] {
-    return this.events.filter((e) => e.event === name).map((e) => JSON.parse(e.data) as T);
-  }
-
-  /** Waits for the next event (from `from`, default: any not yet matched by index) that matches. */
-  waitFor(match: string | ((e: SseEvent) => boolean), timeoutMs = 5000, from = 0): Promise<SseEvent> {
-    const fn = typeof match === 'string' ? (e: SseEvent) => e.event === match : match;
-    const existing = this.events.slice(from).find(fn);
-    if (existing) return Promise.resolve(existing);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(
-          new Error(`timed out waiting for SSE event (${typeof match === 'string' ? match : 'predicate'})`),
-        );
-      }, timeoutMs);
-      const done = (e: SseEvent) => {
-        clearTimeout(timer);
-        resolve(e);
-      };
-      this.waiters.push({ match: fn, resolve: done, from });
-    });
-  }
-
-  /** Waits until `count` events named `name` arrived. */
-  async waitForCount(name: string, count: number, timeoutMs = 10000): Promise<SseEvent[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.events.filter((e) => e.event === name).length < count) {
-      if (Date.now() > deadline) {
-        throw new Error(
-          `timed out waiting for ${count} "${name}" events (got ${this.events.filter((e) => e.event === name).length})`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return this.events.filter((e) => e.event === name);
-  }
-
-  waitForEnd(timeoutMs = 5000): Promise<void> {
-    if (this.ended) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for the stream to end')), timeoutMs);
-      this.endWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    this.record(event);
   }
 
   close(): void {
     this.res?.destroy();
     this.req?.destroy();
-    this.onEnd();
+    this.finish();
   }
 }

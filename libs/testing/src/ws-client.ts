@@ -1,5 +1,6 @@
 import { WebSocket } from 'ws';
 import type { SseEvent } from './sse-client';
+import { EventCollector } from './event-collector';
 
 export interface WsConnectOptions {
   token?: string;
@@ -27,22 +28,21 @@ export interface ReplyResultFrame {
  * tests run unchanged against both transports. Also: the upgrade's refusal (`status`, `body`), the close code,
  * `reply_result` frames, pings received.
  */
-export class WsClient {
-  readonly events: SseEvent[] = [];
+export class WsClient extends EventCollector {
   readonly frames: Array<Record<string, unknown>> = [];
   readonly replyResults: ReplyResultFrame[] = [];
   status = 0;
   headers: Record<string, string | string[] | undefined> = {};
   body = '';
-  ended = false;
   closeCode: number | null = null;
   closeReason = '';
   pings = 0;
   private socket!: WebSocket;
-  private waiters: Array<{ match: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void; from: number }> =
-    [];
-  private endWaiters: Array<() => void> = [];
   private resultWaiters: Array<{ requestId: string | null; resolve: (r: ReplyResultFrame) => void }> = [];
+
+  constructor() {
+    super('socket');
+  }
 
   static async connect(baseUrl: string, options: WsConnectOptions = {}): Promise<WsClient> {
     const client = new WsClient();
@@ -75,11 +75,11 @@ export class WsClient {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (this.body += chunk));
         res.on('end', () => {
-          this.onEnd();
+          this.finish();
           resolve();
         });
         res.on('error', () => {
-          this.onEnd();
+          this.finish();
           resolve();
         });
       });
@@ -96,11 +96,11 @@ export class WsClient {
       socket.on('close', (code, reason) => {
         this.closeCode = code;
         this.closeReason = reason.toString();
-        this.onEnd();
+        this.finish();
       });
       socket.on('error', (e) => {
         if (this.status === 0) reject(e);
-        this.onEnd();
+        this.finish();
       });
     });
   }
@@ -125,22 +125,7 @@ export class WsClient {
       data: JSON.stringify(frame.data),
       raw,
     };
-    this.events.push(event);
-    const index = this.events.length - 1;
-    this.waiters = this.waiters.filter((w) => {
-      if (index >= w.from && w.match(event)) {
-        w.resolve(event);
-        return false;
-      }
-      return true;
-    });
-  }
-
-  private onEnd(): void {
-    if (this.ended) return;
-    this.ended = true;
-    for (const w of this.endWaiters) w();
-    this.endWaiters = [];
+    this.record(event);
   }
 
   send(frame: unknown): void {
@@ -174,61 +159,8 @@ export class WsClient {
     });
   }
 
-  /** Events named `name` received so far, data parsed. */
-  dataOf<T = Record<string, unknown>>(name: string): T[] {
-    return this.events.filter((e) => e.event === name).map((e) => JSON.parse(e.data) as T);
-  }
-
-  waitFor(match: string | ((e: SseEvent) => boolean), timeoutMs = 5000, from = 0): Promise<SseEvent> {
-    const fn = typeof match === 'string' ? (e: SseEvent) => e.event === match : match;
-    const existing = this.events.slice(from).find(fn);
-    if (existing) return Promise.resolve(existing);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(
-          new Error(
-            `timed out waiting for a socket event (${typeof match === 'string' ? match : 'predicate'})`,
-          ),
-        );
-      }, timeoutMs);
-      const done = (e: SseEvent) => {
-        clearTimeout(timer);
-        resolve(e);
-      };
-      this.waiters.push({ match: fn, resolve: done, from });
-    });
-  }
-
-  async waitForCount(name: string, count: number, timeoutMs = 10000): Promise<SseEvent[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.events.filter((e) => e.event === name).length < count) {
-      if (Date.now() > deadline) {
-        throw new Error(
-          `timed out waiting for ${count} "${name}" events (got ${this.events.filter((e) => e.event === name).length})`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return this.events.filter((e) => e.event === name);
-  }
-
-  waitForEnd(timeoutMs = 5000): Promise<void> {
-    if (this.ended) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error('timed out waiting for the socket to close')),
-        timeoutMs,
-      );
-      this.endWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
   close(): void {
     this.socket?.terminate();
-    this.onEnd();
+    this.finish();
   }
 }
