@@ -109,25 +109,22 @@ async function pairUser(port, userKey, makePayload = payloadFactory()) {
 }
 
 /**
- * An agent stream. Splits the body into events on blank lines and reads `id:`, `event:` and `data:` lines.
- * `onEvent(event, t)` gets {id, event, data (string)} and the performance.now() at which it was parsed.
- * `open()` resolves after the `connected` event (or rejects on a non-200 answer or a timeout).
+ * What both stream clients do with an event, whatever the transport: counts per name, `message` ids that went
+ * backwards, the `connected` hook that settles `open()`, and the caller's `onEvent({id, event, data}, t)`.
  */
-class SseClient {
-  constructor(port, token, { agent = false, onEvent = null } = {}) {
+class StreamEvents {
+  constructor(noun, port, token, onEvent) {
+    this.noun = noun;
     this.port = port;
     this.token = token;
-    this.agent = agent;
     this.onEvent = onEvent;
-    this.buffer = '';
     this.counts = Object.create(null);
     this.lastId = null;
     this.idWentBackwards = 0;
     this.closed = false;
-    this.req = null;
-    this.res = null;
   }
 
+  /** Resolves with the client once `connected` arrived; `connect(settle)` is the transport's own part. */
   open(timeoutMs = 15_000) {
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -139,37 +136,74 @@ class SseClient {
         else resolve(this);
       };
       const timer = setTimeout(() => {
-        settle(new Error(`stream not connected within ${timeoutMs} ms`));
+        settle(new Error(`${this.noun} not connected within ${timeoutMs} ms`));
         this.close();
       }, timeoutMs);
       this.connectedHook = () => settle();
-      this.req = http.get(
-        {
-          host: '127.0.0.1',
-          port: this.port,
-          path: '/v1/events',
-          agent: this.agent,
-          headers: { Authorization: `Bearer ${this.token}`, Accept: 'text/event-stream' },
-        },
-        (res) => {
-          this.res = res;
-          if (res.statusCode !== 200) {
-            let text = '';
-            res.on('data', (c) => (text += c));
-            res.on('end', () => settle(new Error(`stream answered ${res.statusCode}: ${text}`)));
-            return;
-          }
-          res.setEncoding('utf8');
-          res.on('data', (chunk) => this.feed(chunk));
-          res.on('error', () => undefined);
-          res.on('close', () => {
-            this.closed = true;
-            settle(new Error('stream closed before connected'));
-          });
-        },
-      );
-      this.req.on('error', (e) => settle(e));
+      this.connect(settle);
     });
+  }
+
+  event(id, event, data, t) {
+    this.counts[event] = (this.counts[event] || 0) + 1;
+    if (event === 'message') {
+      const n = Number(id);
+      if (this.lastId !== null && n <= this.lastId) this.idWentBackwards++;
+      this.lastId = n;
+    }
+    if (event === 'connected' && this.connectedHook) {
+      this.connectedHook();
+      this.connectedHook = null;
+    }
+    if (this.onEvent) this.onEvent({ id, event, data }, t);
+  }
+
+  count(event) {
+    return this.counts[event] || 0;
+  }
+}
+
+/**
+ * An agent stream. Splits the body into events on blank lines and reads `id:`, `event:` and `data:` lines.
+ * `onEvent(event, t)` gets {id, event, data (string)} and the performance.now() at which it was parsed.
+ * `open()` resolves after the `connected` event (or rejects on a non-200 answer or a timeout).
+ */
+class SseClient extends StreamEvents {
+  constructor(port, token, { agent = false, onEvent = null } = {}) {
+    super('stream', port, token, onEvent);
+    this.agent = agent;
+    this.buffer = '';
+    this.req = null;
+    this.res = null;
+  }
+
+  connect(settle) {
+    this.req = http.get(
+      {
+        host: '127.0.0.1',
+        port: this.port,
+        path: '/v1/events',
+        agent: this.agent,
+        headers: { Authorization: `Bearer ${this.token}`, Accept: 'text/event-stream' },
+      },
+      (res) => {
+        this.res = res;
+        if (res.statusCode !== 200) {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => settle(new Error(`stream answered ${res.statusCode}: ${text}`)));
+          return;
+        }
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => this.feed(chunk));
+        res.on('error', () => undefined);
+        res.on('close', () => {
+          this.closed = true;
+          settle(new Error('stream closed before connected'));
+        });
+      },
+    );
+    this.req.on('error', (e) => settle(e));
   }
 
   feed(chunk) {
@@ -187,23 +221,8 @@ class SseClient {
         else if (line.startsWith('id: ')) id = line.slice(4);
       }
       if (event === null) continue; // a `: ping` comment
-      const t = performance.now();
-      this.counts[event] = (this.counts[event] || 0) + 1;
-      if (event === 'message') {
-        const n = Number(id);
-        if (this.lastId !== null && n <= this.lastId) this.idWentBackwards++;
-        this.lastId = n;
-      }
-      if (event === 'connected' && this.connectedHook) {
-        this.connectedHook();
-        this.connectedHook = null;
-      }
-      if (this.onEvent) this.onEvent({ id, event, data }, t);
+      this.event(id, event, data, performance.now());
     }
-  }
-
-  count(event) {
-    return this.counts[event] || 0;
   }
 
   close() {
@@ -218,73 +237,36 @@ class SseClient {
  * with `data` already parsed (the frame is one JSON object), counts, id order. Sends `{"type":"resume"}` at once so
  * the relay does not wait for a first frame.
  */
-class WsStreamClient {
+class WsStreamClient extends StreamEvents {
   constructor(port, token, { onEvent = null } = {}) {
-    this.port = port;
-    this.token = token;
-    this.onEvent = onEvent;
-    this.counts = Object.create(null);
-    this.lastId = null;
-    this.idWentBackwards = 0;
-    this.closed = false;
+    super('socket', port, token, onEvent);
     this.socket = null;
   }
 
-  open(timeoutMs = 15_000) {
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const settle = (err) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(this);
-      };
-      const timer = setTimeout(() => {
-        settle(new Error(`socket not connected within ${timeoutMs} ms`));
-        this.close();
-      }, timeoutMs);
-      this.connectedHook = () => settle();
-      const socket = new WebSocket(`ws://127.0.0.1:${this.port}/v1/ws`, {
-        headers: { Authorization: `Bearer ${this.token}` },
-        perMessageDeflate: false,
-      });
-      this.socket = socket;
-      socket.on('unexpected-response', (_req, res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => settle(new Error(`socket answered ${res.statusCode}: ${text}`)));
-      });
-      socket.on('open', () => socket.send('{"type":"resume"}'));
-      socket.on('message', (raw) => this.feed(raw));
-      socket.on('error', (e) => settle(e));
-      socket.on('close', () => {
-        this.closed = true;
-        settle(new Error('socket closed before connected'));
-      });
+  connect(settle) {
+    const socket = new WebSocket(`ws://127.0.0.1:${this.port}/v1/ws`, {
+      headers: { Authorization: `Bearer ${this.token}` },
+      perMessageDeflate: false,
+    });
+    this.socket = socket;
+    socket.on('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => settle(new Error(`socket answered ${res.statusCode}: ${text}`)));
+    });
+    socket.on('open', () => socket.send('{"type":"resume"}'));
+    socket.on('message', (raw) => this.feed(raw));
+    socket.on('error', (e) => settle(e));
+    socket.on('close', () => {
+      this.closed = true;
+      settle(new Error('socket closed before connected'));
     });
   }
 
   feed(raw) {
     const frame = JSON.parse(raw.toString('utf8'));
     if (frame.type !== 'event') return;
-    const t = performance.now();
-    const { id, event, data } = frame;
-    this.counts[event] = (this.counts[event] || 0) + 1;
-    if (event === 'message') {
-      const n = Number(id);
-      if (this.lastId !== null && n <= this.lastId) this.idWentBackwards++;
-      this.lastId = n;
-    }
-    if (event === 'connected' && this.connectedHook) {
-      this.connectedHook();
-      this.connectedHook = null;
-    }
-    if (this.onEvent) this.onEvent({ id, event, data }, t);
-  }
-
-  count(event) {
-    return this.counts[event] || 0;
+    this.event(frame.id, frame.event, frame.data, performance.now());
   }
 
   close() {
