@@ -1,3 +1,4 @@
+import type { JobsOptions } from 'bullmq';
 /** BullMQ queue names. One class per queue producer and per processor lives with its feature module. */
 export const QUEUES = {
   /** Carries each stored inbound message to the agent streams (Redis Pub/Sub), retried if a publish fails. */
@@ -13,6 +14,18 @@ export const QUEUES = {
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/**
+ * The options of a job that waits by delaying itself (`moveToDelayed`: a Works send's order, 429 and backoff; a
+ * push delivery's retry schedule) rather than through BullMQ attempts: those are only for errors the job throws
+ * (PostgreSQL or Redis away). Nothing is kept in Redis afterwards: the outcome is in the feature's table.
+ */
+export const SELF_DELAYING_JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: true,
+  removeOnFail: true,
+} as const satisfies JobsOptions;
 
 export interface InboundDeliveryJob {
   accountId: string;

@@ -1,20 +1,13 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
-import type { JobsOptions, Queue } from 'bullmq';
-import { QUEUES, WorksSendJob, worksSendJobId } from '@app/messaging';
+import type { Queue } from 'bullmq';
+import { QUEUES, SELF_DELAYING_JOB_OPTIONS, WorksSendJob, worksSendJobId } from '@app/messaging';
 
 /**
  * One job per Works message (deterministic id: queuing it again while it exists is a no-op). Its waits (order,
  * 429, backoff) are the job delaying itself, not BullMQ attempts; the attempts here are for errors the job
  * throws (PostgreSQL or Redis away). Nothing is kept in Redis afterwards: the outcome is in `works_sends`.
  */
-export const WORKS_SEND_JOB_OPTIONS = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: true,
-  removeOnFail: true,
-} as const satisfies JobsOptions;
-
 @Injectable()
 export class WorksSendQueue {
   constructor(@InjectQueue(QUEUES.worksSend) private readonly queue: Queue<WorksSendJob>) {}
@@ -25,7 +18,7 @@ export class WorksSendQueue {
       sendIds.map((sendId) => ({
         name: 'send',
         data: { sendId },
-        opts: { ...WORKS_SEND_JOB_OPTIONS, jobId: worksSendJobId(sendId) },
+        opts: { ...SELF_DELAYING_JOB_OPTIONS, jobId: worksSendJobId(sendId) },
       })),
     );
   }
