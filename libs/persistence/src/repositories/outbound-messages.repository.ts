@@ -108,61 +108,64 @@ export class OutboundMessagesRepository implements ReplyStore {
   }
 
   /**
-   * Takes the replies of a due send; from now on no reply is accepted for the message. In the same transaction,
+   * Takes the replies of a due send; from now on no reply is accepted for the message. In the same statement,
    * the conversation's held answers (server-mode §4) of the same account (a conversation paired to another agent
    * since does not carry the first agent's answers) are claimed for this send (`claimed_by`), so that two sends
    * can never both take one, and a send that does not go out gives them back (`finish`, or the cleanup's
    * `releaseStaleClaims` after a crash).
    */
-  claimDue(messageId: string, now: Date): Promise<ClaimedSend | null> {
-    return this.dataSource.transaction(async (manager) => {
-      const row = await queryRow<{
-        id: string;
-        account_id: string;
-        mode: OutboundMode;
-        replies: AcceptedReply[];
-        attempts: number;
-        callback_url: string | null;
-        reply_deadline: Date;
-        created_at: Date;
-        conversation_key: string;
-      }>(
-        manager,
-        `UPDATE outbound_messages o SET claimed_at = now(), updated_at = now()
+  async claimDue(messageId: string, now: Date): Promise<ClaimedSend | null> {
+    // One statement (data-modifying CTEs are atomic): the send's claim and its held answers' claim together, in one
+    // round trip rather than a transaction of four.
+    const row = await queryRow<{
+      id: string;
+      account_id: string;
+      mode: OutboundMode;
+      replies: AcceptedReply[];
+      attempts: number;
+      callback_url: string | null;
+      reply_deadline: Date;
+      created_at: Date;
+      held: { id: string; replies: AcceptedReply[] }[];
+    }>(
+      this.dataSource,
+      `WITH claimed AS (
+         UPDATE outbound_messages o SET claimed_at = now(), updated_at = now()
            FROM inbound_messages i
           WHERE o.inbound_message_id = $1 AND i.id = o.inbound_message_id
             AND o.status = 'pending' AND o.send_after <= $2::timestamptz + interval '5 milliseconds'
           RETURNING o.id, o.account_id, o.mode, o.replies, o.attempts, i.callback_url, i.reply_deadline,
-                    i.created_at, i.conversation_key`,
-        [messageId, now],
-      );
-      if (!row) return null;
-      const held = await queryRows<{ id: string; replies: AcceptedReply[]; created_at: Date }>(
-        manager,
-        `WITH picked AS (
-           SELECT id FROM held_answers
-            WHERE conversation_key = $1 AND account_id = $4 AND status = 'held' AND expires_at > $2
-            ORDER BY created_at, id
-            LIMIT 10
-            FOR UPDATE SKIP LOCKED)
-         UPDATE held_answers h SET status = 'claimed', claimed_by = $3, claimed_at = now(), updated_at = now()
+                    i.created_at, i.conversation_key),
+       picked AS (
+         SELECT h.id FROM held_answers h
+           JOIN claimed c ON h.conversation_key = c.conversation_key AND h.account_id = c.account_id
+          WHERE h.status = 'held' AND h.expires_at > $2
+          ORDER BY h.created_at, h.id
+          LIMIT 10
+          FOR UPDATE OF h SKIP LOCKED),
+       held AS (
+         UPDATE held_answers h
+            SET status = 'claimed', claimed_by = (SELECT id FROM claimed), claimed_at = now(), updated_at = now()
            FROM picked WHERE h.id = picked.id
-         RETURNING h.id, h.replies, h.created_at`,
-        [row.conversation_key, now, row.id, row.account_id],
-      );
-      held.sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || a.id.localeCompare(b.id));
-      return {
-        id: row.id,
-        accountId: row.account_id,
-        mode: row.mode,
-        replies: row.replies,
-        attempts: row.attempts,
-        callbackUrl: row.callback_url,
-        replyDeadline: row.reply_deadline,
-        createdAt: row.created_at,
-        held: held.map((h) => ({ id: h.id, replies: h.replies })),
-      };
-    });
+         RETURNING h.id, h.replies, h.created_at)
+       SELECT c.id, c.account_id, c.mode, c.replies, c.attempts, c.callback_url, c.reply_deadline, c.created_at,
+              COALESCE((SELECT json_agg(json_build_object('id', held.id, 'replies', held.replies)
+                                        ORDER BY held.created_at, held.id) FROM held), '[]'::json) AS held
+         FROM claimed c`,
+      [messageId, now],
+    );
+    if (!row) return null;
+    return {
+      id: row.id,
+      accountId: row.account_id,
+      mode: row.mode,
+      replies: row.replies,
+      attempts: row.attempts,
+      callbackUrl: row.callback_url,
+      replyDeadline: row.reply_deadline,
+      createdAt: row.created_at,
+      held: row.held,
+    };
   }
 
   async sendState(messageId: string): Promise<SendState | null> {
