@@ -88,9 +88,11 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
     const rows = await this.deliveries.insert(items, this.config.pushTimeoutMs + DIRECT_LEASE_MARGIN_MS);
     // A webhook id is one event: the same id for two endpoints cannot happen in one process's batch (one
     // endpoint per account), so the webhook id names the item; a repeat within the batch gets null.
+    const itemOf = new Map<string, NewPushDelivery>();
+    for (const item of items) if (!itemOf.has(item.webhookId)) itemOf.set(item.webhookId, item);
     const byKey = new Map<string, string>();
     for (const row of rows) {
-      const item = items.find((i) => i.webhookId === row.webhookId);
+      const item = itemOf.get(row.webhookId);
       if (item) byKey.set(keyOf(item), row.id);
     }
     const taken = new Set<string>();
