@@ -95,11 +95,6 @@ export class MessagesService {
   }
 
   /**
-   * THE place that decides who may write to a conversation: today, the account it is paired to. (Bot binding,
-   * server-mode §3, adds "or a conversation of a bot bound to the account" here.) Anything else is 404, whether
-   * the conversation exists or not.
-   */
-  /**
    * The conversation an agent may speak first in (server-mode §5): one paired to its account, or one of a bot bound
    * to it (§3) whose binding lets this user through (`open`, or on the allow-list; a Works room only under `open`)
    * — even before that user wrote, so a bound Works bot can greet anyone. Anything else is 404, like an unknown key.
@@ -110,14 +105,8 @@ export class MessagesService {
   ): Promise<{ conversationKey: string; botId: string }> {
     const bot = botOfConversationKey(conversationKey);
     if (bot) {
-      const works = parseWorksConversationKey(conversationKey);
-      const userId = works
-        ? works.kind === 'user'
-          ? works.id
-          : null
-        : conversationKey.slice(bot.botId.length + 1);
       // A room has no one user: only an `open` binding lets it through (no allow-list holds the empty id).
-      const access = this.bindings.accessFor(bot.channel, bot.botId, userId ?? '');
+      const access = this.bindings.accessFor(bot.channel, bot.botId, bot.userId ?? '');
       if (access.kind === 'bound' && access.accountId === accountId) {
         return { conversationKey, botId: bot.botId };
       }

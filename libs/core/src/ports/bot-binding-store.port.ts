@@ -74,18 +74,25 @@ export abstract class BotBindingStore {
 }
 
 /**
- * The bot a conversation key belongs to, for `BotBindingStore.findForBot` (the proactive-messages check "paired to
- * the account, or of a bot bound to it"): Works `works:<botId>:…`; Kakao `<bot.id>:<user>` (Kakao's bot ids have
- * no colon, so the bot is what comes before the first one). Null for a key of neither shape.
+ * The bot a conversation key belongs to, and its user, for `BotBindingStore.findForBot` and the bindings' access
+ * rule (the proactive-messages check "paired to the account, or of a bot bound to it"): Works
+ * `works:<botId>:<userId>` (a room, `works:<botId>:channel:<id>`, has no one user: `userId` null); Kakao
+ * `<bot.id>:<user>` (Kakao's bot ids have no colon, so the bot is what comes before the first one). Null for a key
+ * of neither shape.
  */
 export function botOfConversationKey(
   conversationKey: string,
-): { channel: ChannelName; botId: string } | null {
+): { channel: ChannelName; botId: string; userId: string | null } | null {
   if (conversationKey.startsWith('works:')) {
     const target = parseWorksConversationKey(conversationKey);
-    return target ? { channel: 'works', botId: target.botId } : null;
+    if (!target) return null;
+    return { channel: 'works', botId: target.botId, userId: target.kind === 'user' ? target.id : null };
   }
   const colon = conversationKey.indexOf(':');
   if (colon <= 0 || colon === conversationKey.length - 1) return null;
-  return { channel: 'kakao', botId: conversationKey.slice(0, colon) };
+  return {
+    channel: 'kakao',
+    botId: conversationKey.slice(0, colon),
+    userId: conversationKey.slice(colon + 1),
+  };
 }
