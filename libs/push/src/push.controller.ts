@@ -17,7 +17,7 @@ import { PushEndpoints, PushEndpointView } from './push-endpoints.service';
 const UNAUTHORIZED =
   'Invalid token or API key pair, or SESSION_NOT_PAIRED (a pending session has no account)';
 
-const accountOf = (agent: AgentPrincipal): string => agent.accountId as string;
+type Account = AgentPrincipal & { accountId: string };
 
 /** The account's push endpoint (server-mode §2): events POSTed to the agent's server, signed per Standard Webhooks. */
 @ApiTags('agent: push')
@@ -40,19 +40,16 @@ export class PushEndpointController {
   })
   @ApiOkResponse({ type: PushEndpointDto })
   @ApiBadRequestResponse({ description: 'VALIDATION_ERROR, or PUSH_URL_REFUSED naming the URL rule broken' })
-  put(
-    @AccountPrincipal() agent: AgentPrincipal,
-    @Body() body: PutPushEndpointDto,
-  ): Promise<PushEndpointView> {
-    return this.endpoints.put(accountOf(agent), body.url, body.events);
+  put(@AccountPrincipal() agent: Account, @Body() body: PutPushEndpointDto): Promise<PushEndpointView> {
+    return this.endpoints.put(agent.accountId, body.url, body.events);
   }
 
   @Get()
   @ApiOperation({ summary: 'The push endpoint (without its secret)' })
   @ApiOkResponse({ type: PushEndpointDto })
   @ApiNotFoundResponse({ description: 'PUSH_ENDPOINT_NOT_FOUND' })
-  get(@AccountPrincipal() agent: AgentPrincipal): Promise<PushEndpointView> {
-    return this.endpoints.get(accountOf(agent));
+  get(@AccountPrincipal() agent: Account): Promise<PushEndpointView> {
+    return this.endpoints.get(agent.accountId);
   }
 
   @Delete()
@@ -60,8 +57,8 @@ export class PushEndpointController {
   @ApiOperation({ summary: 'Remove the push endpoint (pending deliveries are dropped)' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ description: 'PUSH_ENDPOINT_NOT_FOUND' })
-  delete(@AccountPrincipal() agent: AgentPrincipal): Promise<void> {
-    return this.endpoints.delete(accountOf(agent));
+  delete(@AccountPrincipal() agent: Account): Promise<void> {
+    return this.endpoints.delete(agent.accountId);
   }
 
   @Post('rotate-secret')
@@ -74,7 +71,7 @@ export class PushEndpointController {
   })
   @ApiOkResponse({ type: PushEndpointDto })
   @ApiNotFoundResponse({ description: 'PUSH_ENDPOINT_NOT_FOUND' })
-  rotate(@AccountPrincipal() agent: AgentPrincipal): Promise<PushEndpointView> {
-    return this.endpoints.rotateSecret(accountOf(agent));
+  rotate(@AccountPrincipal() agent: Account): Promise<PushEndpointView> {
+    return this.endpoints.rotateSecret(agent.accountId);
   }
 }
