@@ -128,4 +128,28 @@ describe('MicroBatcher', () => {
     });
     await expect(batcher.submit(1)).rejects.toThrow('batch of 1 answered 0 results');
   });
+
+  describe('with lingerMs', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    it('holds a batch that is not full for lingerMs so that later items join it', async () => {
+      const { calls, run } = controlledRun();
+      const batcher = new MicroBatcher(run, { maxBatch: 3, maxInFlight: 1, lingerMs: 20 });
+      const answers = [1, 2].map((n) => batcher.submit(n));
+      jest.advanceTimersByTime(19);
+      expect(calls).toEqual([]);
+      const third = batcher.submit(3); // full: goes at once
+      expect(calls.map((c) => c.items)).toEqual([[1, 2, 3]]);
+      const fourth = batcher.submit(4);
+      calls[0].finish();
+      await expect(Promise.all([...answers, third])).resolves.toEqual(['r1', 'r2', 'r3']);
+      // The next batch lingers again, counted from when it could have gone.
+      expect(calls).toHaveLength(1);
+      jest.advanceTimersByTime(20);
+      expect(calls.map((c) => c.items)).toEqual([[1, 2, 3], [4]]);
+      calls[1].finish();
+      await expect(fourth).resolves.toBe('r4');
+    });
+  });
 });

@@ -15,6 +15,11 @@ export interface MicroBatcherOptions<I> {
    * refused at once with `OverloadedError`: memory stays bounded however slow `run` gets. Unset: no bound.
    */
   maxWaiting?: number;
+  /**
+   * For work in no one's way (a write behind): a batch that is not full waits this long after it could have gone,
+   * so that more items join it — fewer, larger batches. Unset: no timer, an item goes out at once.
+   */
+  lingerMs?: number;
 }
 
 interface Pending<I, O> {
@@ -26,13 +31,16 @@ interface Pending<I, O> {
 /**
  * Natural batching: an item submitted while nothing is running goes out alone, at once; items submitted while
  * `maxInFlight` batches run wait and leave together as the next batch. No timer, so no added latency when the
- * load is light, and one round trip for many items when it is heavy. `run` answers one result per item, in the
+ * load is light, and one round trip for many items when it is heavy (`lingerMs` trades latency for larger batches
+ * where no one waits for the result). `run` answers one result per item, in the
  * order given (a rejected promise for an item that failed alone); if it throws, every item of that batch is
  * rejected with the error.
  */
 export class MicroBatcher<I, O> {
   private queue: Array<Pending<I, O>> = [];
   private inFlight = 0;
+  private lingering: NodeJS.Timeout | null = null;
+  private lingered = false;
 
   constructor(
     private readonly run: (items: I[]) => Promise<Array<O | Promise<O>>>,
@@ -57,7 +65,17 @@ export class MicroBatcher<I, O> {
   }
 
   private pump(): void {
+    const { lingerMs, maxBatch } = this.options;
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+      if (lingerMs && !this.lingered && this.queue.length < maxBatch) {
+        this.lingering ??= setTimeout(() => {
+          this.lingering = null;
+          this.lingered = true;
+          this.pump();
+          this.lingered = false;
+        }, lingerMs);
+        return;
+      }
       const batch = this.take();
       this.inFlight += 1;
       void this.execute(batch);

@@ -15,10 +15,11 @@ export class StreamEventPublisher {
 
   /**
    * Rejects when Redis is unreachable (callers that must not lose the event retry through a queue). The account's
-   * taps (push delivery) hear of the event whether or not Redis took it: a message event is stored already.
+   * taps (push delivery) hear of the event whether or not Redis took it: a message event is stored already. The
+   * queue's retry of a refused publish passes `taps: false` — the taps heard of it the first time.
    */
-  toAccount(accountId: string, envelope: ChannelEnvelope): Promise<number> {
-    if (!('scope' in envelope)) this.taps.emit(accountId, envelope);
+  toAccount(accountId: string, envelope: ChannelEnvelope, options: { taps?: boolean } = {}): Promise<number> {
+    if (options.taps !== false && !('scope' in envelope)) this.taps.emit(accountId, envelope);
     return this.pubsub.publish(
       this.pubsub.channel(...channelNames.account(accountId)),
       JSON.stringify(envelope),

@@ -6,6 +6,7 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
+  AttemptedPushDelivery,
   CallbackRefusedError,
   Clock,
   MicroBatcher,
@@ -30,6 +31,12 @@ import { PushUrlPolicy } from './push-url-policy';
  * at once on every replica (`PushRoutes.onChange`), this bounds what they miss (a lost announcement).
  */
 export const ENDPOINT_CACHE_MS = 1000;
+
+/**
+ * Attempts' rows are written behind the attempts, those that end within this long of each other in one statement:
+ * no one waits for them, and at 1,000 deliveries a second batches of two cost PostgreSQL more than the rows.
+ */
+export const WRITE_BEHIND_MS = 25;
 
 /** The secrets that sign an attempt at `now`: the current one, and the previous one during its 24 h. */
 export function signingSecrets(endpoint: PushEndpoint, now: number): string[] {
@@ -84,7 +91,20 @@ export class PushDeliverer {
       await this.deliveries.recordDelivered(items);
       return items.map(() => undefined);
     },
-    { maxBatch: 256, maxInFlight: 2 },
+    { maxBatch: 256, maxInFlight: 2, lingerMs: WRITE_BEHIND_MS },
+  );
+
+  /**
+   * Deliveries attempted before they were stored (`stored: false`, the live path's first attempt) are written
+   * with their outcome, those that finish together in one statement; each learns whether its row was stored (not:
+   * the message sweep made one meanwhile, which carries on from there).
+   */
+  private readonly firstAttempts = new MicroBatcher<AttemptedPushDelivery, boolean>(
+    async (items) => {
+      const stored = new Set(await this.deliveries.insertAttempted(items));
+      return items.map((item) => stored.has(item.id));
+    },
+    { maxBatch: 256, maxInFlight: 2, lingerMs: WRITE_BEHIND_MS },
   );
 
   constructor(
@@ -105,13 +125,18 @@ export class PushDeliverer {
     });
   }
 
-  async attempt(delivery: PushDelivery): Promise<AttemptOutcome> {
+  /**
+   * `stored`: whether the delivery's row exists (a queued delivery) or is written with this attempt's outcome (the
+   * live path's first attempt, made before anything is stored; a retry is then queued only if that row was
+   * stored — if the message sweep stored the delivery first, its own job carries on, and `skipped` is answered).
+   */
+  async attempt(delivery: PushDelivery, stored = true): Promise<AttemptOutcome> {
     if (delivery.status !== 'pending') return { kind: 'skipped' };
     const endpoint = await this.endpoint(delivery.endpointId);
-    if (!endpoint) return this.finish(delivery, 'failed', null, 'the push endpoint was deleted', null);
+    if (!endpoint) return this.finish(delivery, stored, 'failed', null, 'the push endpoint was deleted', null);
     if (!endpoint.enabled) {
       const reason = `the push endpoint is disabled (${endpoint.disabledReason ?? 'by its owner'})`;
-      return this.finish(delivery, 'failed', null, reason, null);
+      return this.finish(delivery, stored, 'failed', null, reason, null);
     }
     const attempt = delivery.attempts + 1;
     let verdict: PushVerdict;
@@ -157,16 +182,27 @@ export class PushDeliverer {
       case 'delivered':
         if (replyError === null && httpStatus !== null && latencyMs !== null) {
           // Written in the background (batched): the attempt's slot is free for the next delivery at once. If
-          // the write is lost the row stays pending and is sent again later, with the same webhook-id.
-          this.delivered
-            .submit({ id: delivery.id, httpStatus, latencyMs, at: this.clock.date() })
-            .catch((e: Error) =>
-              this.logger.warn(`push ${delivery.id} delivered, not recorded: ${e.message}`),
-            );
+          // the write is lost the delivery is sent again later (the row stays pending, or the message sweep
+          // makes it), with the same webhook-id.
+          const at = this.clock.date();
+          const written = stored
+            ? this.delivered.submit({ id: delivery.id, httpStatus, latencyMs, at })
+            : this.firstAttempts.submit(
+                this.attempted(delivery, at, {
+                  outcome: 'delivered',
+                  httpStatus,
+                  error: null,
+                  latencyMs,
+                  nextAttemptAt: null,
+                }),
+              );
+          written.catch((e: Error) =>
+            this.logger.warn(`push ${delivery.id} delivered, not recorded: ${e.message}`),
+          );
           this.metrics.pushDeliveries.inc({ outcome: 'delivered' });
           return { kind: 'delivered' };
         }
-        return this.finish(delivery, 'delivered', httpStatus, null, latencyMs, replyError);
+        return this.finish(delivery, stored, 'delivered', httpStatus, null, latencyMs, replyError);
       case 'gone': {
         const at = this.clock.date().toISOString();
         await this.endpoints.disable(endpoint.id, `the receiver answered 410 Gone (${at})`);
@@ -175,6 +211,7 @@ export class PushDeliverer {
         const error = 'the receiver answered 410 Gone: endpoint disabled';
         await this.record(
           delivery,
+          stored,
           { outcome: 'failed', httpStatus, error, latencyMs, nextAttemptAt: null },
           'disabled',
         );
@@ -182,11 +219,12 @@ export class PushDeliverer {
         return { kind: 'disabled' };
       }
       case 'failed':
-        return this.finish(delivery, 'failed', httpStatus, verdict.reason, latencyMs);
+        return this.finish(delivery, stored, 'failed', httpStatus, verdict.reason, latencyMs);
       case 'retry': {
         const retryAt = this.clock.now() + verdict.delayMs;
-        await this.record(
+        const kept = await this.record(
           delivery,
+          stored,
           {
             outcome: 'retrying',
             httpStatus,
@@ -196,7 +234,7 @@ export class PushDeliverer {
           },
           'retrying',
         );
-        return { kind: 'retry', retryAt };
+        return kept ? { kind: 'retry', retryAt } : { kind: 'skipped' };
       }
     }
   }
@@ -255,6 +293,7 @@ export class PushDeliverer {
 
   private async finish(
     delivery: PushDelivery,
+    stored: boolean,
     outcome: 'delivered' | 'failed',
     httpStatus: number | null,
     error: string | null,
@@ -263,6 +302,7 @@ export class PushDeliverer {
   ): Promise<AttemptOutcome> {
     await this.record(
       delivery,
+      stored,
       { outcome, httpStatus, error, latencyMs, nextAttemptAt: null, replyError },
       outcome,
     );
@@ -272,9 +312,24 @@ export class PushDeliverer {
     return { kind: outcome };
   }
 
-  private async record(delivery: PushDelivery, attempt: PushAttempt, counted: string): Promise<void> {
-    await this.deliveries.recordAttempt(delivery.id, attempt, this.clock.date());
+  /** Writes the attempt (an update, or the row itself when `stored` is false); answers whether it was kept. */
+  private async record(
+    delivery: PushDelivery,
+    stored: boolean,
+    attempt: PushAttempt,
+    counted: string,
+  ): Promise<boolean> {
+    const at = this.clock.date();
+    let kept = true;
+    if (stored) await this.deliveries.recordAttempt(delivery.id, attempt, at);
+    else kept = await this.firstAttempts.submit(this.attempted(delivery, at, attempt));
     this.metrics.pushDeliveries.inc({ outcome: counted });
+    return kept;
+  }
+
+  private attempted(delivery: PushDelivery, at: Date, attempt: PushAttempt): AttemptedPushDelivery {
+    const { endpointId, accountId, webhookId, eventType, seq, messageId, body, id, createdAt } = delivery;
+    return { endpointId, accountId, webhookId, eventType, seq, messageId, body, id, createdAt, attempt, at };
   }
 
   onApplicationShutdown(): void {

@@ -1,8 +1,15 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { Clock, MicroBatcher, NewPushDelivery, PushDeliveryStore, PushRoute } from '@app/core';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import {
+  Clock,
+  MicroBatcher,
+  NewPushDelivery,
+  PushDelivery,
+  PushDeliveryStore,
+  PushRoute,
+  uuidV7,
+} from '@app/core';
 import { AccountEventTaps, ChannelEnvelope } from '@app/messaging';
-import { PushDeliverer } from './push-deliverer';
+import { AttemptOutcome, PushDeliverer } from './push-deliverer';
 import { PushDeliveryQueue } from './push-delivery.queue';
 import { PushEvent, pushEventOf } from './push-events';
 import { PushRoutesLookup } from './push-routes';
@@ -13,11 +20,18 @@ export const MAX_DIRECT_ATTEMPTS = 128;
 export const MAX_DIRECT_WAITING = 8192;
 /** A delivery that waited this long for a direct attempt goes to the queue instead. */
 export const MAX_DIRECT_WAIT_MS = 5000;
+/** How many recent events this process remembers, so that an event tapped twice is attempted once. */
+export const RECENT_EVENTS = 10_000;
+
 /**
- * The overdue sweep leaves a new row alone this long past `PUSH_TIMEOUT_MS` (its direct attempt is running or
- * about to): only a row whose process died is queued again, not one being attempted (no second request).
+ * How long after a message was stored its row may still be missing because the live path is attempting it: the
+ * attempt starts within `MAX_DIRECT_WAIT_MS` (or the delivery is stored and queued) and ends within the timeout,
+ * then the row is written. The message sweep leaves younger messages alone, so it never sends a delivery a second
+ * time while the first attempt is in flight.
  */
-export const DIRECT_LEASE_MARGIN_MS = MAX_DIRECT_WAIT_MS + 5000;
+export function liveAttemptWindowMs(pushTimeoutMs: number): number {
+  return MAX_DIRECT_WAIT_MS + pushTimeoutMs + 3000;
+}
 
 /** The delivery row of an event for an endpoint. */
 export function deliveryOf(route: PushRoute, event: PushEvent): NewPushDelivery {
@@ -35,21 +49,28 @@ export function deliveryOf(route: PushRoute, event: PushEvent): NewPushDelivery 
 const keyOf = (d: { endpointId: string; webhookId: string }) => `${d.endpointId} ${d.webhookId}`;
 
 /**
- * Turns the account events the relay publishes (`AccountEventTaps`) into deliveries: for an account with an
- * enabled endpoint subscribed to the event, one `push_deliveries` row (unique per endpoint and webhook id, so a
- * message published twice is delivered once; rows arriving together are inserted in one statement) and its
- * first attempt, made here at once (`PushDeliverer`); a retry, or a delivery beyond `MAX_DIRECT_ATTEMPTS` in
- * flight, goes on the queue. Never in the caller's way: the work runs after the publish, and a failure only logs
- * — a message's delivery is then made by the message sweep, a stored delivery whose attempt died with the
- * process is queued again by the overdue sweep; other events are best effort, like their stream events.
+ * Turns the account events the relay publishes (`AccountEventTaps`) into deliveries, for an account with an enabled
+ * endpoint subscribed to the event. The first attempt is made here at once (`PushDeliverer`), before anything is
+ * stored: the delivery's row (unique per endpoint and webhook id) is written with the attempt's outcome, in one
+ * statement with the others that finish together — one write per delivery, and no database round trip between the
+ * webhook and the receiver. A retry goes on the queue (BullMQ), delayed to its time; a delivery beyond
+ * `MAX_DIRECT_ATTEMPTS` in flight waits in memory for a turn, or, past `MAX_DIRECT_WAITING` or `MAX_DIRECT_WAIT_MS`,
+ * is stored pending and queued. Never in the caller's way: the work runs after the publish, and a failure only
+ * logs. What a dying process leaves unstored is a message's delivery that the message sweep makes (after
+ * `liveAttemptWindowMs`, with the same webhook-id: at-least-once, as Standard Webhooks has it); other events are
+ * best effort, like their stream events.
  */
 @Injectable()
 export class PushEvents implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(PushEvents.name);
   private off?: () => void;
   private direct = 0;
-  private readonly waiting: Array<{ row: NewPushDelivery; id: string; since: number }> = [];
+  private readonly waiting: Array<{ delivery: PushDelivery; since: number }> = [];
+  /** The overflow's inserts (stored pending, then queued). */
   private readonly inserts: MicroBatcher<NewPushDelivery, string | null>;
+  /** Events seen lately (endpoint and webhook id), oldest first in `recentOrder`. */
+  private readonly recent = new Set<string>();
+  private readonly recentOrder: string[] = [];
 
   constructor(
     private readonly taps: AccountEventTaps,
@@ -58,7 +79,6 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
     private readonly queue: PushDeliveryQueue,
     private readonly deliverer: PushDeliverer,
     private readonly clock: Clock,
-    @Inject(RELAY_CONFIG) private readonly config: Pick<RelayConfig, 'pushTimeoutMs'>,
   ) {
     this.inserts = new MicroBatcher((items) => this.insert(items), {
       maxBatch: 256,
@@ -78,14 +98,45 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
   onEvent(accountId: string, envelope: ChannelEnvelope): void {
     const route = this.routes.get(accountId);
     if (!route || !route.events.includes(envelope.kind as never)) return;
-    const event = pushEventOf(envelope, this.clock.date());
+    const now = this.clock.date();
+    const event = pushEventOf(envelope, now);
     if (!event) return;
-    void this.push(deliveryOf(route, event));
+    const row = deliveryOf(route, event);
+    if (!this.firstSight(row)) return;
+    const delivery: PushDelivery = {
+      ...row,
+      id: uuidV7(now.getTime()),
+      status: 'pending',
+      attempts: 0,
+      lastHttpStatus: null,
+      lastError: null,
+      latencyMs: null,
+      replyError: null,
+      nextAttemptAt: now,
+      createdAt: now,
+      deliveredAt: null,
+    };
+    if (this.direct < MAX_DIRECT_ATTEMPTS) void this.attempt(delivery);
+    else if (this.waiting.length < MAX_DIRECT_WAITING) this.waiting.push({ delivery, since: now.getTime() });
+    // Far behind: the queue's workers (on every worker replica) take it.
+    else void this.storeAndQueue([delivery]);
+  }
+
+  /** Remembers the event; false when it was seen lately (published twice: attempted once). */
+  private firstSight(row: NewPushDelivery): boolean {
+    const key = keyOf(row);
+    if (this.recent.has(key)) return false;
+    this.recent.add(key);
+    this.recentOrder.push(key);
+    if (this.recentOrder.length > RECENT_EVENTS) {
+      this.recent.delete(this.recentOrder.shift() as string);
+    }
+    return true;
   }
 
   /** One statement for the batch; each item learns its new row's id (null: stored already, or a repeat). */
   private async insert(items: NewPushDelivery[]): Promise<(string | null)[]> {
-    const rows = await this.deliveries.insert(items, this.config.pushTimeoutMs + DIRECT_LEASE_MARGIN_MS);
+    const rows = await this.deliveries.insert(items);
     // A webhook id is one event: the same id for two endpoints cannot happen in one process's batch (one
     // endpoint per account), so the webhook id names the item; a repeat within the batch gets null.
     const itemOf = new Map<string, NewPushDelivery>();
@@ -105,63 +156,50 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  private async push(row: NewPushDelivery): Promise<void> {
-    let id: string | null;
+  /** Deliveries this process will not attempt itself: stored pending and queued for the workers. */
+  private async storeAndQueue(deliveries: NewPushDelivery[]): Promise<void> {
+    let ids: string[];
     try {
-      id = await this.inserts.submit(row);
+      ids = (await Promise.all(deliveries.map((d) => this.inserts.submit(d)))).filter(
+        (id): id is string => id !== null,
+      );
     } catch (e) {
-      this.logger.warn(`push of ${row.eventType} ${row.webhookId} not stored: ${(e as Error).message}`);
+      this.logger.warn(`push: ${deliveries.length} delivery(ies) not stored: ${(e as Error).message}`);
       return;
     }
-    if (!id) return;
-    if (this.direct < MAX_DIRECT_ATTEMPTS) return this.attempt(row, id);
-    if (this.waiting.length < MAX_DIRECT_WAITING) {
-      this.waiting.push({ row, id, since: this.clock.now() });
-      return;
-    }
-    // Far behind: the queue's workers (on every worker replica) take it.
-    await this.queue.add([id]).catch((e: Error) => this.logger.warn(`push ${id} not queued: ${e.message}`));
+    // Not queued (Redis away): the overdue sweep queues the pending rows later.
+    await this.queue
+      .add(ids)
+      .catch((e: Error) => this.logger.warn(`push: ${ids.length} not queued: ${e.message}`));
   }
 
   /** The first attempt here; then the next waiting delivery, if any. */
-  private async attempt(row: NewPushDelivery, id: string): Promise<void> {
+  private async attempt(delivery: PushDelivery): Promise<void> {
     this.direct += 1;
+    let outcome: AttemptOutcome | null = null;
     try {
-      const now = this.clock.now();
-      const outcome = await this.deliverer.attempt({
-        ...row,
-        id,
-        status: 'pending',
-        attempts: 0,
-        lastHttpStatus: null,
-        lastError: null,
-        latencyMs: null,
-        replyError: null,
-        nextAttemptAt: new Date(now),
-        createdAt: new Date(now),
-        deliveredAt: null,
-      });
-      if (outcome.kind === 'retry') {
-        await this.queue.add([id], Math.max(0, outcome.retryAt - this.clock.now()));
-      }
+      outcome = await this.deliverer.attempt(delivery, false);
     } catch (e) {
-      // The row is pending: the queue (or, if Redis refuses too, the overdue sweep) takes it from here.
-      this.logger.warn(`push ${id}: first attempt not completed (${(e as Error).message}); queueing it`);
-      await this.queue.add([id]).catch(() => undefined);
+      // Nothing stored: a message's delivery is made by the message sweep; other events are best effort.
+      this.logger.warn(
+        `push ${delivery.eventType} ${delivery.webhookId}: first attempt not completed: ${(e as Error).message}`,
+      );
     } finally {
       this.direct -= 1;
     }
+    if (outcome?.kind === 'retry') {
+      // Stored pending with its next try: if Redis refuses the job, the overdue sweep queues it.
+      await this.queue
+        .add([delivery.id], Math.max(0, outcome.retryAt - this.clock.now()))
+        .catch((e: Error) => this.logger.warn(`push ${delivery.id}: retry not queued: ${e.message}`));
+    }
     let next = this.waiting.shift();
-    const late: string[] = [];
+    const late: PushDelivery[] = [];
     while (next && this.clock.now() - next.since > MAX_DIRECT_WAIT_MS) {
-      late.push(next.id);
+      late.push(next.delivery);
       next = this.waiting.shift();
     }
-    if (late.length > 0) {
-      await this.queue
-        .add(late)
-        .catch((e: Error) => this.logger.warn(`push: ${late.length} not queued: ${e.message}`));
-    }
-    if (next) await this.attempt(next.row, next.id);
+    if (late.length > 0) await this.storeAndQueue(late);
+    if (next) await this.attempt(next.delivery);
   }
 }

@@ -1,13 +1,12 @@
 import { FixedClock, PushDeliveryStore, PushEndpointStore, StoredMessage } from '@app/core';
-import {
-  PUSH_MESSAGE_SETTLE_MS,
-  PushMessageSweeper,
-  PushOverdueSweeper,
-  PUSH_OVERDUE_AFTER_MS,
-} from './push-sweepers';
+import { liveAttemptWindowMs } from './push-events.service';
+import { PushMessageSweeper, PushOverdueSweeper, PUSH_OVERDUE_AFTER_MS } from './push-sweepers';
 import { MemoryDeliveries, RecordingQueue, storedMessage } from './push-fakes.spec-helper';
 
 const NOW = Date.UTC(2026, 0, 1, 12);
+const TIMEOUT_MS = 10_000;
+/** How long a message is left to the live path's attempt (5 s for a turn, the timeout, 3 s): 18 s here. */
+const SETTLE_MS = liveAttemptWindowMs(TIMEOUT_MS);
 
 function setup(messages: StoredMessage[], cursor = 0) {
   const clock = new FixedClock(NOW);
@@ -35,12 +34,15 @@ function setup(messages: StoredMessage[], cursor = 0) {
       state.cursor = Math.max(state.cursor, seq);
     },
   } as unknown as PushEndpointStore;
-  const sweeper = new PushMessageSweeper(endpoints, deliveries.asStore(), queue.asQueue(), clock);
+  const sweeper = new PushMessageSweeper(endpoints, deliveries.asStore(), queue.asQueue(), clock, {
+    pushTimeoutMs: TIMEOUT_MS,
+  });
   return { sweeper, deliveries, queue, state, clock };
 }
 
-const old = new Date(NOW - PUSH_MESSAGE_SETTLE_MS - 1000);
-const young = new Date(NOW - 100);
+const old = new Date(NOW - SETTLE_MS - 1000);
+/** Stored 17 s ago: its live attempt may still be running (a 10 s timeout after up to 5 s waiting for a turn). */
+const young = new Date(NOW - SETTLE_MS + 1000);
 
 describe('PushMessageSweeper (stored messages without a delivery)', () => {
   it('makes the missing deliveries in sequence order and moves the cursor past them', async () => {
@@ -64,13 +66,13 @@ describe('PushMessageSweeper (stored messages without a delivery)', () => {
     expect(await sweeper.sweep()).toBe(0);
   });
 
-  it('stops at the first message still young: nothing lower than the cursor can be skipped', async () => {
+  it('leaves a message to the live path while its attempt may run, and stops there: nothing lower than the cursor can be skipped', async () => {
     const messages = [storedMessage(1, old), storedMessage(2, young), storedMessage(3, old)];
     const { sweeper, deliveries, state, clock } = setup(messages);
     expect(await sweeper.sweep()).toBe(1);
     expect(state.cursor).toBe(1);
     expect(deliveries.rows.map((d) => d.seq)).toEqual([1]);
-    clock.set(NOW + PUSH_MESSAGE_SETTLE_MS);
+    clock.set(NOW + 1000);
     expect(await sweeper.sweep()).toBe(2);
     expect(state.cursor).toBe(3);
   });

@@ -1,14 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
+import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import { Clock, PushDeliveryStore, PushEndpointStore } from '@app/core';
 import { messageEventData } from '@app/messaging';
 import { PushDeliveryQueue } from './push-delivery.queue';
-import { deliveryOf } from './push-events.service';
+import { deliveryOf, liveAttemptWindowMs } from './push-events.service';
 import { pushEventOf } from './push-events';
 
 export const PUSH_MESSAGE_SWEEP_EVERY_MS = 2000;
-/** A message younger than this is left to the live path (the sweep would only race it). */
-export const PUSH_MESSAGE_SETTLE_MS = 2000;
 export const PUSH_OVERDUE_SWEEP_EVERY_MS = 5000;
 /** A pending delivery this far past its next try may have lost its job (Redis lost it, or never took it). */
 export const PUSH_OVERDUE_AFTER_MS = 10_000;
@@ -16,11 +15,13 @@ const MESSAGE_WINDOW = 1000;
 const OVERDUE_BATCH = 500;
 
 /**
- * Nothing stored is lost (server-mode §2): a message whose delivery was never made (the relay died between
- * storing it and the tap, PostgreSQL or Redis refused the insert or the job) is found from the endpoint's cursor —
- * every message above it that has no delivery gets one, in sequence order — and the cursor moves past what is
- * settled. The cursor only moves over messages older than 2 s, read in sequence order and stopping at the first
- * younger one: sequence numbers are committed in order per account, so nothing lower can appear later.
+ * Nothing stored is lost (server-mode §2): a message whose delivery was never stored (the relay died between
+ * storing the message and writing the delivery's first attempt, PostgreSQL refused that write) is found from the
+ * endpoint's cursor — every message above it that has no delivery gets one, in sequence order, and is queued — and
+ * the cursor moves past what is settled. A message is settled when the live path's attempt is surely over
+ * (`liveAttemptWindowMs`: the timeout and the longest wait for a turn, 18 s by default); the cursor only moves
+ * over settled messages, read in sequence order and stopping at the first younger one: sequence numbers are
+ * committed in order per account, so nothing lower can appear later.
  * Idempotent (unique endpoint + webhook id, deterministic job ids): every worker replica may run it.
  */
 @Injectable()
@@ -28,12 +29,17 @@ export class PushMessageSweeper {
   private readonly logger = new Logger(PushMessageSweeper.name);
   private running = false;
 
+  private readonly settleMs: number;
+
   constructor(
     private readonly endpoints: PushEndpointStore,
     private readonly deliveries: PushDeliveryStore,
     private readonly queue: PushDeliveryQueue,
     private readonly clock: Clock,
-  ) {}
+    @Inject(RELAY_CONFIG) config: Pick<RelayConfig, 'pushTimeoutMs'>,
+  ) {
+    this.settleMs = liveAttemptWindowMs(config.pushTimeoutMs);
+  }
 
   @Interval(PUSH_MESSAGE_SWEEP_EVERY_MS)
   async sweep(): Promise<number> {
@@ -53,7 +59,7 @@ export class PushMessageSweeper {
   }
 
   private async sweepEndpoint(endpointId: string, accountId: string, cursor: number): Promise<number> {
-    const settledBefore = this.clock.now() - PUSH_MESSAGE_SETTLE_MS;
+    const settledBefore = this.clock.now() - this.settleMs;
     let upTo = cursor;
     for (const m of await this.endpoints.messageSeqsAfter(accountId, cursor, MESSAGE_WINDOW)) {
       if (m.createdAt.getTime() > settledBefore) break;

@@ -70,6 +70,18 @@ export interface PushAttempt {
   replyError?: string | null;
 }
 
+/**
+ * A delivery whose first attempt was made before it was stored (the live path): its id (made by the caller), when
+ * the event was made, and the attempt's outcome, all written in one row.
+ */
+export interface AttemptedPushDelivery extends NewPushDelivery {
+  id: string;
+  createdAt: Date;
+  attempt: PushAttempt;
+  /** When the attempt ended (`delivered_at` of a delivered one). */
+  at: Date;
+}
+
 export interface PushDeliveryFilter {
   accountId?: string;
   status?: PushDeliveryStatus;
@@ -127,14 +139,13 @@ export abstract class PushEndpointStore {
 
 /** Deliveries: one per event and endpoint, their attempts, the overdue sweep and the operator's log. */
 export abstract class PushDeliveryStore {
+  /** Stores those not stored yet (same endpoint and webhook id), due now; answers the new rows. */
+  abstract insert(deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]>;
   /**
-   * Stores those not stored yet (same endpoint and webhook id); answers the new rows (id and webhook id). Their
-   * next try is `leaseMs` from now: the overdue sweep leaves them to whoever attempts them first until then.
+   * Stores deliveries with their first attempt (one statement), those not stored yet (same endpoint and webhook
+   * id: the message sweep may have made it meanwhile); answers the ids stored.
    */
-  abstract insert(
-    deliveries: NewPushDelivery[],
-    leaseMs?: number,
-  ): Promise<{ id: string; webhookId: string }[]>;
+  abstract insertAttempted(deliveries: AttemptedPushDelivery[]): Promise<string[]>;
   abstract find(id: string): Promise<PushDelivery | null>;
   abstract recordAttempt(id: string, attempt: PushAttempt, at: Date): Promise<void>;
   /** The common case of `recordAttempt` for many at once: each attempt `delivered` (one statement). */

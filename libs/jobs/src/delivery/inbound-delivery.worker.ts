@@ -14,7 +14,8 @@ type Data = InboundDeliveryJob & { event: MessageEventData };
 
 /**
  * Carries a stored inbound message to its account's streams: one Pub/Sub publish, retried with backoff by
- * BullMQ when Redis refuses it. Streams order, de-duplicate and mark delivery themselves.
+ * BullMQ when Redis refuses it. Streams order, de-duplicate and mark delivery themselves. The account's taps are
+ * not told again (push delivery attempted the message already, or its sweep will).
  */
 @Injectable()
 export class InboundDeliveryWorker extends QueueWorker<Data, number> {
@@ -30,6 +31,7 @@ export class InboundDeliveryWorker extends QueueWorker<Data, number> {
 
   process(job: Job<Data, number>): Promise<number> {
     const { accountId, seq, event } = job.data;
-    return this.publisher.toAccount(accountId, { kind: 'message', seq, data: event });
+    // The taps (push delivery) heard of the message when the storing process first tried to publish it.
+    return this.publisher.toAccount(accountId, { kind: 'message', seq, data: event }, { taps: false });
   }
 }

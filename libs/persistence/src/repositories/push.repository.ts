@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type {
+  AttemptedPushDelivery,
   NewPushDelivery,
   PushAttempt,
   PushDelivery,
@@ -275,7 +276,7 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
 
   // --- deliveries -----------------------------------------------------------------------------------------
 
-  async insert(deliveries: NewPushDelivery[], leaseMs = 0): Promise<{ id: string; webhookId: string }[]> {
+  async insert(deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]> {
     if (deliveries.length === 0) return [];
     // One JSON parameter for the batch (as the inbound batch does): a text[] of JSON bodies would be escaped
     // character by character into an array literal by the driver.
@@ -293,15 +294,54 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
       this.db,
       `INSERT INTO push_deliveries (id, endpoint_id, account_id, webhook_id, event_type, seq, message_id, body,
                                     next_attempt_at)
-       SELECT u.id, u.endpoint_id, u.account_id, u.webhook_id, u.event_type, u.seq, u.message_id, u.body,
-              now() + make_interval(secs => $2::float8 / 1000)
+       SELECT u.id, u.endpoint_id, u.account_id, u.webhook_id, u.event_type, u.seq, u.message_id, u.body, now()
          FROM json_to_recordset($1::json)
            AS u(id uuid, endpoint_id uuid, account_id uuid, webhook_id text, event_type text, seq bigint,
                 message_id uuid, body text)
        ON CONFLICT (endpoint_id, webhook_id) DO NOTHING
        RETURNING id, webhook_id AS "webhookId"`,
-      [JSON.stringify(rows), leaseMs],
+      [JSON.stringify(rows)],
     );
+  }
+
+  async insertAttempted(deliveries: AttemptedPushDelivery[]): Promise<string[]> {
+    if (deliveries.length === 0) return [];
+    const rows = deliveries.map((d) => ({
+      id: d.id,
+      endpoint_id: d.endpointId,
+      account_id: d.accountId,
+      webhook_id: d.webhookId,
+      event_type: d.eventType,
+      seq: d.seq,
+      message_id: d.messageId,
+      body: d.body,
+      status: d.attempt.outcome === 'retrying' ? 'pending' : d.attempt.outcome,
+      last_http_status: d.attempt.httpStatus,
+      last_error: d.attempt.error,
+      latency_ms: d.attempt.latencyMs,
+      reply_error: d.attempt.replyError ?? null,
+      next_attempt_at: d.attempt.nextAttemptAt,
+      created_at: d.createdAt,
+      delivered_at: d.attempt.outcome === 'delivered' ? d.at : null,
+    }));
+    const stored = await queryRows<{ id: string }>(
+      this.db,
+      `INSERT INTO push_deliveries (id, endpoint_id, account_id, webhook_id, event_type, seq, message_id, body,
+                                    status, attempts, last_http_status, last_error, latency_ms, reply_error,
+                                    next_attempt_at, created_at, delivered_at)
+       SELECT u.id, u.endpoint_id, u.account_id, u.webhook_id, u.event_type, u.seq, u.message_id, u.body,
+              u.status, 1, u.last_http_status, u.last_error, u.latency_ms, u.reply_error,
+              u.next_attempt_at, u.created_at, u.delivered_at
+         FROM json_to_recordset($1::json)
+           AS u(id uuid, endpoint_id uuid, account_id uuid, webhook_id text, event_type text, seq bigint,
+                message_id uuid, body text, status text, last_http_status integer, last_error text,
+                latency_ms integer, reply_error text, next_attempt_at timestamptz, created_at timestamptz,
+                delivered_at timestamptz)
+       ON CONFLICT (endpoint_id, webhook_id) DO NOTHING
+       RETURNING id`,
+      [JSON.stringify(rows)],
+    );
+    return stored.map((r) => r.id);
   }
 
   async find(id: string): Promise<PushDelivery | null> {
