@@ -1,7 +1,7 @@
 import { parseConfig } from '@app/config';
 import { CallbackRefusedError, RelayError, ResolvedAddress } from '@app/core';
 import type { CallbackDns } from '@app/reply';
-import { PushUrlPolicy } from './push-url-policy';
+import { PUSH_URL_CHECK_REUSE_MS, PushUrlPolicy } from './push-url-policy';
 
 const DNS: Record<string, ResolvedAddress[]> = {
   'agent.example.com': [{ address: '93.184.216.34', family: 4 }],
@@ -9,8 +9,8 @@ const DNS: Record<string, ResolvedAddress[]> = {
   'rebind.example.com': [{ address: '127.0.0.1', family: 4 }],
 };
 
-function policy(env: Record<string, string> = {}) {
-  const dns = { resolve: async (host: string) => DNS[host] ?? [] } as unknown as CallbackDns;
+function policy(env: Record<string, string> = {}, dnsAnswers = DNS) {
+  const dns = { resolve: async (host: string) => dnsAnswers[host] ?? [] } as unknown as CallbackDns;
   return new PushUrlPolicy(parseConfig(env), dns);
 }
 
@@ -50,5 +50,25 @@ describe('PushUrlPolicy (the callback proxy rules for push endpoints)', () => {
     const listed = policy({ PUSH_ALLOWED_PRIVATE_HOSTS: 'internal.example.com,127.0.0.1' });
     expect((await listed.check('https://internal.example.com/')).address.address).toBe('10.1.2.3');
     expect(refusal(listed, 'https://127.0.0.1:9000/')).toBe('accepted');
+  });
+
+  describe('reuse of a check that passed', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    it(`keeps the address that passed for ${PUSH_URL_CHECK_REUSE_MS} ms, then asks DNS again; a refusal is never kept`, async () => {
+      const answers = { ...DNS };
+      const p = policy({}, answers);
+      const url = 'https://agent.example.com/hook';
+      expect((await p.check(url)).address.address).toBe('93.184.216.34');
+      // DNS now answers a private address (rebinding): the pinned public one is used until the check runs again.
+      answers['agent.example.com'] = [{ address: '10.9.9.9', family: 4 }];
+      jest.advanceTimersByTime(PUSH_URL_CHECK_REUSE_MS - 1);
+      expect((await p.check(url)).address.address).toBe('93.184.216.34');
+      jest.advanceTimersByTime(1);
+      await expect(p.check(url)).rejects.toThrow(/non-public address/);
+      answers['agent.example.com'] = DNS['agent.example.com'];
+      expect((await p.check(url)).address.address).toBe('93.184.216.34');
+    });
   });
 });

@@ -4,16 +4,24 @@ import { CallbackRefusedError, CallbackUrlPolicy, RelayError, ResolvedAddress } 
 import { CallbackDns } from '@app/reply';
 
 export const MAX_PUSH_URL_BYTES = 2048;
+/**
+ * A URL that passed the check (with DNS) is not checked again for this long by this process: the attempts in
+ * between connect to the address that passed. At 1,000 deliveries a second to one endpoint, a DNS lookup and a
+ * URL parse per attempt cost more than the request.
+ */
+export const PUSH_URL_CHECK_REUSE_MS = 1000;
 
 /**
  * The callback proxy's URL rules (`CallbackUrlPolicy`, the same code) for push endpoints: https only
  * (`PUSH_ALLOW_HTTP` for tests), no credentials in the URL, any host and port, and every resolved address public
  * unless the host is listed in `PUSH_ALLOWED_PRIVATE_HOSTS`; the address that passed is the one connected to.
- * Checked when the endpoint is set (without DNS: 400 `PUSH_URL_REFUSED`) and again, with DNS, at every attempt.
+ * Checked when the endpoint is set (without DNS: 400 `PUSH_URL_REFUSED`) and again, with DNS, before attempts
+ * (at most once per `PUSH_URL_CHECK_REUSE_MS` for a URL that passed; a refusal is never reused).
  */
 @Injectable()
 export class PushUrlPolicy implements OnModuleInit {
   private readonly policy: CallbackUrlPolicy;
+  private readonly passed = new Map<string, { target: { url: URL; address: ResolvedAddress }; at: number }>();
 
   constructor(
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
@@ -52,8 +60,14 @@ export class PushUrlPolicy implements OnModuleInit {
   }
 
   /** Everything, with DNS; throws `CallbackRefusedError`. */
-  check(url: string): Promise<{ url: URL; address: ResolvedAddress }> {
-    return this.policy.check(url);
+  async check(url: string): Promise<{ url: URL; address: ResolvedAddress }> {
+    const now = Date.now();
+    const reused = this.passed.get(url);
+    if (reused && now - reused.at < PUSH_URL_CHECK_REUSE_MS) return reused.target;
+    const target = await this.policy.check(url);
+    if (this.passed.size >= 10_000) this.passed.clear();
+    this.passed.set(url, { target, at: now });
+    return target;
   }
 }
 

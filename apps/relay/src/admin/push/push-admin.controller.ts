@@ -143,7 +143,11 @@ export class PushAdminController {
   }
 
   @Get('push-deliveries')
-  @ApiOperation({ summary: 'The push delivery log, newest first (attempts, last status, latency, next try)' })
+  @ApiOperation({
+    summary: 'The push delivery log, newest first (attempts, last status, latency, next try)',
+    description:
+      'A delivery appears once its first attempt has ended (the live path attempts before it stores), or at once when it waits on the queue.',
+  })
   @ApiOkResponse({ type: PushDeliveryPageDto })
   @ApiBadRequestResponse({ description: 'VALIDATION_ERROR (accountId, status, limit, cursor)' })
   list(@Query() q: PushDeliveryQueryDto): Promise<JsonPage<Omit<PushDeliveryDto, 'body'>>> {
