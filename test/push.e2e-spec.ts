@@ -17,6 +17,7 @@ import {
   userMessage,
   waitUntil,
 } from '@app/testing';
+import { PushEndpointStore } from '@app/core';
 import { RunningRelay, startRelay } from './support/test-app';
 
 /**
@@ -170,6 +171,25 @@ describe('push delivery (e2e)', () => {
       return Number(row.message_cursor) === 1;
     });
     expect(await deliveriesOf(agent.accountId)).toHaveLength(1);
+  });
+
+  it("the message sweep's window ends before the first message the live path may still be attempting", async () => {
+    const agent = await pairAgent(relay.url, `push-user-${++users}`);
+    for (let i = 1; i <= 4; i++) await message(agent, `window ${i}`);
+    // Messages 1, 2 and 4 are settled; 3 is young (its live attempt may be running): the window stops at 2.
+    await sql(
+      `UPDATE inbound_messages SET created_at = now() - CASE seq WHEN 3 THEN interval '1 second'
+                                                                   ELSE interval '1 minute' END
+        WHERE account_id = $1`,
+      [agent.accountId],
+    );
+    const store = relay.app.get(PushEndpointStore);
+    const settledBefore = new Date(Date.now() - 20_000);
+    expect(await store.settledSeqAfter(agent.accountId, 0, settledBefore, 1000)).toBe(2);
+    expect(await store.settledSeqAfter(agent.accountId, 0, settledBefore, 1)).toBe(1);
+    expect(await store.settledSeqAfter(agent.accountId, 2, settledBefore, 1000)).toBe(2);
+    expect(await store.settledSeqAfter(agent.accountId, 3, settledBefore, 1000)).toBe(4);
+    expect(await store.settledSeqAfter(agent.accountId, 4, settledBefore, 1000)).toBe(4);
   });
 
   it('answers the endpoint without its secret, and a PUT of an existing one keeps the secret', async () => {

@@ -18,11 +18,14 @@ function setup(messages: StoredMessage[], cursor = 0) {
       messages.some((m) => m.seq > state.cursor)
         ? [{ endpointId: 'e1', accountId: 'acct', cursor: state.cursor }]
         : [],
-    messageSeqsAfter: async (_a: string, after: number, limit: number) =>
-      messages
-        .filter((m) => m.seq > after)
-        .slice(0, limit)
-        .map((m) => ({ seq: m.seq, createdAt: m.createdAt })),
+    settledSeqAfter: async (_a: string, after: number, settledBefore: Date, limit: number) => {
+      let upTo = after;
+      for (const m of messages.filter((x) => x.seq > after).slice(0, limit)) {
+        if (m.createdAt > settledBefore) break;
+        upTo = m.seq;
+      }
+      return upTo;
+    },
     messagesWithoutDelivery: async (endpointId: string, _a: string, after: number, upTo: number) =>
       messages.filter(
         (m) =>

@@ -59,13 +59,9 @@ export class PushMessageSweeper {
   }
 
   private async sweepEndpoint(endpointId: string, accountId: string, cursor: number): Promise<number> {
-    const settledBefore = this.clock.now() - this.settleMs;
-    let upTo = cursor;
-    for (const m of await this.endpoints.messageSeqsAfter(accountId, cursor, MESSAGE_WINDOW)) {
-      if (m.createdAt.getTime() > settledBefore) break;
-      upTo = m.seq;
-    }
-    if (upTo === cursor) return 0;
+    const settledBefore = new Date(this.clock.now() - this.settleMs);
+    const upTo = await this.endpoints.settledSeqAfter(accountId, cursor, settledBefore, MESSAGE_WINDOW);
+    if (upTo <= cursor) return 0;
     const missing = await this.endpoints.messagesWithoutDelivery(endpointId, accountId, cursor, upTo);
     const route = { endpointId, accountId, events: [] };
     const rows = missing.flatMap((message) => {

@@ -118,12 +118,16 @@ export abstract class PushEndpointStore {
   abstract messageCursors(): Promise<{ endpointId: string; accountId: string; cursor: number }[]>;
   /** Moves the cursor forward (never back). */
   abstract advanceCursor(endpointId: string, seq: number): Promise<void>;
-  /** Sequence numbers and times of the account's messages above `afterSeq`, in order (the sweep's window). */
-  abstract messageSeqsAfter(
+  /**
+   * The sweep's window: of the account's next `limit` messages above `afterSeq` (in sequence order), the highest
+   * sequence number before the first one created after `settledBefore`; `afterSeq` when there is none.
+   */
+  abstract settledSeqAfter(
     accountId: string,
     afterSeq: number,
+    settledBefore: Date,
     limit: number,
-  ): Promise<{ seq: number; createdAt: Date }[]>;
+  ): Promise<number>;
   /** The account's messages in `(afterSeq, upToSeq]` that have no delivery to the endpoint yet. */
   abstract messagesWithoutDelivery(
     endpointId: string,

@@ -212,17 +212,25 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
     );
   }
 
-  async messageSeqsAfter(
+  async settledSeqAfter(
     accountId: string,
     afterSeq: number,
+    settledBefore: Date,
     limit: number,
-  ): Promise<{ seq: number; createdAt: Date }[]> {
-    const rows = await queryRows<{ seq: string; created_at: Date }>(
+  ): Promise<number> {
+    // One row back (not the window's): the sweep runs every 2 s on every worker, over backlogs of thousands.
+    const [row] = await queryRows<{ up_to: string }>(
       this.db,
-      `SELECT seq, created_at FROM inbound_messages WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [accountId, afterSeq, limit],
+      `WITH w AS (
+         SELECT seq, created_at FROM inbound_messages WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $4
+       )
+       SELECT COALESCE(
+                (SELECT max(seq) FROM w
+                  WHERE seq < COALESCE((SELECT min(seq) FROM w WHERE created_at > $3), 9223372036854775807)),
+                $2) AS up_to`,
+      [accountId, afterSeq, settledBefore, limit],
     );
-    return rows.map((r) => ({ seq: Number(r.seq), createdAt: r.created_at }));
+    return Number(row.up_to);
   }
 
   async messagesWithoutDelivery(
