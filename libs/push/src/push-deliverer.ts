@@ -1,9 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import http from 'node:http';
-import https from 'node:https';
-import { performance } from 'node:perf_hooks';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
 import {
   AttemptedPushDelivery,
@@ -16,14 +13,13 @@ import {
   PushEndpoint,
   PushEndpointStore,
   RelayError,
-  ResolvedAddress,
 } from '@app/core';
 import { AgentPrincipal } from '@app/pairing';
 import { RelayMetrics } from '@app/platform';
-import { pinnedPost, ReplyDto, ReplyService } from '@app/reply';
+import { ReplyDto, ReplyService } from '@app/reply';
 import { classifyPushAnswer, parseRetryAfter, PushVerdict } from './push-policy';
 import { PushRoutes } from './push-routes';
-import { signPush } from './push-signing';
+import { PushSender } from './push-send';
 import { PushUrlPolicy } from './push-url-policy';
 
 /**
@@ -80,8 +76,6 @@ export type AttemptOutcome =
 export class PushDeliverer {
   private readonly logger = new Logger(PushDeliverer.name);
   private readonly endpointCache = new Map<string, { endpoint: PushEndpoint | null; at: number }>();
-  /** Keep-alive agents per pinned address and origin (the connection goes to the address that passed). */
-  private readonly agents = new Map<string, http.Agent>();
   /** Plain "delivered" outcomes that finish together are written in one statement. */
   private readonly delivered = new MicroBatcher<
     { id: string; httpStatus: number; latencyMs: number; at: Date },
@@ -116,6 +110,7 @@ export class PushDeliverer {
     private readonly replies: ReplyService,
     private readonly clock: Clock,
     private readonly metrics: RelayMetrics,
+    private readonly sender: PushSender,
   ) {
     // A change announced on any replica (rotation, 410, PUT, DELETE) is seen by the next attempt here.
     routes.onChange((accountId) => {
@@ -133,7 +128,8 @@ export class PushDeliverer {
   async attempt(delivery: PushDelivery, stored = true): Promise<AttemptOutcome> {
     if (delivery.status !== 'pending') return { kind: 'skipped' };
     const endpoint = await this.endpoint(delivery.endpointId);
-    if (!endpoint) return this.finish(delivery, stored, 'failed', null, 'the push endpoint was deleted', null);
+    if (!endpoint)
+      return this.finish(delivery, stored, 'failed', null, 'the push endpoint was deleted', null);
     if (!endpoint.enabled) {
       const reason = `the push endpoint is disabled (${endpoint.disabledReason ?? 'by its owner'})`;
       return this.finish(delivery, stored, 'failed', null, reason, null);
@@ -146,28 +142,24 @@ export class PushDeliverer {
     try {
       const { url, address } = await this.policy.check(endpoint.url);
       const now = this.clock.now();
-      const headers = signPush(
-        signingSecrets(endpoint, now),
-        delivery.webhookId,
-        new Date(now),
-        delivery.body,
-      );
-      const started = performance.now();
-      const answer = await pinnedPost(
-        url,
+      // Signed and sent on the sender's thread (`PushThreadSender`), off this event loop.
+      const sent = await this.sender.send({
+        url: url.href,
         address,
-        delivery.body,
-        { ...headers, 'user-agent': 'kakao-relay-push' },
-        this.config.pushTimeoutMs,
-        this.agentFor(url, address),
-      );
-      latencyMs = Math.round(performance.now() - started);
+        secrets: signingSecrets(endpoint, now),
+        webhookId: delivery.webhookId,
+        signedAt: now,
+        body: delivery.body,
+        timeoutMs: this.config.pushTimeoutMs,
+      });
+      const answer = sent.answer;
+      latencyMs = Math.round(sent.latencyMs);
       this.metrics.pushLatency.observe(latencyMs / 1000);
       if (answer.kind === 'no-answer') {
         verdict = classifyPushAnswer(null, null, attempt, this.config.pushRetryScale, answer.error);
       } else {
         httpStatus = answer.status;
-        const retryAfter = parseRetryAfter(answer.headers['retry-after'], this.clock.now());
+        const retryAfter = parseRetryAfter(answer.retryAfter ?? undefined, this.clock.now());
         verdict = classifyPushAnswer(answer.status, retryAfter, attempt, this.config.pushRetryScale);
         if (verdict.kind === 'delivered' && delivery.eventType === 'message.received' && delivery.messageId) {
           const response = syncReplyOf(answer.text);
@@ -249,23 +241,6 @@ export class PushDeliverer {
     return endpoint;
   }
 
-  private agentFor(url: URL, address: ResolvedAddress): http.Agent {
-    const key = `${url.protocol}//${url.host}@${address.address}`;
-    let agent = this.agents.get(key);
-    if (!agent) {
-      if (this.agents.size > 1000) {
-        for (const a of this.agents.values()) a.destroy();
-        this.agents.clear();
-      }
-      // Idle sockets kept for a whole burst (the direct path runs up to 128 attempts at once, the queue worker more):
-      // with 32, every burst closed its extra sockets after use and connected anew for the next.
-      const options = { keepAlive: true, maxSockets: 256, maxFreeSockets: 256, timeout: 30_000 };
-      agent = url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
-      this.agents.set(key, agent);
-    }
-    return agent;
-  }
-
   /** Hands `{"response": …}` to the reply path, under its rules; answers the refusal, or null when accepted. */
   private async syncReply(delivery: PushDelivery, response: unknown): Promise<string | null> {
     const dto = plainToInstance(ReplyDto, { messageId: delivery.messageId, response });
@@ -330,10 +305,5 @@ export class PushDeliverer {
   private attempted(delivery: PushDelivery, at: Date, attempt: PushAttempt): AttemptedPushDelivery {
     const { endpointId, accountId, webhookId, eventType, seq, messageId, body, id, createdAt } = delivery;
     return { endpointId, accountId, webhookId, eventType, seq, messageId, body, id, createdAt, attempt, at };
-  }
-
-  onApplicationShutdown(): void {
-    for (const agent of this.agents.values()) agent.destroy();
-    this.agents.clear();
   }
 }

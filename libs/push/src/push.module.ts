@@ -9,6 +9,7 @@ import { PushDeliveryWorker } from './push-delivery.worker';
 import { PushEndpoints } from './push-endpoints.service';
 import { PushEvents } from './push-events.service';
 import { PushRoutes, PushRoutesLookup } from './push-routes';
+import { PushSender, PushThreadSender } from './push-send';
 import { PushMessageSweeper, PushOverdueSweeper } from './push-sweepers';
 import { PushUrlPolicy } from './push-url-policy';
 import { PushEndpointController } from './push.controller';
@@ -29,6 +30,7 @@ import { PushEndpointController } from './push.controller';
     PushEndpoints,
     PushUrlPolicy,
     CallbackDns,
+    { provide: PushSender, useClass: PushThreadSender },
   ],
   exports: [PushRoutes, PushEndpoints, PushDeliveryQueue, PushUrlPolicy, PushDeliverer],
 })

@@ -1,0 +1,57 @@
+/*
+ * The push sender's thread (`PushSender`): signs and POSTs push attempts off the relay's event loop. Loaded by a
+ * worker thread only; it imports nothing of Nest, just the signing and the pinned POST.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { parentPort } from 'node:worker_threads';
+import { pinnedPost } from '@app/reply/callback-http.client';
+import { signPush } from './push-signing';
+import { PushSendRequest, PushSendResult, pushAnswerOf } from './push-send';
+
+/** Keep-alive agents per pinned address and origin (the connection goes to the address that passed). */
+const agents = new Map<string, http.Agent>();
+
+function agentFor(url: URL, address: string): http.Agent {
+  const key = `${url.protocol}//${url.host}@${address}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    if (agents.size > 1000) {
+      for (const a of agents.values()) a.destroy();
+      agents.clear();
+    }
+    // Idle sockets kept for a whole burst (up to 128 attempts at once from the live path, more from the queue):
+    // with 32, every burst closed its extra sockets after use and connected anew for the next.
+    const options = { keepAlive: true, maxSockets: 256, maxFreeSockets: 256, timeout: 30_000 };
+    agent = url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+async function send(request: PushSendRequest): Promise<PushSendResult> {
+  const url = new URL(request.url);
+  const headers = signPush(request.secrets, request.webhookId, new Date(request.signedAt), request.body);
+  const started = performance.now();
+  const answer = await pinnedPost(
+    url,
+    request.address,
+    request.body,
+    { ...headers, 'user-agent': 'kakao-relay-push' },
+    request.timeoutMs,
+    agentFor(url, request.address.address),
+  );
+  return { id: request.id, answer: pushAnswerOf(answer), latencyMs: performance.now() - started };
+}
+
+parentPort?.on('message', (request: PushSendRequest) => {
+  send(request).then(
+    (result) => parentPort?.postMessage(result),
+    (e: Error) =>
+      parentPort?.postMessage({
+        id: request.id,
+        answer: { kind: 'no-answer', error: `push sender: ${e.message}` },
+        latencyMs: 0,
+      } satisfies PushSendResult),
+  );
+});
