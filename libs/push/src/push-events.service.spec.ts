@@ -8,7 +8,10 @@ import { generatePushSecret, signPush } from './push-signing';
 import { MemoryDeliveries, RecordingQueue, storedMessage } from './push-fakes.spec-helper';
 
 /** A deliverer that records each attempt (the delivery and whether its row existed) and answers `outcome`. */
-function setup(routes: PushRoute[], outcome: () => Promise<AttemptOutcome> = async () => ({ kind: 'delivered' })) {
+function setup(
+  routes: PushRoute[],
+  outcome: () => Promise<AttemptOutcome> = async () => ({ kind: 'delivered' }),
+) {
   const taps = new AccountEventTaps();
   const deliveries = new MemoryDeliveries();
   const queue = new RecordingQueue();
