@@ -205,8 +205,7 @@ export class PushDeliverer {
       case 'gone': {
         const at = this.clock.date().toISOString();
         await this.endpoints.disable(endpoint.id, `the receiver answered 410 Gone (${at})`);
-        this.endpointCache.delete(endpoint.id);
-        this.endpointGeneration += 1;
+        // Drops this process's copy of the endpoint (`onChange` above) and tells the other processes.
         await this.routes.changed(endpoint.accountId);
         const error = 'the receiver answered 410 Gone: endpoint disabled';
         await this.record(
