@@ -160,6 +160,10 @@ describe('PushEvents (account events → deliveries)', () => {
       `E${MAX_DIRECT_ATTEMPTS + 1}`,
       `E${MAX_DIRECT_ATTEMPTS + 2}`,
     ]);
-    expect(queue.added).toEqual(['d1', 'd2']);
+    // Queued under the ids they were stored with: those of the deliveries that waited.
+    expect(queue.added).toEqual(deliveries.rows.map((r) => r.id));
+    expect(new Set([...queue.added, ...attempts.map((a) => a.delivery.id)]).size).toBe(
+      MAX_DIRECT_ATTEMPTS + 3,
+    );
   });
 });

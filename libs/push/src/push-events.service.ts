@@ -66,8 +66,8 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
   private off?: () => void;
   private direct = 0;
   private readonly waiting: Array<{ delivery: PushDelivery; since: number }> = [];
-  /** The overflow's inserts (stored pending, then queued). */
-  private readonly inserts: MicroBatcher<NewPushDelivery, string | null>;
+  /** The overflow's inserts (stored pending, then queued); each learns whether its row was stored. */
+  private readonly inserts: MicroBatcher<PushDelivery, boolean>;
   /** Events seen lately (endpoint and webhook id), oldest first in `recentOrder`. */
   private readonly recent = new Set<string>();
   private readonly recentOrder: string[] = [];
@@ -80,11 +80,13 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
     private readonly deliverer: PushDeliverer,
     private readonly clock: Clock,
   ) {
-    this.inserts = new MicroBatcher((items) => this.insert(items), {
-      maxBatch: 256,
-      maxInFlight: 2,
-      maxWaiting: 8192,
-    });
+    this.inserts = new MicroBatcher(
+      async (items) => {
+        const stored = new Set(await this.deliveries.insert(items));
+        return items.map((item) => stored.has(item.id));
+      },
+      { maxBatch: 256, maxInFlight: 2, maxWaiting: 8192 },
+    );
   }
 
   onModuleInit(): void {
@@ -134,35 +136,12 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
     return true;
   }
 
-  /** One statement for the batch; each item learns its new row's id (null: stored already, or a repeat). */
-  private async insert(items: NewPushDelivery[]): Promise<(string | null)[]> {
-    const rows = await this.deliveries.insert(items);
-    // A webhook id is one event: the same id for two endpoints cannot happen in one process's batch (one
-    // endpoint per account), so the webhook id names the item; a repeat within the batch gets null.
-    const itemOf = new Map<string, NewPushDelivery>();
-    for (const item of items) if (!itemOf.has(item.webhookId)) itemOf.set(item.webhookId, item);
-    const byKey = new Map<string, string>();
-    for (const row of rows) {
-      const item = itemOf.get(row.webhookId);
-      if (item) byKey.set(keyOf(item), row.id);
-    }
-    const taken = new Set<string>();
-    return items.map((item) => {
-      const key = keyOf(item);
-      const id = byKey.get(key);
-      if (!id || taken.has(key)) return null;
-      taken.add(key);
-      return id;
-    });
-  }
-
   /** Deliveries this process will not attempt itself: stored pending and queued for the workers. */
-  private async storeAndQueue(deliveries: NewPushDelivery[]): Promise<void> {
+  private async storeAndQueue(deliveries: PushDelivery[]): Promise<void> {
     let ids: string[];
     try {
-      ids = (await Promise.all(deliveries.map((d) => this.inserts.submit(d)))).filter(
-        (id): id is string => id !== null,
-      );
+      const stored = await Promise.all(deliveries.map((d) => this.inserts.submit(d)));
+      ids = deliveries.filter((_, i) => stored[i]).map((d) => d.id);
     } catch (e) {
       this.logger.warn(`push: ${deliveries.length} delivery(ies) not stored: ${(e as Error).message}`);
       return;

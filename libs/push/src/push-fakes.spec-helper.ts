@@ -1,22 +1,21 @@
 import type { NewPushDelivery, PushDeliveryStore, StoredMessage } from '@app/core';
 import type { PushDeliveryQueue } from './push-delivery.queue';
 
-/** In-memory deliveries with the unique (endpoint, webhook id) rule of `push_deliveries`. */
+/** In-memory deliveries with the unique (endpoint, webhook id) rule of `push_deliveries`, under the caller's ids. */
 export class MemoryDeliveries {
   readonly rows: (NewPushDelivery & { id: string })[] = [];
   failNext = false;
 
-  insert = async (deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]> => {
+  insert = async (deliveries: Array<NewPushDelivery & { id: string }>): Promise<string[]> => {
     if (this.failNext) {
       this.failNext = false;
       throw new Error('database away');
     }
-    const ids: { id: string; webhookId: string }[] = [];
+    const ids: string[] = [];
     for (const d of deliveries) {
       if (this.rows.some((r) => r.endpointId === d.endpointId && r.webhookId === d.webhookId)) continue;
-      const id = `d${this.rows.length + 1}`;
-      this.rows.push({ ...d, id });
-      ids.push({ id, webhookId: d.webhookId });
+      this.rows.push({ ...d });
+      ids.push(d.id);
     }
     return ids;
   };

@@ -53,6 +53,7 @@ describe('PushMessageSweeper (stored messages without a delivery)', () => {
     const { sweeper, deliveries, queue, state } = setup(messages);
     await deliveries.insert([
       {
+        id: 'd-live',
         endpointId: 'e1',
         accountId: 'acct',
         webhookId: messages[1].id,
@@ -64,7 +65,9 @@ describe('PushMessageSweeper (stored messages without a delivery)', () => {
     ]);
     expect(await sweeper.sweep()).toBe(2);
     expect(deliveries.rows.map((d) => d.seq)).toEqual([2, 1, 3]);
-    expect(queue.added).toEqual(['d2', 'd3']);
+    // The two it made are queued, under the ids they were stored with (not the one that was there).
+    expect(queue.added).toEqual([deliveries.rows[1].id, deliveries.rows[2].id]);
+    expect(queue.added).not.toContain('d-live');
     expect(state.cursor).toBe(3);
     expect(await sweeper.sweep()).toBe(0);
   });

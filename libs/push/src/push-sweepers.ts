@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { RELAY_CONFIG, RelayConfig } from '@app/config';
-import { Clock, PushDeliveryStore, PushEndpointStore } from '@app/core';
+import { Clock, PushDeliveryStore, PushEndpointStore, uuidV7 } from '@app/core';
 import { messageEventData } from '@app/messaging';
 import { PushDeliveryQueue } from './push-delivery.queue';
 import { deliveryOf, liveAttemptWindowMs } from './push-events.service';
@@ -69,9 +69,9 @@ export class PushMessageSweeper {
         { kind: 'message', seq: message.seq, data: messageEventData(message) },
         this.clock.date(),
       );
-      return event ? [deliveryOf(route, event)] : [];
+      return event ? [{ ...deliveryOf(route, event), id: uuidV7() }] : [];
     });
-    const ids = (await this.deliveries.insert(rows)).map((r) => r.id);
+    const ids = await this.deliveries.insert(rows);
     await this.queue.add(ids);
     await this.endpoints.advanceCursor(endpointId, upTo);
     if (ids.length > 0)

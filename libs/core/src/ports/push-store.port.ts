@@ -143,8 +143,11 @@ export abstract class PushEndpointStore {
 
 /** Deliveries: one per event and endpoint, their attempts, the overdue sweep and the operator's log. */
 export abstract class PushDeliveryStore {
-  /** Stores those not stored yet (same endpoint and webhook id), due now; answers the new rows. */
-  abstract insert(deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]>;
+  /**
+   * Stores, pending and due now, those not stored yet (same endpoint and webhook id), each under the id the caller
+   * made; answers the ids stored.
+   */
+  abstract insert(deliveries: Array<NewPushDelivery & { id: string }>): Promise<string[]>;
   /**
    * Stores deliveries with their first attempt (one statement), those not stored yet (same endpoint and webhook
    * id: the message sweep may have made it meanwhile); answers the ids stored.

@@ -284,12 +284,12 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
 
   // --- deliveries -----------------------------------------------------------------------------------------
 
-  async insert(deliveries: NewPushDelivery[]): Promise<{ id: string; webhookId: string }[]> {
+  async insert(deliveries: Array<NewPushDelivery & { id: string }>): Promise<string[]> {
     if (deliveries.length === 0) return [];
     // One JSON parameter for the batch (as the inbound batch does): a text[] of JSON bodies would be escaped
     // character by character into an array literal by the driver.
     const rows = deliveries.map((d) => ({
-      id: uuidV7(),
+      id: d.id,
       endpoint_id: d.endpointId,
       account_id: d.accountId,
       webhook_id: d.webhookId,
@@ -298,7 +298,7 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
       message_id: d.messageId,
       body: d.body,
     }));
-    return queryRows<{ id: string; webhookId: string }>(
+    const stored = await queryRows<{ id: string }>(
       this.db,
       `INSERT INTO push_deliveries (id, endpoint_id, account_id, webhook_id, event_type, seq, message_id, body,
                                     next_attempt_at)
@@ -307,9 +307,10 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
            AS u(id uuid, endpoint_id uuid, account_id uuid, webhook_id text, event_type text, seq bigint,
                 message_id uuid, body text)
        ON CONFLICT (endpoint_id, webhook_id) DO NOTHING
-       RETURNING id, webhook_id AS "webhookId"`,
+       RETURNING id`,
       [JSON.stringify(rows)],
     );
+    return stored.map((r) => r.id);
   }
 
   async insertAttempted(deliveries: AttemptedPushDelivery[]): Promise<string[]> {
