@@ -712,23 +712,21 @@ async function pushPhase(relay) {
     // Warm-up at the measured rate, not measured (as the ingest phase's): the push path's code is compiled, and
     // its sockets and statements made, before the clock runs. Without it the first 1.5 s of the run carried a
     // backlog of up to 0.7 s in the webhook path itself (also after 2 s at 200/s), every run, and nothing after.
+    // One webhook of the user whose text is `text` (the warm-up's and the measured run's).
+    const webhook = (text, agent) =>
+      timedPost(
+        relay.port,
+        '/kakao/webhook',
+        makePayload({ userKey: user.userKey, text, callbackUrl: `http://127.0.0.1/v1/callback/${text}` }),
+        agent,
+        '"useCallback":true',
+      );
     const { warmup } = CONFIG.push;
     log(`push: warm-up ${warmup.rate} msg/s × ${warmup.durationS} s (not measured)`);
     await fixedRate({
       rate: warmup.rate,
       durationS: warmup.durationS,
-      send: (i, agent) =>
-        timedPost(
-          relay.port,
-          '/kakao/webhook',
-          makePayload({
-            userKey: user.userKey,
-            text: `push-warmup-${RUN_ID}-${i}`,
-            callbackUrl: `http://127.0.0.1/v1/callback/push-warmup-${RUN_ID}-${i}`,
-          }),
-          agent,
-          '"useCallback":true',
-        ),
+      send: (i, agent) => webhook(`push-warmup-${RUN_ID}-${i}`, agent),
     });
     await sleep(1000);
     collect(); // verified with the others at the end
@@ -751,12 +749,7 @@ async function pushPhase(relay) {
         const rec = { t0: null, ok: false, tDelivered: null, arrivals: 0, ids: new Set() };
         byText.set(text, rec);
         records.push(rec);
-        const body = makePayload({
-          userKey: user.userKey,
-          text,
-          callbackUrl: `http://127.0.0.1/v1/callback/push-${RUN_ID}-${i}`,
-        });
-        return timedPost(relay.port, '/kakao/webhook', body, agent, '"useCallback":true').then((r) => {
+        return webhook(text, agent).then((r) => {
           rec.t0 = r.t0;
           rec.ok = r.ok;
           return r;
