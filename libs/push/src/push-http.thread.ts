@@ -1,6 +1,6 @@
 /*
  * The push sender's thread (`PushSender`): signs and POSTs push attempts off the relay's event loop. Loaded by a
- * worker thread only; it imports nothing of Nest, just the signing and the pinned POST.
+ * worker thread only; it starts nothing of Nest (no module, no injection), just the signing and the pinned POST.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -44,14 +44,28 @@ async function send(request: PushSendRequest): Promise<PushSendResult> {
   return { id: request.id, answer: pushAnswerOf(answer), latencyMs: performance.now() - started };
 }
 
-parentPort?.on('message', (request: PushSendRequest) => {
-  send(request).then(
-    (result) => parentPort?.postMessage(result),
-    (e: Error) =>
-      parentPort?.postMessage({
+/** Answers that ended in this turn of the thread's loop, sent back together once its I/O is handled. */
+let answers: PushSendResult[] = [];
+
+function answer(result: PushSendResult): void {
+  if (answers.length === 0) {
+    setImmediate(() => {
+      const batch = answers;
+      answers = [];
+      parentPort?.postMessage(batch);
+    });
+  }
+  answers.push(result);
+}
+
+parentPort?.on('message', (requests: PushSendRequest[]) => {
+  for (const request of requests) {
+    send(request).then(answer, (e: Error) =>
+      answer({
         id: request.id,
         answer: { kind: 'no-answer', error: `push sender: ${e.message}` },
         latencyMs: 0,
-      } satisfies PushSendResult),
-  );
+      }),
+    );
+  }
 });

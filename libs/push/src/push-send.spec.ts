@@ -109,6 +109,35 @@ describe('PushThreadSender (signing and sending on a worker thread)', () => {
     }
   });
 
+  it('hands the attempts asked for in one turn to the thread in one message, and answers each of them', async () => {
+    const hook = await receiver((seen) => ({ status: 200, body: `{"got":"${seen.headers['webhook-id']}"}` }));
+    try {
+      const secret = generatePushSecret();
+      await sender.send(request(hook.url, secret)); // the thread is up
+      const worker = (sender as unknown as { worker: { postMessage(batch: unknown[]): void } }).worker;
+      const handOver = jest.spyOn(worker, 'postMessage');
+      const ids = ['msg_a', 'msg_b', 'msg_c', 'msg_d', 'msg_e'];
+      const results = await Promise.all(
+        ids.map((webhookId) => sender.send({ ...request(hook.url, secret), webhookId })),
+      );
+      expect(handOver).toHaveBeenCalledTimes(1);
+      expect((handOver.mock.calls[0][0] as PushSendRequest[]).map((r) => r.webhookId)).toEqual(ids);
+      // Each promise got its own answer, whatever the order they came back in.
+      expect(results.map((r) => r.answer)).toEqual(
+        ids.map((id) => ({ kind: 'answer', status: 200, retryAfter: null, text: `{"got":"${id}"}` })),
+      );
+      expect(
+        hook.seen
+          .slice(1)
+          .map((s) => s.headers['webhook-id'])
+          .sort(),
+      ).toEqual(ids);
+      handOver.mockRestore();
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('answers "no answer" when the receiver does not answer in time', async () => {
     const hook = await receiver(() => null);
     try {

@@ -65,6 +65,10 @@ function threadSource(): string {
  * off the event loop that answers webhooks within Kakao's 5 s. Started at the first attempt; if the thread dies,
  * the attempts in flight answer "no answer" (retried on the schedule, same webhook-id) and the next attempt starts
  * a new one.
+ *
+ * The attempts asked for in one turn of the event loop cross to the thread in one message (the deliveries of a
+ * batch of stored webhooks come together), and the thread answers those that end together in one message: one
+ * wake-up of the other thread per batch instead of per delivery.
  */
 @Injectable()
 export class PushThreadSender extends PushSender implements OnApplicationShutdown {
@@ -72,22 +76,33 @@ export class PushThreadSender extends PushSender implements OnApplicationShutdow
   private worker: Worker | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, (result: PushSendResult) => void>();
+  /** Asked for in this turn, handed over together at its end (`process.nextTick`: after the promise jobs). */
+  private outbox: PushSendRequest[] = [];
 
   send(request: Omit<PushSendRequest, 'id'>): Promise<PushSendResult> {
     const id = this.nextId++;
     return new Promise<PushSendResult>((resolve) => {
       this.pending.set(id, resolve);
-      this.thread().postMessage({ ...request, id } satisfies PushSendRequest);
+      if (this.outbox.length === 0) process.nextTick(() => this.handOver());
+      this.outbox.push({ ...request, id });
     });
+  }
+
+  private handOver(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    if (batch.length > 0) this.thread().postMessage(batch);
   }
 
   private thread(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(threadSource(), { eval: true, name: 'push-sender' });
-    worker.on('message', (result: PushSendResult) => {
-      const resolve = this.pending.get(result.id);
-      this.pending.delete(result.id);
-      resolve?.(result);
+    worker.on('message', (results: PushSendResult[]) => {
+      for (const result of results) {
+        const resolve = this.pending.get(result.id);
+        this.pending.delete(result.id);
+        resolve?.(result);
+      }
     });
     const lost = (why: string) => {
       if (this.worker !== worker) return;
