@@ -372,7 +372,7 @@ describe('inline mode across replicas (e2e)', () => {
   let b: RunningRelay;
 
   beforeAll(async () => {
-    const config = { REPLY_COALESCE_MS: '200', INLINE_REPLY_TIMEOUT_MS: '3000' };
+    const config = { REPLY_COALESCE_MS: '200', INLINE_REPLY_TIMEOUT_MS: '4500' };
     [a, b] = await Promise.all([startRelay(config), startRelay(config)]);
   });
   afterAll(async () => {
