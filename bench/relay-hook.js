@@ -11,12 +11,15 @@
  *   {type: 'count-start'}             starts counting PostgreSQL queries (pg Client#query, by SQL text) and
  *                                     Redis commands (ioredis sendCommand, BullMQ scripts by name)
  *   {type: 'count-stop'}              stops counting and reports the counts
+ *   {type: 'loop-start'}              starts measuring the main thread's event loop (utilization and delay)
+ *   {type: 'loop-stop'}               stops it and reports utilization (0–1) and delay percentiles in ms
  * Without an IPC channel (a plain start) it does nothing.
  */
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const inspector = require('node:inspector');
 const { setImmediate } = require('node:timers');
+const { monitorEventLoopDelay, performance: perf } = require('node:perf_hooks');
 
 /*
  * Call counting. The query/command wrappers are installed on count-start and removed on count-stop, so that
@@ -99,6 +102,7 @@ function stopCounting() {
 if (typeof process.send === 'function') {
   learnScriptNames();
   let session = null;
+  let loop = null;
 
   const post = (method, params) =>
     new Promise((resolve, reject) =>
@@ -144,6 +148,22 @@ if (typeof process.send === 'function') {
     },
     async 'count-stop'() {
       return stopCounting();
+    },
+    async 'loop-start'() {
+      loop = { delay: monitorEventLoopDelay({ resolution: 1 }), since: perf.eventLoopUtilization() };
+      loop.delay.enable();
+      return { started: Date.now() };
+    },
+    async 'loop-stop'() {
+      if (!loop) throw new Error('the event loop is not being measured');
+      const { delay, since } = loop;
+      loop = null;
+      delay.disable();
+      const ms = (ns) => Math.round(ns / 1e4) / 100;
+      return {
+        utilization: Math.round(perf.eventLoopUtilization(since).utilization * 1000) / 1000,
+        delayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+      };
     },
   };
 

@@ -15,7 +15,10 @@
  *                     with a push endpoint (server-mode §2) → signed POSTs
  *                     to a local receiver that verifies each with the npm standardwebhooks library; webhook →
  *                     delivery latency at the receiver, lost (never delivered) and duplicated (a webhook-id
- *                     acknowledged twice, or a message under two webhook-ids)
+ *                     acknowledged twice, or a message under two webhook-ids); the relay's round trips per
+ *                     message are counted in the warm-up
+ * The latency and push phases also report the relay's main event loop over the run (utilization, delay p99):
+ * how close the relay itself was to saturation, which is where a tail under load comes from.
  *     (7) tunnel      a webhook tunnel's round trip at 500 req/s for 10 s (bin/kakao-relay-tunnel.js in its own
  *                     process, forwarding to a local target) against calling the local target directly at the
  *                     same rate; added p99 < 5 ms, 0 errors
@@ -514,6 +517,11 @@ async function ingestPhase(relay) {
 }
 
 /** Calls per stored message, from the relay hook's counts during the warm-up (ingest with one stream). */
+/** The relay's main event loop during a run (`loop-stop` of the relay hook), for the phase's log line. */
+function loopNote(loop) {
+  return `relay event loop busy ${Math.round(loop.utilization * 100)} %, delay p99 ${loop.delayMs.p99} ms`;
+}
+
 function perMessage(counts, messages) {
   const table = (map) =>
     Object.entries(map || {})
@@ -564,6 +572,7 @@ async function latencyPhase(relay, transport = 'sse', rates = CONFIG.latency.rat
       await quiet(`${label} ${rate}/s`);
       log(`${label}: ${rate} msg/s × ${durationS} s over ${userCount} users/streams (${transport})`);
       const records = [];
+      await relay.request('loop-start');
       const meter = cpuMeter(relay.pid);
       const run = await fixedRate({
         rate,
@@ -588,6 +597,7 @@ async function latencyPhase(relay, transport = 'sse', rates = CONFIG.latency.rat
         },
       });
       const cpu = meter.stop();
+      const eventLoop = await relay.request('loop-stop');
       // lost = not arrived within the grace period after the last answer; then a moment more for duplicates
       await waitUntil(() => records.every((r) => r.arrivals > 0), lossGraceMs, 20);
       await sleep(500);
@@ -618,11 +628,13 @@ async function latencyPhase(relay, transport = 'sse', rates = CONFIG.latency.rat
         schedulingLagMs: run.schedulingLagMs,
         cpu,
         cpuMsPerMessage: cpuMsPer(cpu, run.sent),
+        eventLoop,
       };
       const o = out[rate];
       log(
         `${label} ${rate}/s: p50 ${o.eventLatencyMs.p50} p95 ${o.eventLatencyMs.p95} p99 ${o.eventLatencyMs.p99} ` +
-          `max ${o.eventLatencyMs.max} ms; lost ${o.lost}, duplicated ${o.duplicated}, webhook failed ${o.webhookFailed}`,
+          `max ${o.eventLatencyMs.max} ms; lost ${o.lost}, duplicated ${o.duplicated}, webhook failed ${o.webhookFailed}` +
+          `; ${loopNote(eventLoop)}`,
       );
       for (const r of records) r.text = undefined;
     }
@@ -722,13 +734,20 @@ async function pushPhase(relay) {
         '"useCallback":true',
       );
     const { warmup } = CONFIG.push;
-    log(`push: warm-up ${warmup.rate} msg/s × ${warmup.durationS} s (not measured)`);
-    await fixedRate({
+    log(`push: warm-up ${warmup.rate} msg/s × ${warmup.durationS} s (not measured; the relay's round trips counted)`);
+    await relay.request('count-start');
+    const warm = await fixedRate({
       rate: warmup.rate,
       durationS: warmup.durationS,
       send: (i, agent) => webhook(`push-warmup-${RUN_ID}-${i}`, agent),
     });
     await sleep(1000);
+    const roundTrips = perMessage(await relay.request('count-stop'), warm.sent);
+    roundTrips.note = 'counted in the relay process during the push warm-up (first attempts and their rows included)';
+    log(
+      `push: ${roundTrips.postgresQueriesPerMessage} PostgreSQL queries and ` +
+        `${roundTrips.redisCommandsPerMessage} Redis commands per message`,
+    );
     collect(); // verified with the others at the end
     await quiet(`push ${rate}/s`);
     log(`push: ${rate} msg/s × ${durationS} s → signed deliveries to a local receiver`);
@@ -739,6 +758,7 @@ async function pushPhase(relay) {
       ? path.join(RESULTS, `${runName}-push.cpuprofile`)
       : null;
     if (profileFile) await relay.request('prof-start', { intervalUs: 1000 });
+    await relay.request('loop-start');
     // Matched as they come, a few at a time, so the receiver never blocks on a pile of them.
     collecting = setInterval(collect, 20);
     const run = await fixedRate({
@@ -749,14 +769,22 @@ async function pushPhase(relay) {
         const rec = { t0: null, ok: false, tDelivered: null, arrivals: 0, ids: new Set() };
         byText.set(text, rec);
         records.push(rec);
-        return webhook(text, agent).then((r) => {
-          rec.t0 = r.t0;
-          rec.ok = r.ok;
-          return r;
-        });
+        return webhook(text, agent).then(
+          (r) => {
+            rec.t0 = r.t0;
+            rec.ok = r.ok;
+            rec.failure = r.ok ? null : `${r.status} ${r.text}`;
+            return r;
+          },
+          (e) => {
+            rec.failure = e.message;
+            throw e;
+          },
+        );
       },
     });
     const cpu = meter.stop();
+    const eventLoop = await relay.request('loop-stop');
     await waitUntil(
       () => {
         collect();
@@ -781,17 +809,22 @@ async function pushPhase(relay) {
       sent: run.sent,
       achievedRate: run.achievedRate,
       webhookFailed: records.filter((r) => !r.ok).length,
+      // A webhook the relay did not accept (or that the bench could not send) is never delivered: counted lost.
+      sampleFailure: (records.find((r) => !r.ok) || {}).failure || null,
       deliveryLatencyMs: summarize(arrived.map((r) => r.tDelivered - r.t0)),
       lost: records.filter((r) => r.arrivals === 0).length,
       duplicated: records.reduce((n, r) => n + Math.max(0, r.arrivals - 1) + Math.max(0, r.ids.size - 1), 0),
       badSignatures,
       cpu,
       cpuMsPerMessage: cpuMsPer(cpu, run.sent),
+      eventLoop,
+      roundTripsPerMessage: roundTrips,
     };
     log(
       `push ${rate}/s: p50 ${out.deliveryLatencyMs.p50} p95 ${out.deliveryLatencyMs.p95} ` +
         `p99 ${out.deliveryLatencyMs.p99} max ${out.deliveryLatencyMs.max} ms; lost ${out.lost}, ` +
-        `duplicated ${out.duplicated}, bad signatures ${badSignatures}`,
+        `duplicated ${out.duplicated}, bad signatures ${badSignatures}; ${loopNote(eventLoop)}` +
+        (out.sampleFailure ? `; a failed webhook: ${out.sampleFailure}` : ''),
     );
     return out;
   } finally {
