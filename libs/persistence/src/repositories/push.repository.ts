@@ -81,6 +81,20 @@ function toDelivery(row: DeliveryRow): PushDelivery {
   };
 }
 
+/** A new delivery's own columns, as the batch inserts' JSON rows carry them (`json_to_recordset`). */
+function deliveryColumns(d: NewPushDelivery & { id: string }) {
+  return {
+    id: d.id,
+    endpoint_id: d.endpointId,
+    account_id: d.accountId,
+    webhook_id: d.webhookId,
+    event_type: d.eventType,
+    seq: d.seq,
+    message_id: d.messageId,
+    body: d.body,
+  };
+}
+
 /** Secrets are sealed by `SecretBox` when `RELAY_SECRETS_KEY` is set; otherwise stored as they are. */
 const SEALED = /^v1:/;
 
@@ -288,16 +302,7 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
     if (deliveries.length === 0) return [];
     // One JSON parameter for the batch (as the inbound batch does): a text[] of JSON bodies would be escaped
     // character by character into an array literal by the driver.
-    const rows = deliveries.map((d) => ({
-      id: d.id,
-      endpoint_id: d.endpointId,
-      account_id: d.accountId,
-      webhook_id: d.webhookId,
-      event_type: d.eventType,
-      seq: d.seq,
-      message_id: d.messageId,
-      body: d.body,
-    }));
+    const rows = deliveries.map(deliveryColumns);
     const stored = await queryRows<{ id: string }>(
       this.db,
       `INSERT INTO push_deliveries (id, endpoint_id, account_id, webhook_id, event_type, seq, message_id, body,
@@ -316,14 +321,7 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
   async insertAttempted(deliveries: AttemptedPushDelivery[]): Promise<string[]> {
     if (deliveries.length === 0) return [];
     const rows = deliveries.map((d) => ({
-      id: d.id,
-      endpoint_id: d.endpointId,
-      account_id: d.accountId,
-      webhook_id: d.webhookId,
-      event_type: d.eventType,
-      seq: d.seq,
-      message_id: d.messageId,
-      body: d.body,
+      ...deliveryColumns(d),
       status: d.attempt.outcome === 'retrying' ? 'pending' : d.attempt.outcome,
       last_http_status: d.attempt.httpStatus,
       last_error: d.attempt.error,
