@@ -1,13 +1,14 @@
 /*
  * The push sender's thread (`PushSender`): signs and POSTs push attempts off the relay's event loop. Loaded by a
- * worker thread only; it starts nothing of Nest (no module, no injection), just the signing and the pinned POST.
+ * worker thread only; it loads nothing of Nest, just the signing and the pinned POST (`@app/reply/pinned-post`).
  */
 import http from 'node:http';
 import https from 'node:https';
 import { parentPort } from 'node:worker_threads';
-import { pinnedPost } from '@app/reply/callback-http.client';
+import { type PinnedAnswer, pinnedPost } from '@app/reply/pinned-post';
 import { signPush } from './push-signing';
-import { PushSendRequest, PushSendResult, pushAnswerOf } from './push-send';
+// Types only: push-send.ts itself (Nest's decorators) is not loaded here.
+import type { PushAnswer, PushSendRequest, PushSendResult } from './push-send';
 
 /** Keep-alive agents per pinned address and origin (the connection goes to the address that passed). */
 const agents = new Map<string, http.Agent>();
@@ -27,6 +28,18 @@ function agentFor(url: URL, address: string): http.Agent {
     agents.set(key, agent);
   }
   return agent;
+}
+
+/** A pinned POST's answer reduced to what crosses the thread boundary. */
+function pushAnswerOf(answer: PinnedAnswer): PushAnswer {
+  if (answer.kind === 'no-answer') return answer;
+  const retryAfter = answer.headers['retry-after'];
+  return {
+    kind: 'answer',
+    status: answer.status,
+    retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+    text: answer.text,
+  };
 }
 
 async function send(request: PushSendRequest): Promise<PushSendResult> {

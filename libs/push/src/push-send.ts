@@ -2,7 +2,6 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ResolvedAddress } from '@app/core';
-import type { PinnedAnswer } from '@app/reply';
 
 /** One signed push attempt for the sender's thread: everything it needs, nothing it must look up. */
 export interface PushSendRequest {
@@ -28,18 +27,6 @@ export interface PushSendResult {
   answer: PushAnswer;
   /** From just before the request to the end of its answer. */
   latencyMs: number;
-}
-
-/** A pinned POST's answer reduced to what crosses the thread boundary. */
-export function pushAnswerOf(answer: PinnedAnswer): PushAnswer {
-  if (answer.kind === 'no-answer') return answer;
-  const retryAfter = answer.headers['retry-after'];
-  return {
-    kind: 'answer',
-    status: answer.status,
-    retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
-    text: answer.text,
-  };
 }
 
 /** What an attempt's request looks like to the deliverer (the thread, or a fake in unit tests). */
