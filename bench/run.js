@@ -461,7 +461,7 @@ async function ingestPhase(relay) {
     await closedLoop({ port: relay.port, path: '/kakao/webhook', body, connections, durationS: warmupS });
     const afterWarmup = await drain();
     const counts = await relay.request('count-stop');
-    const roundTrips = perMessage(counts, afterWarmup.stored);
+    const roundTrips = perMessage(counts, afterWarmup.stored, 'the ingest warm-up');
     await quiet('relay ingest');
     log(`ingest: autocannon ${connections} connections × ${durationS} s, one stream attached`);
     const meter = cpuMeter(relay.pid);
@@ -522,7 +522,7 @@ function loopNote(loop) {
   return `relay event loop busy ${Math.round(loop.utilization * 100)} %, delay p99 ${loop.delayMs.p99} ms`;
 }
 
-function perMessage(counts, messages) {
+function perMessage(counts, messages, during) {
   const table = (map) =>
     Object.entries(map || {})
       .map(([what, n]) => ({ what, perMessage: round(n / messages, 2), calls: n }))
@@ -533,7 +533,7 @@ function perMessage(counts, messages) {
   const sum = (rows) => round(rows.reduce((n, r) => n + r.calls, 0) / messages, 2);
   return {
     messages,
-    note: 'counted in the relay process (pg Client#query, ioredis sendCommand) during the ingest warm-up',
+    note: `counted in the relay process (pg Client#query, ioredis sendCommand) during ${during}`,
     postgresQueriesPerMessage: sum(pg),
     redisCommandsPerMessage: sum(redis),
     postgres: pg,
@@ -742,8 +742,11 @@ async function pushPhase(relay) {
       send: (i, agent) => webhook(`push-warmup-${RUN_ID}-${i}`, agent),
     });
     await sleep(1000);
-    const roundTrips = perMessage(await relay.request('count-stop'), warm.sent);
-    roundTrips.note = 'counted in the relay process during the push warm-up (first attempts and their rows included)';
+    const roundTrips = perMessage(
+      await relay.request('count-stop'),
+      warm.sent,
+      'the push warm-up (first attempts and their rows included)',
+    );
     log(
       `push: ${roundTrips.postgresQueriesPerMessage} PostgreSQL queries and ` +
         `${roundTrips.redisCommandsPerMessage} Redis commands per message`,
