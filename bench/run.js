@@ -41,7 +41,9 @@
  * TypeScript compiler then lives in the relay process and inflates its memory), --name=<name>, --no-profile,
  * --only=<phase,…> (run only these phases: baseline, ingest, latency, latencyWs, replyCoalesced, push, tunnel,
  * memory, replySync), --profile-push (the push run under the CPU profiler, summary printed), --tunnel-rate=<req/s>
- * (the tunnel phase's rate, 500 by default).
+ * (the tunnel phase's rate, 500 by default), --push-rate=<msg/s> (the push phase's rate, 1,000 by default; its
+ * target is judged at 1,000 only), --no-sync (no `sync` before each phase: dirty pages of the phases before are
+ * then written out during the next).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -68,6 +70,7 @@ const {
   sleep,
   withTimeout,
   waitForQuiet,
+  flushDirtyPages,
 } = require('./lib/util');
 
 const argv = process.argv.slice(2);
@@ -89,13 +92,15 @@ const nameArg = argv.find((a) => a.startsWith('--name='));
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const ONLY = onlyArg ? onlyArg.slice('--only='.length).split(',') : null;
 const tunnelRateArg = argv.find((a) => a.startsWith('--tunnel-rate='));
+const pushRateArg = argv.find((a) => a.startsWith('--push-rate='));
+const SYNC = !argv.includes('--no-sync');
 
 const CONFIG = QUICK
   ? {
       ingest: { connections: 50, durationS: 3, warmupS: 1 },
       profileS: 2,
       latency: { rates: [200, 1000], durationS: 3, users: 4, lossGraceMs: 5000 },
-      push: { rate: 1000, durationS: 3, lossGraceMs: 10000, warmup: { rate: 1000, durationS: 1 } },
+      push: { rate: 1000, durationS: 3, lossGraceMs: 10000, warmup: { durationS: 1 } },
       latencyWsRates: [1000],
       replies: { coalesced: 10, sync: 10, spacingMs: 100 },
       streams: [200, 500],
@@ -105,7 +110,7 @@ const CONFIG = QUICK
       ingest: { connections: 50, durationS: 10, warmupS: 2 },
       profileS: 5,
       latency: { rates: [200, 1000], durationS: 10, users: 4, lossGraceMs: 5000 },
-      push: { rate: 1000, durationS: 10, lossGraceMs: 10000, warmup: { rate: 1000, durationS: 2 } },
+      push: { rate: 1000, durationS: 10, lossGraceMs: 10000, warmup: { durationS: 2 } },
       latencyWsRates: [1000],
       replies: { coalesced: 60, sync: 60, spacingMs: 100 },
       streams: [1000, 5000],
@@ -140,10 +145,15 @@ const log = (msg) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${
 const quietChecks = [];
 let quietBudgetMs = 45_000;
 async function quiet(label) {
+  // The earlier phases' rows written out now, not during this phase (see flushDirtyPages); --no-sync: as before.
+  const flushed = SYNC ? flushDirtyPages() : null;
   const q = await waitForQuiet(Math.min(20_000, quietBudgetMs));
   quietBudgetMs = Math.max(0, quietBudgetMs - q.waitedMs);
-  quietChecks.push({ before: label, ...q });
-  log(`  CPU calibration before ${label}: ${q.calibrationMs} ms`);
+  quietChecks.push({ before: label, ...q, flushed });
+  const flushNote = flushed
+    ? `; ${Math.round(flushed.dirtyKiB / 1024)} MiB of dirty pages written out first (sync ${flushed.syncMs} ms)`
+    : '';
+  log(`  CPU calibration before ${label}: ${q.calibrationMs} ms${flushNote}`);
   if (!q.quiet) log(`warning: machine still ${q.busyPct}% busy before ${label}; figures may be disturbed`);
   else if (q.waitedMs > 1500)
     log(`waited ${Math.round(q.waitedMs / 1000)} s for the machine to be quiet before ${label}`);
@@ -399,6 +409,8 @@ async function baselinePhase() {
     out.ingest.cpuMsPerRequest = cpuMsPer(out.ingest.cpu, out.ingest.requests);
     out.fixedRate = {};
     for (const rate of CONFIG.latency.rates) {
+      // As before the relay's fixed-rate phases (`quiet`): the ingest run's rows written out first.
+      const flushed = SYNC ? flushDirtyPages() : null;
       await sleep(500);
       log(`baseline: fixed rate ${rate}/s × ${CONFIG.latency.durationS} s`);
       const m = cpuMeter(server.pid);
@@ -420,6 +432,7 @@ async function baselinePhase() {
       });
       const ok = run.answers.filter((a) => a.ok);
       out.fixedRate[rate] = {
+        flushed,
         sent: run.sent,
         achievedRate: run.achievedRate,
         failed: run.sent - ok.length,
@@ -655,7 +668,10 @@ async function latencyPhase(relay, transport = 'sse', rates = CONFIG.latency.rat
 async function pushPhase(relay) {
   const { Webhook } = require('standardwebhooks');
   const http = require('node:http');
-  const { rate, durationS, lossGraceMs } = CONFIG.push;
+  const { durationS, lossGraceMs } = CONFIG.push;
+  const rate = pushRateArg ? Number(pushRateArg.slice('--push-rate='.length)) : CONFIG.push.rate;
+  if (!(rate > 0))
+    throw new Error(`--push-rate must be a positive number of messages per second, not ${pushRateArg}`);
   const byText = new Map();
   let secret = null;
   let badSignatures = 0;
@@ -733,8 +749,10 @@ async function pushPhase(relay) {
         agent,
         '"useCallback":true',
       );
-    const { warmup } = CONFIG.push;
-    log(`push: warm-up ${warmup.rate} msg/s × ${warmup.durationS} s (not measured; the relay's round trips counted)`);
+    const warmup = { ...CONFIG.push.warmup, rate }; // at the measured rate
+    log(
+      `push: warm-up ${warmup.rate} msg/s × ${warmup.durationS} s (not measured; the relay's round trips counted)`,
+    );
     await relay.request('count-start');
     const warm = await fixedRate({
       rate: warmup.rate,
@@ -1155,9 +1173,17 @@ function verdicts(r) {
       met: reqPerSec >= TARGETS.ingestReqPerSec && latencyMs.p99 < TARGETS.ingestP99Ms,
     };
   }
+  // What the bare baseline (node:http + one committed INSERT) itself did at 1,000/s on this host, if it ran: when
+  // that is over a latency target already, the host cannot tell whether the relay meets it.
+  const floor = r.baseline && r.baseline.fixedRate[1000] ? r.baseline.fixedRate[1000].responseMs.p99 : null;
+  const hostNote = (targetMs) =>
+    floor !== null && floor >= targetMs
+      ? `this host cannot judge it: the bare baseline's own POST → 200 p99 at 1,000/s was ${floor} ms`
+      : undefined;
   if (r.latency && r.latency[1000]) {
     const l = r.latency[1000];
     v.latency = {
+      hostNote: hostNote(TARGETS.eventP99MsAt1000),
       target: `webhook → event p99 < ${TARGETS.eventP99MsAt1000} ms at 1,000 msg/s, zero lost, zero duplicated`,
       measured: `p99 ${l.eventLatencyMs.p99} ms, lost ${l.lost}, duplicated ${l.duplicated}`,
       met:
@@ -1171,13 +1197,17 @@ function verdicts(r) {
     const p = r.push;
     v.push = {
       target: `webhook → signed push delivery p99 < ${TARGETS.pushP99MsAt1000} ms at 1,000 msg/s, zero lost, zero duplicated`,
-      measured: `p99 ${p.deliveryLatencyMs.p99} ms, lost ${p.lost}, duplicated ${p.duplicated}, bad signatures ${p.badSignatures}`,
+      measured: `p99 ${p.deliveryLatencyMs.p99} ms at ${p.rate} msg/s, lost ${p.lost}, duplicated ${p.duplicated}, bad signatures ${p.badSignatures}`,
+      hostNote: hostNote(TARGETS.pushP99MsAt1000),
+      // --push-rate: another rate is measured, not judged.
       met:
-        p.deliveryLatencyMs.p99 !== null &&
-        p.deliveryLatencyMs.p99 < TARGETS.pushP99MsAt1000 &&
-        p.lost === 0 &&
-        p.duplicated === 0 &&
-        p.badSignatures === 0,
+        p.rate !== 1000
+          ? null
+          : p.deliveryLatencyMs.p99 !== null &&
+            p.deliveryLatencyMs.p99 < TARGETS.pushP99MsAt1000 &&
+            p.lost === 0 &&
+            p.duplicated === 0 &&
+            p.badSignatures === 0,
     };
   }
   if (r.latencyWs && r.latencyWs[1000]) {
@@ -1363,8 +1393,11 @@ function printReport(r) {
   }
   if (r.verdicts) {
     console.log('\ntargets:');
-    for (const v of Object.values(r.verdicts))
-      console.log(`  ${v.met ? 'MET    ' : 'NOT MET'}  ${v.target}: ${v.measured}`);
+    for (const v of Object.values(r.verdicts)) {
+      const verdict = v.met === null ? 'NOT JUDGED' : v.met ? 'MET' : 'NOT MET';
+      console.log(`  ${verdict.padEnd(10)}  ${v.target}: ${v.measured}`);
+      if (v.hostNote && !v.met) console.log(`              (${v.hostNote})`);
+    }
   }
   const disturbed = [];
   const visit = (label, cpu) => {

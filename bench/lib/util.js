@@ -216,6 +216,30 @@ async function waitForQuiet(maxMs, busyPct = 20) {
 }
 
 /**
+ * Writes the kernel's dirty pages out (`sync`) and says how much there was (`Dirty` + `Writeback` of
+ * /proc/meminfo, KiB) and how long it took. Before each phase: otherwise the rows of the phases before it (an
+ * ingest run stores ~13,000 in 10 s) reach the disk while it runs, 30 s after they were written, and a WAL flush
+ * that queues behind that writeback stalls every commit for as long (seen on a VM: 100–190 ms, which put the
+ * bare baseline's own p99 at 1,000/s at 92–120 ms). Null when `sync` is not there (not Linux).
+ */
+function flushDirtyPages() {
+  const dirtyKiB = () => {
+    try {
+      const meminfo = fs.readFileSync('/proc/meminfo', 'utf8');
+      const kib = (name) => Number((new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(meminfo) || [0, 0])[1]);
+      return kib('Dirty') + kib('Writeback');
+    } catch {
+      return null;
+    }
+  };
+  const before = dirtyKiB();
+  const started = Date.now();
+  const r = spawnSync('sync', [], { stdio: 'ignore', timeout: 30_000 });
+  if (r.error || r.status !== 0) return null;
+  return { dirtyKiB: before, syncMs: Date.now() - started };
+}
+
+/**
  * A CPU speed index of the moment: milliseconds a fresh Node process needs for a fixed single-threaded workload
  * (JSON round trips of a Kakao-sized object; best of 3). In a separate process so that this process's heap and
  * handles do not colour it. On a shared VM the same work takes noticeably longer at times; this tells when.
@@ -244,6 +268,7 @@ function cpuCalibrationMs() {
 
 module.exports = {
   cpuCalibrationMs,
+  flushDirtyPages,
   waitForQuiet,
   withTimeout,
   summarize,
