@@ -7,6 +7,7 @@ import { ConfigValidationError, parseConfig, RelayConfig } from '@app/config';
 import { expressTrustProxy } from './http/client-address';
 import { ErrorBodyFilter } from './http/error-body.filter';
 import { createValidationPipe } from './http/validation';
+import { cacheValidationMetadata } from './http/validation-metadata-cache';
 import { SECURITY_HEADER_OPTIONS } from './http/security-headers';
 import { STREAM_ROUTE } from './logging/logger.options';
 
@@ -39,6 +40,8 @@ export function configureHttpApp(app: INestApplication, config: RelayConfig): vo
     req.path === STREAM_ROUTE ? next() : securityHeaders(req, res, next),
   );
   app.useGlobalFilters(new ErrorBodyFilter());
+  // Every DTO is defined by now; the channel webhooks validate with class-validator too (`validateSync`).
+  cacheValidationMetadata();
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
 }

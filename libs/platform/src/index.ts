@@ -5,6 +5,7 @@ export * from './http/json-body.middleware';
 export * from './http/json-request-body';
 export * from './http/security-headers';
 export * from './http/validation';
+export * from './http/validation-metadata-cache';
 export * from './health/health.module';
 export * from './logging/logger.options';
 export * from './logging/redact-url';
