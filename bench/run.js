@@ -91,9 +91,21 @@ const PROFILE = !argv.includes('--no-profile');
 const nameArg = argv.find((a) => a.startsWith('--name='));
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const ONLY = onlyArg ? onlyArg.slice('--only='.length).split(',') : null;
-const tunnelRateArg = argv.find((a) => a.startsWith('--tunnel-rate='));
-const pushRateArg = argv.find((a) => a.startsWith('--push-rate='));
 const SYNC = !argv.includes('--no-sync');
+
+/** `--<name>=<per second>` (`--tunnel-rate`, `--push-rate`), or `fallback` when not given. */
+function rateOption(name, fallback) {
+  const arg = argv.find((a) => a.startsWith(`--${name}=`));
+  if (!arg) return fallback;
+  const rate = Number(arg.slice(name.length + 3));
+  if (!(rate > 0)) throw new Error(`${arg}: the rate must be a positive number per second`);
+  return rate;
+}
+
+/** Before a measured run: the earlier phases' rows written out now, not during it (`flushDirtyPages`). */
+function flushBeforePhase() {
+  return SYNC ? flushDirtyPages() : null;
+}
 
 const CONFIG = QUICK
   ? {
@@ -145,8 +157,7 @@ const log = (msg) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${
 const quietChecks = [];
 let quietBudgetMs = 45_000;
 async function quiet(label) {
-  // The earlier phases' rows written out now, not during this phase (see flushDirtyPages); --no-sync: as before.
-  const flushed = SYNC ? flushDirtyPages() : null;
+  const flushed = flushBeforePhase();
   const q = await waitForQuiet(Math.min(20_000, quietBudgetMs));
   quietBudgetMs = Math.max(0, quietBudgetMs - q.waitedMs);
   quietChecks.push({ before: label, ...q, flushed });
@@ -410,7 +421,7 @@ async function baselinePhase() {
     out.fixedRate = {};
     for (const rate of CONFIG.latency.rates) {
       // As before the relay's fixed-rate phases (`quiet`): the ingest run's rows written out first.
-      const flushed = SYNC ? flushDirtyPages() : null;
+      const flushed = flushBeforePhase();
       await sleep(500);
       log(`baseline: fixed rate ${rate}/s × ${CONFIG.latency.durationS} s`);
       const m = cpuMeter(server.pid);
@@ -669,9 +680,7 @@ async function pushPhase(relay) {
   const { Webhook } = require('standardwebhooks');
   const http = require('node:http');
   const { durationS, lossGraceMs } = CONFIG.push;
-  const rate = pushRateArg ? Number(pushRateArg.slice('--push-rate='.length)) : CONFIG.push.rate;
-  if (!(rate > 0))
-    throw new Error(`--push-rate must be a positive number of messages per second, not ${pushRateArg}`);
+  const rate = rateOption('push-rate', CONFIG.push.rate);
   const byText = new Map();
   let secret = null;
   let badSignatures = 0;
@@ -749,14 +758,12 @@ async function pushPhase(relay) {
         agent,
         '"useCallback":true',
       );
-    const warmup = { ...CONFIG.push.warmup, rate }; // at the measured rate
-    log(
-      `push: warm-up ${warmup.rate} msg/s × ${warmup.durationS} s (not measured; the relay's round trips counted)`,
-    );
+    const warmupS = CONFIG.push.warmup.durationS; // at the measured rate
+    log(`push: warm-up ${rate} msg/s × ${warmupS} s (not measured; the relay's round trips counted)`);
     await relay.request('count-start');
     const warm = await fixedRate({
-      rate: warmup.rate,
-      durationS: warmup.durationS,
+      rate,
+      durationS: warmupS,
       send: (i, agent) => webhook(`push-warmup-${RUN_ID}-${i}`, agent),
     });
     await sleep(1000);
@@ -862,7 +869,7 @@ async function pushPhase(relay) {
  */
 async function tunnelPhase(relay) {
   const { durationS } = CONFIG.tunnel;
-  const rate = tunnelRateArg ? Number(tunnelRateArg.slice('--tunnel-rate='.length)) : CONFIG.tunnel.rate;
+  const rate = rateOption('tunnel-rate', CONFIG.tunnel.rate);
   const http = require('node:http');
   const { spawn } = require('node:child_process');
   const target = http.createServer((req, res) => {
