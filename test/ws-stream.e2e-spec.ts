@@ -126,6 +126,8 @@ describe('agent stream over WebSocket (e2e, websocket.md §1)', () => {
     // The Last-Event-ID header on the upgrade means the same.
     const header = await connect({ token: agent.token, lastEventId: 0, lastEventIdHeader: true });
     expect((await header.waitForCount('message', 2)).map((e) => e.id)).toEqual(['1', '2']);
+    // Events are written as UTF-8 bytes (WsTransport.write), and still as text frames.
+    expect([socket, resumed, header].map((s) => s.binaryFrames)).toEqual([0, 0, 0]);
   });
 
   it('without a first frame the stream starts after a short wait; acks and bad frames are answered', async () => {

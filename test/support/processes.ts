@@ -23,15 +23,28 @@ export interface SpawnedProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface SpawnOptions {
+  /**
+   * Lets the test collect the child's garbage (`collectGarbage`): the child runs with `--expose-gc`,
+   * `test/support/gc-hook.js` preloaded and an IPC channel.
+   */
+  gc?: boolean;
+}
+
 /** Runs a TypeScript entry point of this repo in a child process (no build needed). */
-export function spawnTs(entry: string, env: Record<string, string>): SpawnedProcess {
+export function spawnTs(
+  entry: string,
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+): SpawnedProcess {
+  const gcArgs = options.gc ? ['--expose-gc', '-r', path.join(ROOT, 'test/support/gc-hook.js')] : [];
   const proc = spawn(
     process.execPath,
-    ['-r', path.join(ROOT, 'test/support/register-ts.js'), path.join(ROOT, entry)],
+    [...gcArgs, '-r', path.join(ROOT, 'test/support/register-ts.js'), path.join(ROOT, entry)],
     {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: options.gc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     },
   );
   let out = '';
@@ -47,6 +60,28 @@ export function spawnTs(entry: string, env: Record<string, string>): SpawnedProc
       return exited;
     },
   };
+}
+
+/**
+ * Collects the garbage of a child spawned with `{ gc: true }` (twice, see `gc-hook.js`) and resolves with its
+ * resident set size in MiB afterwards: memory the child holds, not what V8 has not collected yet.
+ */
+export function collectGarbage(child: SpawnedProcess, timeoutMs = 10000): Promise<number> {
+  const { proc } = child;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.off('message', onMessage);
+      reject(new Error(`the child did not answer a gc request within ${timeoutMs} ms (spawned without gc?)`));
+    }, timeoutMs);
+    const onMessage = (message: { type?: string; rssBytes?: number }) => {
+      if (message?.type !== 'gc-done') return;
+      clearTimeout(timer);
+      proc.off('message', onMessage);
+      resolve((message.rssBytes ?? 0) / (1024 * 1024));
+    };
+    proc.on('message', onMessage);
+    proc.send({ type: 'gc' });
+  });
 }
 
 /** Polls a URL until it answers with the wanted status. */

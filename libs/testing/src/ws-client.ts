@@ -37,6 +37,8 @@ export class WsClient extends EventCollector {
   closeCode: number | null = null;
   closeReason = '';
   pings = 0;
+  /** Frames that came as binary: the relay must send every frame as text (websocket.md §1). */
+  binaryFrames = 0;
   private socket!: WebSocket;
   private resultWaiters: Array<{ requestId: string | null; resolve: (r: ReplyResultFrame) => void }> = [];
 
@@ -91,7 +93,10 @@ export class WsClient extends EventCollector {
         }
         resolve();
       });
-      socket.on('message', (data) => this.onFrame(String(data)));
+      socket.on('message', (data, isBinary) => {
+        if (isBinary) this.binaryFrames++;
+        this.onFrame(String(data));
+      });
       socket.on('ping', () => this.pings++);
       socket.on('close', (code, reason) => {
         this.closeCode = code;

@@ -15,8 +15,10 @@ class FakeSocket extends EventEmitter {
   pings = 0;
   closed: number | null = null;
   terminated = false;
-  send(frame: string): void {
-    this.sent.push(frame);
+  send(frame: string | Buffer, options?: { binary?: boolean }): void {
+    // Bytes must go out as a text frame: the plugin reads text frames only.
+    if (Buffer.isBuffer(frame) && options?.binary !== false) throw new Error('a binary frame was sent');
+    this.sent.push(frame.toString());
   }
   ping(): void {
     this.pings++;

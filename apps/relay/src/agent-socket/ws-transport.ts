@@ -49,7 +49,8 @@ export class WsTransport implements StreamTransport {
 
   write(frame: string): void {
     if (frame === SOCKET_PING) return this.ping();
-    if (!this.isGone) this.socket.send(frame);
+    // As UTF-8 bytes in a text frame, for the reason `SseTransport.write` gives: `ws` would write the string as is.
+    if (!this.isGone) this.socket.send(Buffer.from(frame, 'utf8'), { binary: false });
   }
 
   /** The client answered a ping or sent a frame: it is there. */

@@ -50,8 +50,14 @@ export class SseTransport implements StreamTransport {
     this.res.flushHeaders();
   }
 
+  /**
+   * Written as UTF-8 bytes, not as the string: until the client has read it, Node keeps a string write twice —
+   * the string itself (two bytes a character once the text holds any non-Latin-1 character, as Korean does) and a
+   * copy sized for the worst case of three bytes a character. A 1.8 MB event to a client that does not read held
+   * 9 MB; as bytes it holds 1.8 MB, and `unsentBytes` counts bytes, not characters.
+   */
   write(frame: string): void {
-    this.res.write(frame);
+    this.res.write(Buffer.from(frame, 'utf8'));
   }
 
   drained(highWater: number): Promise<boolean> {
