@@ -113,9 +113,13 @@ async function fixedRate({ rate, durationS, send, maxSockets = 256 }) {
   };
 }
 
-/** A POST with a prepared body; resolves with {status, ok, t0, t1} (performance.now() before and after). */
+/**
+ * A POST with a prepared body; resolves with {status, ok, t0, t1} (performance.now() before and after), and `text`
+ * saying why when not ok: the answer's first 200 characters, or `error: <message>` (status 0) when no answer came
+ * (the connection failed, was reset, or nothing within 60 s).
+ */
 function timedPost(port, path, body, agent, expectBody) {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const buf = Buffer.from(body);
     const t0 = performance.now();
     const req = http.request(
@@ -139,7 +143,9 @@ function timedPost(port, path, body, agent, expectBody) {
       },
     );
     req.setTimeout(60_000, () => req.destroy(new Error('no answer within 60 s')));
-    req.on('error', reject);
+    req.on('error', (e) =>
+      resolve({ status: 0, ok: false, t0, t1: performance.now(), text: `error: ${e.code ?? ''} ${e.message}`.trim() }),
+    );
     req.end(buf);
   });
 }
