@@ -423,7 +423,7 @@ describe('agent stream limits (e2e, contract §7)', () => {
             `${retained.toFixed(0)} MiB held with 30 stalled replays`,
         );
         // Unbounded, this is 30 × 18 MB of event text in the relay (the review saw 1.25 GB). Bounded, each stream
-        // holds the bytes of the one event it could not write (1.8 MB) and its high-water mark: 57-61 MiB held,
+        // holds the bytes of the one event it could not write (1.8 MB) and its high-water mark: 57-62 MiB held,
         // 81-94 MiB at the peak. With events written as strings, each stream held 9 MB (the string, two bytes a
         // character, and Node's copy sized for three bytes a character): about 220 MiB held.
         expect(retained - before).toBeLessThan(100);
