@@ -1,4 +1,4 @@
-import { TEST_ADMIN_TOKEN, TEST_DATABASE_URL } from '@app/testing';
+import { RAISED_TEST_LIMITS, TEST_ADMIN_TOKEN, TEST_DATABASE_URL } from '@app/testing';
 import { freePort, spawnTs, SpawnedProcess, SpawnOptions, waitForStatus } from './processes';
 
 export interface RelayProcess extends SpawnedProcess {
@@ -20,11 +20,7 @@ export async function spawnRelay(
       DATABASE_URL: TEST_DATABASE_URL,
       LOG_LEVEL: 'warn',
       ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      WEBHOOK_USER_MESSAGES_PER_MINUTE: '100000',
-      RATE_LIMIT_SESSION_CREATES_PER_5_MIN: '100000',
-      RATE_LIMIT_SESSION_STATUS_PER_MINUTE: '100000',
-      RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE: '100000',
-      MAX_STREAMS_PER_IP: '100000',
+      ...RAISED_TEST_LIMITS,
       ...env,
     },
     options,

@@ -14,6 +14,18 @@ export function assertTestDatabase(url: string): void {
   }
 }
 
+/**
+ * Abuse limits raised for suites that are not about limits: they drive hundreds of requests from one address
+ * (127.0.0.1). The limit tests set their own. Shared by in-process relays (`testConfig`) and spawned ones.
+ */
+export const RAISED_TEST_LIMITS: Readonly<Record<string, string>> = {
+  WEBHOOK_USER_MESSAGES_PER_MINUTE: '100000',
+  RATE_LIMIT_SESSION_CREATES_PER_5_MIN: '100000',
+  RATE_LIMIT_SESSION_STATUS_PER_MINUTE: '100000',
+  RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE: '100000',
+  MAX_STREAMS_PER_IP: '100000',
+};
+
 /** Test configuration: the test database and Redis index, quiet logs, any port; env-style overrides. */
 export function testConfig(overrides: Record<string, string> = {}): RelayConfig {
   assertTestDatabase(overrides.DATABASE_URL ?? TEST_DATABASE_URL);
@@ -25,13 +37,7 @@ export function testConfig(overrides: Record<string, string> = {}): RelayConfig 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATABASE_POOL_SIZE: '10',
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    // Suites that are not about limits drive hundreds of requests from one address; the limit tests set these.
-    WEBHOOK_USER_MESSAGES_PER_MINUTE: '100000',
-    RATE_LIMIT_SESSION_CREATES_PER_5_MIN: '100000',
-    RATE_LIMIT_SESSION_STATUS_PER_MINUTE: '100000',
-    RATE_LIMIT_STREAM_CONNECTS_PER_MINUTE: '100000',
-    // Every suite connects from 127.0.0.1; the stream-limit tests set their own.
-    MAX_STREAMS_PER_IP: '100000',
+    ...RAISED_TEST_LIMITS,
     ...overrides,
   });
 }
