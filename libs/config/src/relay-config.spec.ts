@@ -24,6 +24,7 @@ describe('parseConfig', () => {
     expect(config.storeQueueMax).toBe(2048);
     expect(config.httpHeadersTimeoutMs).toBe(10_000);
     expect(config.httpRequestTimeoutMs).toBe(30_000);
+    expect(config.httpKeepAliveTimeoutMs).toBe(65_000);
     expect(config.trustProxy).toEqual({ kind: 'none' });
     expect(config.adminToken).toBeUndefined();
     expect(config.logLevel).toBe('info');
@@ -159,6 +160,12 @@ describe('parseConfig', () => {
       httpHeadersTimeoutMs: 500,
       httpRequestTimeoutMs: 800,
     });
+  });
+
+  it('reads HTTP_KEEP_ALIVE_TIMEOUT_MS between 1 s and 10 min', () => {
+    expect(parseConfig({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '120000' }).httpKeepAliveTimeoutMs).toBe(120_000);
+    expect(() => parseConfig({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '999' })).toThrow(/HTTP_KEEP_ALIVE_TIMEOUT_MS/);
+    expect(() => parseConfig({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '600001' })).toThrow(/HTTP_KEEP_ALIVE_TIMEOUT_MS/);
   });
 
   it('treats empty strings as unset', () => {

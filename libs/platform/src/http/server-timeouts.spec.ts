@@ -8,16 +8,27 @@ describe('httpServerTimeouts', () => {
     [100, 100, 100],
     [2000, 2000, 500],
   ])('headers %i ms, request %i ms → checked every %i ms', (headers, request, interval) => {
-    expect(httpServerTimeouts({ httpHeadersTimeoutMs: headers, httpRequestTimeoutMs: request })).toEqual({
+    expect(
+      httpServerTimeouts({
+        httpHeadersTimeoutMs: headers,
+        httpRequestTimeoutMs: request,
+        httpKeepAliveTimeoutMs: 65_000,
+      }),
+    ).toEqual({
       headersTimeout: headers,
       requestTimeout: request,
       connectionsCheckingInterval: interval,
+      keepAliveTimeout: 65_000,
     });
   });
 
   it('creates the HTTP server with them', () => {
     const adapter = new TimedExpressAdapter(
-      httpServerTimeouts({ httpHeadersTimeoutMs: 700, httpRequestTimeoutMs: 900 }),
+      httpServerTimeouts({
+        httpHeadersTimeoutMs: 700,
+        httpRequestTimeoutMs: 900,
+        httpKeepAliveTimeoutMs: 1100,
+      }),
     );
     adapter.initHttpServer({});
     const server = adapter.getHttpServer() as http.Server;
@@ -25,6 +36,7 @@ describe('httpServerTimeouts', () => {
       expect(server).toBeInstanceOf(http.Server);
       expect(server.headersTimeout).toBe(700);
       expect(server.requestTimeout).toBe(900);
+      expect(server.keepAliveTimeout).toBe(1100);
     } finally {
       server.close();
     }

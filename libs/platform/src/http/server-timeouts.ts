@@ -10,6 +10,8 @@ export interface HttpServerTimeouts {
   requestTimeout: number;
   /** How often Node checks the two above (its default, 30 s, would let a slow client stay far longer). */
   connectionsCheckingInterval: number;
+  /** Node's `keepAliveTimeout`: how long a connection may stay idle between requests before it is closed. */
+  keepAliveTimeout: number;
 }
 
 /**
@@ -17,15 +19,23 @@ export interface HttpServerTimeouts {
  * `HTTP_REQUEST_TIMEOUT_MS`; Node answers 408 and closes the connection otherwise. Both count only the
  * receiving of a request, never the response: an SSE stream, whose GET request is complete at once, is not
  * affected however long it stays open. Checked every quarter of the shorter one, between 100 ms and 1 s.
+ *
+ * Idle kept-alive connections: closed after `HTTP_KEEP_ALIVE_TIMEOUT_MS` (65 s), not Node's 5 s. A client that
+ * reuses a connection the server is closing at that moment gets its request reset — a webhook refused, which
+ * Kakao shows the user as an error, or a 502 from a load balancer in front. Clients and proxies that pool
+ * connections keep them idle for up to 60 s (AWS ALB, nginx's upstream keepalive), and Node's own agent ignores
+ * the `Keep-Alive: timeout=…` hint unless it has a timeout of its own; so the relay waits longer than they do.
+ * (An idle connection's first request is still bound by the headers timeout.)
  */
 export function httpServerTimeouts(
-  config: Pick<RelayConfig, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs'>,
+  config: Pick<RelayConfig, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'httpKeepAliveTimeoutMs'>,
 ): HttpServerTimeouts {
   const shorter = Math.min(config.httpHeadersTimeoutMs, config.httpRequestTimeoutMs);
   return {
     headersTimeout: config.httpHeadersTimeoutMs,
     requestTimeout: config.httpRequestTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(shorter / 4))),
+    keepAliveTimeout: config.httpKeepAliveTimeoutMs,
   };
 }
 
@@ -45,6 +55,7 @@ export class TimedExpressAdapter extends ExpressAdapter {
       const server = this.getHttpServer() as http.Server;
       server.headersTimeout = this.timeouts.headersTimeout;
       server.requestTimeout = this.timeouts.requestTimeout;
+      server.keepAliveTimeout = this.timeouts.keepAliveTimeout;
       return;
     }
     const app = this.getInstance<http.RequestListener & ExpressPrototypes>();
