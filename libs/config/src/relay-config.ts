@@ -391,7 +391,7 @@ export function parseConfig(env: Env = process.env, readFile: ReadTextFile = rea
     cleanupIntervalSeconds: r.int('CLEANUP_INTERVAL_SECONDS', 300, 1, 86400),
     httpHeadersTimeoutMs: r.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     httpRequestTimeoutMs: r.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
-    httpKeepAliveTimeoutMs: r.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 65_000, 1000, 600_000),
+    httpKeepAliveTimeoutMs: r.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 65_000, 1000, 3_600_000),
     storeQueueMax: r.int('STORE_QUEUE_MAX', 2048, 1, 1_000_000),
     webhookUserMessagesPerMinute: r.int('WEBHOOK_USER_MESSAGES_PER_MINUTE', 20, 1, 1_000_000),
     rateLimitSessionCreatesPer5Min: r.int('RATE_LIMIT_SESSION_CREATES_PER_5_MIN', 10, 1, 1_000_000),
