@@ -670,6 +670,43 @@ async function latencyPhase(relay, transport = 'sse', rates = CONFIG.latency.rat
 }
 
 /**
+ * Where the deliveries later than `limitMs` come from: how many; how many of them had their webhook answered late
+ * already (more than half the limit: the stall was on the way in, before the event existed); and how they fall in
+ * time, as the 100 ms windows of their sending (few windows holding many: stalls; many windows: queueing).
+ */
+function lateDeliveries(records, lags, limitMs) {
+  const arrived = records.filter((r) => r.arrivals > 0 && r.t0 !== null);
+  const late = arrived.filter((r) => r.tDelivered - r.t0 >= limitMs);
+  const lagOf = new Map(records.map((r, i) => [r, lags[i]]));
+  if (!late.length) return { count: 0 };
+  const start = Math.min(...arrived.map((r) => r.t0));
+  const windows = new Map();
+  for (const r of late) {
+    const w = Math.floor((r.t0 - start) / 100);
+    windows.set(w, (windows.get(w) || 0) + 1);
+  }
+  const worst = [...windows].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  return {
+    count: late.length,
+    answeredLate: late.filter((r) => r.t1 - r.t0 >= limitMs / 2).length,
+    // sent more than 5 ms after their time: the sender itself was held up, and sent what was due at once
+    sentLate: late.filter((r) => lagOf.get(r) > 5).length,
+    maxSendLagMs: Math.round(Math.max(...late.map((r) => lagOf.get(r)))),
+    windows100ms: windows.size,
+    worstWindows: worst.map(([w, n]) => `${(w / 10).toFixed(1)} s: ${n}`),
+  };
+}
+
+function lateNote(late) {
+  if (!late.count) return 'no delivery over the target';
+  return (
+    `${late.count} deliveries over the target (${late.answeredLate} of them answered late, ${late.sentLate} sent ` +
+    `more than 5 ms after their time, by up to ${late.maxSendLagMs} ms), sent in ` +
+    `${late.windows100ms} windows of 100 ms, the worst ${late.worstWindows.join(', ')}`
+  );
+}
+
+/**
  * (6) push delivery: one paired user whose account has a push endpoint on a local receiver; webhooks at a fixed
  * rate; each delivery is verified with `standardwebhooks` (`Webhook.verify`) and timed from the webhook's send.
  * lost = a message never delivered within the grace period; duplicated = a webhook-id acknowledged more than once
@@ -800,6 +837,7 @@ async function pushPhase(relay) {
         return webhook(text, agent).then(
           (r) => {
             rec.t0 = r.t0;
+            rec.t1 = r.t1;
             rec.ok = r.ok;
             rec.failure = r.ok ? null : `${r.status} ${r.text}`;
             return r;
@@ -840,6 +878,9 @@ async function pushPhase(relay) {
       // A webhook the relay did not accept (or that the bench could not send) is never delivered: counted lost.
       sampleFailure: (records.find((r) => !r.ok) || {}).failure || null,
       deliveryLatencyMs: summarize(arrived.map((r) => r.tDelivered - r.t0)),
+      answerLatencyMs: summarize(arrived.map((r) => r.t1 - r.t0)),
+      schedulingLagMs: run.schedulingLagMs,
+      lateDeliveries: lateDeliveries(records, run.lags, TARGETS.pushP99MsAt1000),
       lost: records.filter((r) => r.arrivals === 0).length,
       duplicated: records.reduce((n, r) => n + Math.max(0, r.arrivals - 1) + Math.max(0, r.ids.size - 1), 0),
       badSignatures,
@@ -851,7 +892,8 @@ async function pushPhase(relay) {
     log(
       `push ${rate}/s: p50 ${out.deliveryLatencyMs.p50} p95 ${out.deliveryLatencyMs.p95} ` +
         `p99 ${out.deliveryLatencyMs.p99} max ${out.deliveryLatencyMs.max} ms; lost ${out.lost}, ` +
-        `duplicated ${out.duplicated}, bad signatures ${badSignatures}; ${loopNote(eventLoop)}` +
+        `duplicated ${out.duplicated}, bad signatures ${badSignatures}; ${loopNote(eventLoop)}; ` +
+        `webhook answered p99 ${out.answerLatencyMs.p99} ms; ${lateNote(out.lateDeliveries)}` +
         (out.sampleFailure ? `; a failed webhook: ${out.sampleFailure}` : ''),
     );
     return out;

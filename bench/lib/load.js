@@ -79,6 +79,11 @@ async function closedLoop({ port, path, body, connections, durationS, expectBody
  */
 async function fixedRate({ rate, durationS, send, maxSockets = 256 }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets, keepAliveMsecs: 10_000 });
+  // for the reason of a failed request: when its socket was last given back, and how many it carried
+  agent.on('free', (socket) => {
+    socket.benchFreedAt = performance.now();
+    socket.benchRequests = (socket.benchRequests ?? 0) + 1;
+  });
   const total = Math.round(rate * durationS);
   const inflight = [];
   const lag = [];
@@ -109,6 +114,8 @@ async function fixedRate({ rate, durationS, send, maxSockets = 256 }) {
     sendSeconds: round(sendSeconds, 2),
     achievedRate: round(total / sendSeconds, 1),
     schedulingLagMs: summarize(lag),
+    /** Each message's lag (ms after its due time that it was sent), by index: not for the JSON, too long. */
+    lags: lag,
     answers,
   };
 }
@@ -143,9 +150,16 @@ function timedPost(port, path, body, agent, expectBody) {
       },
     );
     req.setTimeout(60_000, () => req.destroy(new Error('no answer within 60 s')));
-    req.on('error', (e) =>
-      resolve({ status: 0, ok: false, t0, t1: performance.now(), text: `error: ${e.code ?? ''} ${e.message}`.trim() }),
-    );
+    req.on('error', (e) => {
+      const socket = req.socket;
+      const reuse = req.reusedSocket
+        ? `; on a kept-alive socket after ${socket?.benchRequests ?? '?'} requests, idle ${
+            socket?.benchFreedAt === undefined ? '?' : Math.round(t0 - socket.benchFreedAt)
+          } ms before this one`
+        : '; on a new connection';
+      const why = `error: ${e.code ?? ''} ${e.message}`.trim();
+      resolve({ status: 0, ok: false, t0, t1: performance.now(), text: why + reuse });
+    });
     req.end(buf);
   });
 }
