@@ -145,6 +145,8 @@ describe('push delivery (e2e)', () => {
     ]);
     const row = await waitForDelivery(agent.accountId, 'delivered');
     expect(row).toMatchObject({ attempts: 1, last_http_status: 204, webhook_id: id });
+    // A message's delivery keeps no copy of the body: it is rendered from the message when needed again.
+    expect(await sql(`SELECT body FROM push_deliveries WHERE id = $1`, [row.id])).toEqual([{ body: null }]);
   });
 
   it('makes the delivery of a stored message the live path missed (the message sweep)', async () => {
@@ -171,6 +173,11 @@ describe('push delivery (e2e)', () => {
       return Number(row.message_cursor) === 1;
     });
     expect(await deliveriesOf(agent.accountId)).toHaveLength(1);
+    // Stored pending without its body; the worker's attempt rendered it from the message.
+    expect(await sql(`SELECT body FROM push_deliveries WHERE webhook_id = $1`, [id])).toEqual([
+      { body: null },
+    ]);
+    expect(got.body.data).toMatchObject({ id, normalized: { text: 'missed by the live path' } });
   });
 
   it("the message sweep's window ends before the first message the live path may still be attempting", async () => {
@@ -295,6 +302,14 @@ describe('push delivery (e2e)', () => {
     expect([first.verified, second.verified]).toEqual([[true], [true]]);
     const row = await waitForDelivery(agent.accountId, 'delivered');
     expect(row.attempts).toBe(2);
+    // The retry's body was rendered from the stored message (the row has none): the same event, timestamp and
+    // all, as the first attempt made from memory.
+    expect(await sql(`SELECT body FROM push_deliveries WHERE id = $1`, [row.id])).toEqual([{ body: null }]);
+    expect(second.body).toEqual(first.body);
+    expect(second.body).toMatchObject({
+      type: 'message.received',
+      data: { id, normalized: { text: 'flaky' } },
+    });
   });
 
   it('does not wait past the timeout, and retries', async () => {
@@ -358,6 +373,7 @@ describe('push delivery (e2e)', () => {
     const again = await hook.waitForCount(9);
     expect(again[8].webhookId).toBe(row.webhook_id);
     expect(again[8].verified).toEqual([true]);
+    expect(again[8].body).toEqual(again[0].body);
     expect((await waitForDelivery(agent.accountId, 'delivered')).attempts).toBe(9);
   });
 

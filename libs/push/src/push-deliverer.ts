@@ -19,6 +19,7 @@ import { RelayMetrics } from '@app/platform';
 import { ReplyDto, ReplyService } from '@app/reply';
 import { classifyPushAnswer, parseRetryAfter, PushVerdict } from './push-policy';
 import { PushRoutes } from './push-routes';
+import { deliveryBody } from './push-events';
 import { PushSender } from './push-send';
 import { PushUrlPolicy } from './push-url-policy';
 
@@ -141,6 +142,8 @@ export class PushDeliverer {
       const reason = `the push endpoint is disabled (${endpoint.disabledReason ?? 'by its owner'})`;
       return this.finish(delivery, stored, 'failed', null, reason, null);
     }
+    const body = deliveryBody(delivery);
+    if (body === null) return this.finish(delivery, stored, 'failed', null, 'the message is gone', null);
     const attempt = delivery.attempts + 1;
     let verdict: PushVerdict;
     let httpStatus: number | null = null;
@@ -156,7 +159,7 @@ export class PushDeliverer {
         secrets: signingSecrets(endpoint, now),
         webhookId: delivery.webhookId,
         signedAt: now,
-        body: delivery.body,
+        body,
         timeoutMs: this.config.pushTimeoutMs,
       });
       const answer = sent.answer;
@@ -340,8 +343,10 @@ export class PushDeliverer {
     return kept;
   }
 
+  /** The row of a first attempt made before anything was stored: such a delivery is in memory, with its body. */
   private attempted(delivery: PushDelivery, at: Date, attempt: PushAttempt): AttemptedPushDelivery {
     const { endpointId, accountId, webhookId, eventType, seq, messageId, body, id, createdAt } = delivery;
+    if (body === null) throw new Error(`push ${id}: an unstored delivery without its body`);
     return { endpointId, accountId, webhookId, eventType, seq, messageId, body, id, createdAt, attempt, at };
   }
 }

@@ -17,10 +17,12 @@ function setup(
   const queue = new RecordingQueue();
   const clock = new FixedClock();
   const lookup: PushRoutesLookup = { get: (id) => routes.find((r) => r.accountId === id) };
-  const attempts: { delivery: PushDelivery; stored: boolean }[] = [];
+  // The live path's deliveries carry their bodies (only the store leaves a message's out).
+  const attempts: { delivery: PushDelivery & { body: string }; stored: boolean }[] = [];
   const deliverer = {
     attempt: (delivery: PushDelivery, stored = true) => {
-      attempts.push({ delivery, stored });
+      if (delivery.body === null) throw new Error('a live delivery without its body');
+      attempts.push({ delivery: { ...delivery, body: delivery.body }, stored });
       return outcome();
     },
   } as unknown as PushDeliverer;

@@ -48,6 +48,9 @@ export function deliveryOf(route: PushRoute, event: PushEvent): NewPushDelivery 
 
 const keyOf = (d: { endpointId: string; webhookId: string }) => `${d.endpointId} ${d.webhookId}`;
 
+/** A delivery made in this process: its body in memory (a stored message's delivery is stored without it). */
+type LiveDelivery = PushDelivery & { body: string };
+
 /**
  * Turns the account events the relay publishes (`AccountEventTaps`) into deliveries, for an account with an enabled
  * endpoint subscribed to the event. The first attempt is made here at once (`PushDeliverer`), before anything is
@@ -65,9 +68,9 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(PushEvents.name);
   private off?: () => void;
   private direct = 0;
-  private readonly waiting: Array<{ delivery: PushDelivery; since: number }> = [];
+  private readonly waiting: Array<{ delivery: LiveDelivery; since: number }> = [];
   /** The overflow's inserts (stored pending, then queued); each learns whether its row was stored. */
-  private readonly inserts: MicroBatcher<PushDelivery, boolean>;
+  private readonly inserts: MicroBatcher<LiveDelivery, boolean>;
   /** Events seen lately (endpoint and webhook id), oldest first in `recentOrder`. */
   private readonly recent = new Set<string>();
   private readonly recentOrder: string[] = [];
@@ -105,7 +108,7 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
     if (!event) return;
     const row = deliveryOf(route, event);
     if (!this.firstSight(row)) return;
-    const delivery: PushDelivery = {
+    const delivery: LiveDelivery = {
       ...row,
       id: uuidV7(now.getTime()),
       status: 'pending',
@@ -137,7 +140,7 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Deliveries this process will not attempt itself: stored pending and queued for the workers. */
-  private async storeAndQueue(deliveries: PushDelivery[]): Promise<void> {
+  private async storeAndQueue(deliveries: LiveDelivery[]): Promise<void> {
     let ids: string[];
     try {
       const stored = await Promise.all(deliveries.map((d) => this.inserts.submit(d)));
@@ -153,7 +156,7 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The first attempt here; then the next waiting delivery, if any. */
-  private async attempt(delivery: PushDelivery): Promise<void> {
+  private async attempt(delivery: LiveDelivery): Promise<void> {
     this.direct += 1;
     let outcome: AttemptOutcome | null = null;
     try {
@@ -173,7 +176,7 @@ export class PushEvents implements OnModuleInit, OnApplicationShutdown {
         .catch((e: Error) => this.logger.warn(`push ${delivery.id}: retry not queued: ${e.message}`));
     }
     let next = this.waiting.shift();
-    const late: PushDelivery[] = [];
+    const late: LiveDelivery[] = [];
     while (next && this.clock.now() - next.since > MAX_DIRECT_WAIT_MS) {
       late.push(next.delivery);
       next = this.waiting.shift();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { PushEventName } from '@app/core';
-import { ChannelEnvelope, messageEventJson } from '@app/messaging';
+import type { PushDelivery, PushEventName, StoredMessage } from '@app/core';
+import { ChannelEnvelope, messageEventData, messageEventJson } from '@app/messaging';
 
 /** The push `type` of each agent-stream event name (server-mode §2). */
 export const PUSH_EVENT_TYPES: Record<PushEventName, string> = {
@@ -56,4 +56,19 @@ export function pushEventOf(envelope: ChannelEnvelope, at: Date): PushEvent | nu
     default:
       return null;
   }
+}
+
+/**
+ * The body of a message's delivery, rendered again from the stored message (the store keeps no copy of it): the
+ * live event's body with the delivery's `createdAt` as its timestamp, which is the time the live event was made.
+ */
+export function messageDeliveryBody(message: StoredMessage, at: Date): string {
+  const event = pushEventOf({ kind: 'message', seq: message.seq, data: messageEventData(message) }, at);
+  return (event as PushEvent).body;
+}
+
+/** What an attempt of `delivery` sends: its body, or its message's rendering; null when neither is at hand. */
+export function deliveryBody(delivery: PushDelivery): string | null {
+  if (delivery.body !== null) return delivery.body;
+  return delivery.message ? messageDeliveryBody(delivery.message, delivery.createdAt) : null;
 }

@@ -42,12 +42,22 @@ export interface NewPushDelivery {
   eventType: string;
   seq: number | null;
   messageId: string | null;
-  /** The exact body signed and sent on every attempt. */
+  /**
+   * The exact body signed and sent. A message's delivery (`messageId` set) is stored without it: its body is a
+   * rendering of the stored message (`PushDelivery.message`), which it would copy (~2 KB a row).
+   */
   body: string;
 }
 
-export interface PushDelivery extends NewPushDelivery {
+export interface PushDelivery extends Omit<NewPushDelivery, 'body'> {
   id: string;
+  /**
+   * The body: as made (in memory), or as stored; null for a message's delivery read back from the store, whose
+   * body is rendered from `message` with `createdAt` as its timestamp (`find` reads the message with it).
+   */
+  body: string | null;
+  /** The message of a delivery read back without its body (`find` only); undefined elsewhere. */
+  message?: StoredMessage | null;
   status: PushDeliveryStatus;
   attempts: number;
   lastHttpStatus: number | null;

@@ -11,6 +11,7 @@ import { PushDelivery1795000000009 } from './1795000000009-PushDelivery';
 import { BotBindings1795000000010 } from './1795000000010-BotBindings';
 import { HeldAnswers1795000000011 } from './1795000000011-HeldAnswers';
 import { Tunnels1795000000012 } from './1795000000012-Tunnels';
+import { PushBodiesOnce1795000000013 } from './1795000000013-PushBodiesOnce';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   BotBindings1795000000010,
   HeldAnswers1795000000011,
   Tunnels1795000000012,
+  PushBodiesOnce1795000000013,
 ];
