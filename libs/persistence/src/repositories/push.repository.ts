@@ -83,8 +83,9 @@ function toDelivery(row: DeliveryRow): PushDelivery {
 
 /**
  * A new delivery's own columns, as the batch inserts' JSON rows carry them (`json_to_recordset`). A message's
- * delivery is stored without its body, a rendering of the message row (`PushDelivery.body`): writing ~2 KB of
- * escaped JSON per delivery into PostgreSQL cost the push path about 1 ms at p50 at 1,000 deliveries a second.
+ * delivery is stored without its body, a rendering of the message row (`PushDelivery.body`): ~2 KB of escaped JSON
+ * per delivery, a copy of the message (measured at 1,000 deliveries a second: PostgreSQL one point of a core less,
+ * a quarter fewer dirty pages; no change in latency).
  */
 function deliveryColumns(d: NewPushDelivery & { id: string }) {
   return {
