@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PushDelivery, PushEventName, StoredMessage } from '@app/core';
-import { ChannelEnvelope, messageEventData, messageEventJson } from '@app/messaging';
+import { ChannelEnvelope, MessageEventData, messageEventData, messageEventJson } from '@app/messaging';
 
 /** The push `type` of each agent-stream event name (server-mode §2). */
 export const PUSH_EVENT_TYPES: Record<PushEventName, string> = {
@@ -20,6 +20,14 @@ export interface PushEvent {
   body: string;
 }
 
+/** A message event's body; `timestamp` is the event time as a JSON string. */
+function messageBody(seq: number, data: MessageEventData, timestamp: string): string {
+  return (
+    `{"type":"${PUSH_EVENT_TYPES.message}","timestamp":${timestamp},"seq":${seq},` +
+    `"data":${messageEventJson(data)}}`
+  );
+}
+
 /**
  * The push event of an agent-stream event, or null for what is not pushed (`stream_replaced`, `connected`).
  * Body: `{"type","timestamp","seq"?,"data"}`, `data` being exactly what the SSE event of that name carries (a
@@ -36,9 +44,7 @@ export function pushEventOf(envelope: ChannelEnvelope, at: Date): PushEvent | nu
         type: PUSH_EVENT_TYPES.message,
         seq: envelope.seq,
         messageId: envelope.data.id,
-        body:
-          `{"type":"${PUSH_EVENT_TYPES.message}","timestamp":${timestamp},"seq":${envelope.seq},` +
-          `"data":${messageEventJson(envelope.data)}}`,
+        body: messageBody(envelope.seq, envelope.data, timestamp),
       };
     case 'pairing_complete':
     case 'pairing_expired':
@@ -63,8 +69,7 @@ export function pushEventOf(envelope: ChannelEnvelope, at: Date): PushEvent | nu
  * live event's body with the delivery's `createdAt` as its timestamp, which is the time the live event was made.
  */
 export function messageDeliveryBody(message: StoredMessage, at: Date): string {
-  const event = pushEventOf({ kind: 'message', seq: message.seq, data: messageEventData(message) }, at);
-  return (event as PushEvent).body;
+  return messageBody(message.seq, messageEventData(message), JSON.stringify(at.toISOString()));
 }
 
 /** What an attempt of `delivery` sends: its body, or its message's rendering; null when neither is at hand. */
