@@ -284,6 +284,29 @@ describe('scheduled cleanup (e2e)', () => {
         [age],
       );
     }
+    // push deliveries as old → deleted: the ancient message's (whatever its state: no foreign key removes it) and a
+    // finished one of another event; a pending one of another event and a newer one stay
+    const endpointId = '00000000-0000-7000-8000-0000000000e1';
+    await sql(
+      `INSERT INTO push_endpoints (id, account_id, url, events, secret, message_cursor)
+       VALUES ($1, $2, 'https://agent.example/hook', '{message.received}', 'whsec_x', 1000000000)`,
+      [endpointId, silent.accountId],
+    );
+    for (const [webhookId, messageId, status, age] of [
+      ['ancient-message', ancient.id, 'pending', '8 days'],
+      ['old-event', null, 'delivered', '8 days'],
+      ['old-pending-event', null, 'pending', '8 days'],
+      ['new-event', null, 'delivered', '1 hour'],
+    ]) {
+      await sql(
+        `INSERT INTO push_deliveries (id, endpoint_id, account_id, webhook_id, event_type, message_id, body, status,
+                                      next_attempt_at, created_at)
+         VALUES (gen_random_uuid(), $1, $2, $3, CASE WHEN $4::uuid IS NULL THEN 'pairing.completed'
+                 ELSE 'message.received' END, $4::uuid, CASE WHEN $4::uuid IS NULL THEN '{}' END, $5,
+                 CASE WHEN $5 = 'pending' THEN now() + interval '1 day' END, now() - $6::interval)`,
+        [endpointId, silent.accountId, webhookId, messageId, status, age],
+      );
+    }
     // a pending session nobody used → expired; an ended one older than a day → deleted
     const unused = await createSession(a.url);
     const old = await createSession(a.url);
@@ -313,6 +336,10 @@ describe('scheduled cleanup (e2e)', () => {
     ).toHaveLength(0);
     expect(await sql(`SELECT type FROM channel_events`)).toEqual([{ type: 'left' }]);
     expect(await sql(`SELECT count(*)::int AS n FROM works_sends`)).toEqual([{ n: 1 }]);
+    expect(await sql(`SELECT webhook_id FROM push_deliveries ORDER BY webhook_id`)).toEqual([
+      { webhook_id: 'new-event' },
+      { webhook_id: 'old-pending-event' },
+    ]);
     expect(
       await sql(`SELECT 1 FROM sessions WHERE token_hash = encode(sha256($1::bytea), 'hex')`, [
         old.sessionToken,

@@ -533,4 +533,24 @@ describe('push delivery (e2e)', () => {
       .set(admin())
       .expect(404);
   });
+
+  it("deleting an endpoint or an account deletes its deliveries (the endpoint's key cascades)", async () => {
+    const hook = await receiver();
+    const first = await agentWithEndpoint(hook);
+    const second = await agentWithEndpoint(hook);
+    hook.secrets = [first.secret, second.secret];
+    await message(first.agent, 'to be deleted with the endpoint');
+    await message(second.agent, 'to be deleted with the account');
+    await waitForDelivery(first.agent.accountId, 'delivered');
+    await waitForDelivery(second.agent.accountId, 'delivered');
+
+    await request(relay.url)
+      .delete('/v1/push-endpoint')
+      .set('Authorization', `Bearer ${first.agent.token}`)
+      .expect(204);
+    expect(await deliveriesOf(first.agent.accountId)).toEqual([]);
+
+    await request(relay.url).delete(`/admin/api/accounts/${second.agent.accountId}`).set(admin()).expect(204);
+    expect(await deliveriesOf(second.agent.accountId)).toEqual([]);
+  });
 });

@@ -12,6 +12,7 @@ import { BotBindings1795000000010 } from './1795000000010-BotBindings';
 import { HeldAnswers1795000000011 } from './1795000000011-HeldAnswers';
 import { Tunnels1795000000012 } from './1795000000012-Tunnels';
 import { PushBodiesOnce1795000000013 } from './1795000000013-PushBodiesOnce';
+import { PushDeliveryKeys1795000000014 } from './1795000000014-PushDeliveryKeys';
 
 /** Every migration, in order. New ones are appended here (and generated with `npm run migration:create`). */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   HeldAnswers1795000000011,
   Tunnels1795000000012,
   PushBodiesOnce1795000000013,
+  PushDeliveryKeys1795000000014,
 ];

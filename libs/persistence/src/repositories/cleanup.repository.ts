@@ -51,8 +51,8 @@ export class CleanupRepository implements CleanupStore {
   deleteOldMessages(retentionDays: number, limit: number): Promise<number> {
     return affectedRows(
       this.db,
-      // With the messages go, as old and as many: a messenger's recorded events, and the Works sends that answer no
-      // message (pairing hints, command answers; the others go with their message).
+      // With the messages go, as old and as many: a messenger's recorded events, the Works sends that answer no
+      // message (pairing hints, command answers; the others go with their message), and push deliveries.
       `WITH events AS (
          DELETE FROM channel_events WHERE id IN (
            SELECT id FROM channel_events WHERE created_at < now() - make_interval(days => $1) LIMIT $2)
@@ -62,11 +62,12 @@ export class CleanupRepository implements CleanupStore {
             WHERE inbound_message_id IS NULL AND status IN ('sent', 'failed')
               AND created_at < now() - make_interval(days => $1) LIMIT $2)
        ), pushes AS (
-         -- push deliveries of events that are not messages (those of messages go with their message)
+         -- push deliveries: those of messages whatever their state (their message goes: nothing is left to send;
+         -- no foreign key removes them, see migration 1795000000014), those of other events once finished
          DELETE FROM push_deliveries WHERE id IN (
            SELECT id FROM push_deliveries
-            WHERE message_id IS NULL AND status IN ('delivered', 'failed')
-              AND created_at < now() - make_interval(days => $1) LIMIT $2)
+            WHERE created_at < now() - make_interval(days => $1)
+              AND (message_id IS NOT NULL OR status IN ('delivered', 'failed')) LIMIT $2)
        )
        DELETE FROM inbound_messages WHERE id IN (
          SELECT id FROM inbound_messages WHERE created_at < now() - make_interval(days => $1) LIMIT $2)`,
