@@ -365,7 +365,7 @@ export class PushRepository implements PushEndpointStore, PushDeliveryStore {
     if (!row) return null;
     const delivery = toDelivery(row);
     if (delivery.body !== null || delivery.messageId === null) return delivery;
-    // Stored without its body: the message it renders (gone only with the delivery: ON DELETE CASCADE).
+    // Stored without its body: the message it renders (null once the retention deleted it before the delivery).
     const message = await queryRow<MessageRow>(
       this.db,
       `SELECT ${MESSAGE_COLUMNS} FROM inbound_messages m WHERE m.id = $1`,
