@@ -699,16 +699,6 @@ async function latencyPhase(relay, transport = 'sse', rates = CONFIG.latency.rat
 }
 
 /**
- * The SSE latency the WebSocket streams of (2ws) are compared with: the SSE streams of the same run, or (a result
- * from before the run was paired) the SSE phase (2) at that rate.
- */
-function pairedSse(r, rate) {
-  const w = r.latencyWs && r.latencyWs[rate];
-  if (w && w.sseEventLatencyMs) return w.sseEventLatencyMs;
-  return r.latency && r.latency[rate] ? r.latency[rate].eventLatencyMs : null;
-}
-
-/**
  * Where the deliveries later than `limitMs` come from: how many; how many of them had their webhook answered late
  * already (more than half the limit: the stall was on the way in, before the event existed); and how they fall in
  * time, as the 100 ms windows of their sending (few windows holding many: stalls; many windows: queueing).
@@ -1300,7 +1290,7 @@ function verdicts(r) {
   }
   if (r.latencyWs && r.latencyWs[1000]) {
     const w = r.latencyWs[1000];
-    const sse = pairedSse(r, 1000)?.p99 ?? null;
+    const sse = w.sseEventLatencyMs.p99;
     v.latencyWs = {
       target:
         "agent socket: webhook → event p99 at 1,000 msg/s no worse than SSE's in the same run (within " +
@@ -1394,13 +1384,13 @@ function printReport(r) {
     for (const rate of CONFIG.latencyWsRates) {
       const l = r.latencyWs[rate];
       if (!l) continue;
-      const sse = pairedSse(r, rate);
+      const sse = l.sseEventLatencyMs;
       for (const p of ['p50', 'p95', 'p99', 'max']) {
         row(
           `(2ws) ${rate}/s webhook→event ${p} ms (WebSocket; SSE of the same run in the baseline column)`,
           l.eventLatencyMs[p],
-          sse && sse[p],
-          sse ? ratio(l.eventLatencyMs[p], sse[p]) : null,
+          sse[p],
+          ratio(l.eventLatencyMs[p], sse[p]),
         );
       }
       row(`(2ws) ${rate}/s lost / duplicated`, `${l.lost} / ${l.duplicated}`, null, null);
